@@ -1,0 +1,265 @@
+"""Settings (environment) and the routing/policy file model.
+
+This is the only module that reads ``os.environ``. ``Settings.from_env()`` reads the
+environment once; ``load_config(path)`` reads and validates the YAML file. Any problem raises
+``ConfigError`` with the key and the reason, e.g.::
+
+    ConfigError: config.yml: routing.rules.0.mode: Input should be 'notify', 'propose' or 'auto'
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import ConfigError
+from bot.models import Mode, Risk, Severity
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+def _env_bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings from the environment (Lambda configuration or the sandbox)."""
+
+    table_name: str = "eventops"
+    alerts_queue_url: str | None = None
+    jobs_queue_url: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_secret_id: str | None = None  # Secrets Manager secret holding bot_token + signing_secret
+    slack_token_parameter: str | None = None  # SSM SecureString alternative
+    slack_signing_secret_parameter: str | None = None
+    config_path: str | None = None
+    aws_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    publish_bus: str | None = None
+    archive_bucket: str | None = None
+    tracing: bool = False
+    log_level: str = "INFO"
+    service: str = "eventops"
+    kill_switch_parameter: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            table_name=env.get("EVENTOPS_TABLE", "eventops"),
+            alerts_queue_url=env.get("EVENTOPS_ALERTS_QUEUE_URL") or None,
+            jobs_queue_url=env.get("EVENTOPS_JOBS_QUEUE_URL") or None,
+            slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+            slack_secret_id=env.get("EVENTOPS_SLACK_SECRET_ID") or None,
+            slack_token_parameter=env.get("EVENTOPS_SLACK_TOKEN_PARAMETER") or None,
+            slack_signing_secret_parameter=env.get("EVENTOPS_SLACK_SIGNING_SECRET_PARAMETER") or None,
+            config_path=env.get("EVENTOPS_CONFIG") or None,
+            aws_endpoint_url=env.get("EVENTOPS_AWS_ENDPOINT_URL") or None,
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            publish_bus=env.get("EVENTOPS_PUBLISH_BUS") or None,
+            archive_bucket=env.get("EVENTOPS_ARCHIVE_BUCKET") or None,
+            tracing=_env_bool(env.get("EVENTOPS_TRACING")),
+            log_level=env.get("EVENTOPS_LOG_LEVEL", "INFO"),
+            service=env.get("POWERTOOLS_SERVICE_NAME", "eventops"),
+            kill_switch_parameter=env.get("EVENTOPS_KILL_SWITCH_PARAMETER") or None,
+        )
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Account(_Strict):
+    id: str
+    alias: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+    regions: list[str] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _twelve_digits(cls, v: str) -> str:
+        v = str(v)
+        if not (len(v) == 12 and v.isdigit()):
+            raise ValueError("account id must be 12 digits (quote it in YAML)")
+        return v
+
+
+class Match(_Strict):
+    """What a routing rule matches. Every listed condition must hold; empty lists match all."""
+
+    source: list[str] = Field(default_factory=list)
+    detail_type: list[str] = Field(default_factory=list)
+    source_kind: list[str] = Field(default_factory=list)
+    severity: list[Severity] = Field(default_factory=list)
+    min_severity: Severity | None = None
+    account: list[str] = Field(default_factory=list)
+    region: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Rule(_Strict):
+    name: str
+    match: Match = Field(default_factory=Match)
+    channel: str | None = None
+    mentions: list[str] = Field(default_factory=list)
+    mention_min_severity: Severity = Severity.HIGH
+    mode: Mode = Mode.NOTIFY
+    remediations: list[str] | None = None
+    drop: bool = False
+
+
+class DefaultRoute(_Strict):
+    channel: str
+    mentions: list[str] = Field(default_factory=list)
+    mention_min_severity: Severity = Severity.HIGH
+    mode: Mode = Mode.NOTIFY
+    remediations: list[str] | None = None
+
+
+class Routing(_Strict):
+    rules: list[Rule] = Field(default_factory=list)
+    # A resource's `team` tag value → channel, applied when a rule leaves `channel` unset.
+    team_channels: dict[str, str] = Field(default_factory=dict)
+    team_tag: str = "team"
+    ignore_tag: str = "eventops:ignore"
+    default: DefaultRoute = Field(default_factory=lambda: DefaultRoute(channel="#eventops"))
+
+
+class Tier(_Strict):
+    """Who may act at one risk tier. Empty ``users`` and ``user_groups`` means nobody."""
+
+    users: list[str] = Field(default_factory=list)
+    user_groups: list[str] = Field(default_factory=list)
+    # Slack user group id → member user ids, for offline resolution (sandbox, tests).
+    channels: list[str] = Field(default_factory=list)
+    approvals: int = 1
+    approvers: list[str] = Field(default_factory=list)
+    approval_ttl_minutes: int = 60
+
+
+class Policy(_Strict):
+    teams: list[str] = Field(default_factory=list)
+    enterprise_id: str | None = None
+    tiers: dict[Risk, Tier] = Field(default_factory=dict)
+    group_members: dict[str, list[str]] = Field(default_factory=dict)
+    proposal_ttl_hours: float = 24
+    undo_window_minutes: int = 60
+
+
+class BlastRadius(_Strict):
+    max_executions_per_account_per_hour: int = 10
+
+
+class Dedup(_Strict):
+    # Same fingerprint within the window updates the first message instead of posting.
+    window_minutes: int = 24 * 60
+    # EventBridge retries for up to 24 h, Lambda async for 6 h: keep event ids longer.
+    event_id_ttl_hours: int = 48
+
+
+class Storm(_Strict):
+    # More new posts than this per channel per minute → grouped into a summary thread.
+    threshold_per_minute: int = 20
+
+
+class Publish(_Strict):
+    bus_name: str | None = None
+    archive_bucket: str | None = None
+
+
+class Runbook(_Strict):
+    """An SSM Automation runbook offered by ``ssm.run-automation``."""
+
+    document: str
+    title: str | None = None
+    resource_types: list[str] = Field(default_factory=list)
+    parameters: dict[str, str] = Field(default_factory=dict)
+    risk: Risk = Risk.MEDIUM
+
+
+class Config(_Strict):
+    accounts: list[Account] = Field(default_factory=list)
+    routing: Routing = Field(default_factory=Routing)
+    policy: Policy | None = None
+    kill_switch: bool = False
+    kill_switch_parameter: str | None = None
+    blast_radius: BlastRadius = Field(default_factory=BlastRadius)
+    dedup: Dedup = Field(default_factory=Dedup)
+    storm: Storm = Field(default_factory=Storm)
+    publish: Publish = Field(default_factory=Publish)
+    snooze_default_minutes: int = 60
+    runbooks: list[Runbook] = Field(default_factory=list)
+    slash_command: str = "/ops"
+
+    @model_validator(mode="after")
+    def _unique_accounts(self) -> Config:
+        seen: set[str] = set()
+        for acct in self.accounts:
+            if acct.id in seen:
+                raise ValueError(f"account {acct.id} is listed twice")
+            seen.add(acct.id)
+        return self
+
+    def account(self, account_id: str) -> Account | None:
+        for acct in self.accounts:
+            if acct.id == account_id:
+                return acct
+        return None
+
+    def alias(self, account_id: str) -> str | None:
+        acct = self.account(account_id)
+        return acct.alias if acct else None
+
+
+def _format_validation_error(source: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (typo?)"
+        lines.append(f"{source}: {loc}: {msg}")
+    return "; ".join(lines)
+
+
+def parse_config(data: Any, source: str = "config") -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(source, exc)) from None
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read and validate the YAML config. ``None`` gives the built-in default (notify-only)."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"EVENTOPS_CONFIG: cannot read {p}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p.name}: not valid YAML: {exc}") from None
+    return parse_config(data, p.name)

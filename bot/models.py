@@ -1,0 +1,264 @@
+"""The normalized data every stage passes along.
+
+An ``Alert`` is what a source parser makes of one EventBridge event; everything after
+``bot/sources`` reads Alerts, never raw event dicts. A ``Proposal`` is one remediation offered
+on one alert, its button carrying only the proposal id. Decisions and outcomes move a proposal
+through the state machine in ``bot/approval/states.py``; each terminal outcome writes one
+``AuditEntry``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ALERT_SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Severity(str, Enum):
+    """Five levels, highest first. ``Severity.HIGH.rank`` orders them (CRITICAL = 4)."""
+
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+    INFO = "INFO"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def at_least(self, other: Severity) -> bool:
+        return self.rank >= other.rank
+
+    @property
+    def emoji(self) -> str:
+        return _SEVERITY_EMOJI[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+_SEVERITY_EMOJI = {
+    Severity.CRITICAL: ":red_circle:",
+    Severity.HIGH: ":large_orange_circle:",
+    Severity.MEDIUM: ":large_yellow_circle:",
+    Severity.LOW: ":large_blue_circle:",
+    Severity.INFO: ":white_circle:",
+}
+
+
+class Risk(str, Enum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+class Resource(BaseModel):
+    """An AWS (or custom) resource an alert is about.
+
+    ``type`` uses the ASFF resource type names where one exists (``AwsEc2Instance``,
+    ``AwsEc2SecurityGroup``, ``AwsS3Bucket``, ``AwsIamAccessKey``, ...).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    id: str
+    arn: str | None = None
+    name: str | None = None
+    region: str | None = None
+    account: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Stable identity used for threading related alerts."""
+        return self.arn or f"{self.type}:{self.account or ''}:{self.region or ''}:{self.id}"
+
+
+class Link(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    url: str
+
+
+class RemediationOffer(BaseModel):
+    """A remediation that applies to an alert, with the params it would run with."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Alert(BaseModel):
+    """One normalized, versioned alert.
+
+    Example::
+
+        Alert(id="evt-1", fingerprint=Alert.make_fingerprint("guardduty", "i-0abc", "Recon:EC2/PortProbe"),
+              source_kind="guardduty", source="aws.guardduty", detail_type="GuardDuty Finding",
+              title="Unprotected port on EC2 instance i-0abc is being probed",
+              severity=Severity.MEDIUM, account="123456789012", region="eu-west-1")
+    """
+
+    schema_version: int = ALERT_SCHEMA_VERSION
+    id: str
+    fingerprint: str
+    source_kind: str
+    source: str
+    detail_type: str
+    title: str
+    summary: str = ""
+    severity: Severity = Severity.INFO
+    account: str = ""
+    account_alias: str | None = None
+    region: str = ""
+    time: datetime = Field(default_factory=utcnow)
+    resources: list[Resource] = Field(default_factory=list)
+    fields: dict[str, str] = Field(default_factory=dict)
+    links: list[Link] = Field(default_factory=list)
+    remediations: list[RemediationOffer] = Field(default_factory=list)
+    # False when the event says the problem is over (alarm back to OK, finding resolved).
+    active: bool = True
+    # Parse problems, shown in the message and logged; a generic alert made from an
+    # unreadable record says why here.
+    parse_error: str | None = None
+
+    @staticmethod
+    def make_fingerprint(*parts: object) -> str:
+        joined = "\x1f".join("" if p is None else str(p) for p in parts)
+        return hashlib.sha256(joined.encode()).hexdigest()[:32]
+
+    @property
+    def primary_resource(self) -> Resource | None:
+        return self.resources[0] if self.resources else None
+
+
+class Mode(str, Enum):
+    NOTIFY = "notify"
+    PROPOSE = "propose"
+    AUTO = "auto"
+
+
+class Route(BaseModel):
+    """Where and how an alert is delivered, as decided by ``bot.routing``."""
+
+    rule: str
+    channel: str
+    mentions: list[str] = Field(default_factory=list)
+    mode: Mode = Mode.NOTIFY
+    remediations: list[str] | None = None  # None: every applicable remediation
+    drop: bool = False
+    drop_reason: str | None = None
+
+
+class ProposalState(str, Enum):
+    PROPOSED = "PROPOSED"
+    APPROVED = "APPROVED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    NOOP = "NOOP"
+    UNDONE = "UNDONE"
+    DISMISSED = "DISMISSED"
+    SNOOZED = "SNOOZED"
+    EXPIRED = "EXPIRED"
+    DENIED = "DENIED"
+
+
+class Actor(BaseModel):
+    """Who did something: a Slack identity, or the bot itself for auto mode."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    team_id: str | None = None
+    enterprise_id: str | None = None
+    user_name: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(user_id="eventops", user_name="EventOps (auto)")
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id == "eventops"
+
+
+class Approval(BaseModel):
+    actor: Actor
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Proposal(BaseModel):
+    """One remediation offered on one alert; a button's value is only ``id``."""
+
+    id: str
+    alert_id: str
+    fingerprint: str
+    remediation: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    risk: Risk = Risk.LOW
+    account: str = ""
+    region: str = ""
+    channel: str = ""
+    message_ts: str | None = None
+    state: ProposalState = ProposalState.PROPOSED
+    requester: Actor | None = None
+    approvals: list[Approval] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+    version: int = 0
+    # filled in as the proposal runs
+    pre_state: dict[str, Any] | None = None
+    result: str | None = None
+    verification: str | None = None
+    undo_until: datetime | None = None
+    correlation_id: str | None = None
+
+
+class Outcome(BaseModel):
+    """What a remediation run ended with."""
+
+    state: ProposalState
+    message: str
+    pre_state: dict[str, Any] | None = None
+    post_state: dict[str, Any] | None = None
+    verification: str | None = None
+    reversible: bool = False
+
+
+class AuditEntry(BaseModel):
+    """One append-only record per terminal outcome."""
+
+    id: str
+    at: datetime = Field(default_factory=utcnow)
+    proposal_id: str | None = None
+    alert_id: str | None = None
+    action: str
+    outcome: str
+    actor: Actor
+    remediation: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    account: str | None = None
+    region: str | None = None
+    resource: str | None = None
+    pre_state: dict[str, Any] | None = None
+    result: str | None = None
+    verification: str | None = None
+    correlation_id: str | None = None
+    permalink: str | None = None

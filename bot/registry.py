@@ -1,0 +1,68 @@
+"""One small typed registry, used by sources, remediations and commands.
+
+Plugins register where they are defined::
+
+    parsers = Registry[type[Parser]]("parser")
+
+    @parsers.register("aws.guardduty", "GuardDuty Finding")
+    class GuardDutyParser(Parser): ...
+
+A duplicate key raises at import time, so two plugins can never silently shadow each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class DuplicateRegistrationError(ValueError):
+    pass
+
+
+class Registry(Generic[T]):
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[Hashable, T] = {}
+
+    def register(self, *keys: Hashable) -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            for key in keys:
+                self.add(key, obj)
+            return obj
+
+        return deco
+
+    def add(self, key: Hashable, obj: T) -> None:
+        if key in self._items:
+            raise DuplicateRegistrationError(f"{self.kind} {key!r} is already registered")
+        self._items[key] = obj
+
+    def get(self, key: Hashable) -> T | None:
+        return self._items.get(key)
+
+    def __getitem__(self, key: Hashable) -> T:
+        try:
+            return self._items[key]
+        except KeyError:
+            raise KeyError(f"unknown {self.kind} {key!r}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> list[tuple[Hashable, T]]:
+        return list(self._items.items())
+
+    def keys(self) -> list[Hashable]:
+        return list(self._items)
+
+    def values(self) -> list[T]:
+        return list(self._items.values())

@@ -1,0 +1,245 @@
+"""The remediation plugin interface and the one runner every remediation goes through.
+
+A remediation is declared as data and registered by name::
+
+    @remediations.register("ec2.stop-instance")
+    class StopInstance(Remediation):
+        \"\"\"Stop an EC2 instance (EBS-backed; instance store data is lost).\"\"\"
+        name = "ec2.stop-instance"
+        title = "Stop instance"
+        risk = Risk.MEDIUM
+        permissions = ("ec2:DescribeInstances", "ec2:StopInstances", "ec2:StartInstances")
+        resource_types = ("AwsEc2Instance",)
+        reversible = True
+        dry_run = True
+
+        class Params(RemediationParams):
+            instance_id: str
+
+        def applies_to(self, alert): ...      # -> params dict or None
+        def plan(self, params): ...           # -> ["Would stop i-0abc in eu-west-1"]
+        def read_state(self, ctx, params): ...  # -> dict; raise NotFoundError when gone
+        def is_compliant(self, state, params): ...
+        def execute(self, ctx, params, pre_state): ...
+        def undo(self, ctx, params, pre_state): ...
+
+``run()`` then does: read live state → already compliant: NOOP → capture pre-state →
+execute (dry run first where the API has one) → read again and verify (an OK that changed
+nothing is FAILED). ``run_undo()`` refuses when the resource drifted since the change.
+A resource tagged ``eventops:exempt=true`` is never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.errors import NotFoundError, PreconditionError, RemediationError
+from bot.models import Actor, Alert, Outcome, ProposalState, Risk
+from bot.registry import Registry
+
+EXEMPT_TAG = "eventops:exempt"
+
+
+class ClientFactory(Protocol):
+    def client(
+        self, service: str, region: str | None = None, account: str | None = None, identity: str | None = None
+    ) -> Any: ...
+
+
+@dataclass
+class RemediationContext:
+    """Where and as whom a remediation runs. ``client("ec2")`` is scoped to all three."""
+
+    sessions: ClientFactory
+    account: str
+    region: str
+    actor: Actor
+    now_iso: str | None = None
+
+    def client(self, service: str) -> Any:
+        identity = None if self.actor.is_system else self.actor.user_id
+        return self.sessions.client(service, region=self.region, account=self.account, identity=identity)
+
+
+class RemediationParams(BaseModel):
+    """Base of every remediation's Params: extra fields are forbidden."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Remediation:
+    """Base class; see the module docstring for an example."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    risk: ClassVar[Risk] = Risk.MEDIUM
+    permissions: ClassVar[tuple[str, ...]] = ()
+    resource_types: ClassVar[tuple[str, ...]] = ()
+    reversible: ClassVar[bool] = False
+    dry_run: ClassVar[bool] = False
+    # Shown next to the result, e.g. "established connections may survive".
+    caveat: ClassVar[str | None] = None
+    Params: ClassVar[type[RemediationParams]] = RemediationParams
+
+    # --- declared behaviour -------------------------------------------------------------
+    def applies_to(self, alert: Alert) -> dict[str, Any] | None:
+        """Params to offer this remediation with, or None when it does not apply."""
+        raise NotImplementedError
+
+    def plan(self, params: Any, account: str = "", region: str = "") -> list[str]:
+        """Sentences saying what would happen: ``["Would stop i-0abc in eu-west-1"]``."""
+        raise NotImplementedError
+
+    def example_params(self) -> dict[str, Any]:
+        """Params for the registry meta test and the README table."""
+        raise NotImplementedError
+
+    # --- run time -------------------------------------------------------------------------
+    def read_state(self, ctx: RemediationContext, params: Any) -> dict[str, Any]:
+        """The live state this remediation cares about. Raise NotFoundError when gone.
+
+        Include ``"tags"`` when the resource has tags, so the exempt tag is honoured.
+        """
+        raise NotImplementedError
+
+    def is_compliant(self, state: dict[str, Any], params: Any) -> bool:
+        """True when the state is already what this remediation would make it."""
+        raise NotImplementedError
+
+    def execute(self, ctx: RemediationContext, params: Any, pre_state: dict[str, Any]) -> str:
+        """Make the change (dry run first where the API has one). Returns a sentence."""
+        raise NotImplementedError
+
+    def check_dry_run(self, ctx: RemediationContext, params: Any) -> str:
+        """Ask AWS whether the call would succeed, without changing anything."""
+        return "no dry run for this API"
+
+    def undo(self, ctx: RemediationContext, params: Any, pre_state: dict[str, Any]) -> str:
+        raise RemediationError(f"{self.name} cannot be undone")
+
+    def undo_drifted(self, current: dict[str, Any], post_state: dict[str, Any]) -> str | None:
+        """A reason to refuse undo when the resource changed since our change, else None."""
+        cur = {k: v for k, v in current.items() if k != "tags"}
+        post = {k: v for k, v in post_state.items() if k != "tags"}
+        if cur != post:
+            return "the resource changed since the remediation ran"
+        return None
+
+    def parse_params(self, params: dict[str, Any]) -> Any:
+        try:
+            return self.Params.model_validate(params)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "params"
+            raise RemediationError(f"{self.name}: bad parameter {loc}: {first['msg']}") from None
+
+
+remediations: Registry[Remediation] = Registry("remediation")
+
+
+def register(cls: type[Remediation]) -> type[Remediation]:
+    """Class decorator: instantiate and register under ``cls.name``."""
+    remediations.add(cls.name, cls())
+    return cls
+
+
+def _exempt(state: dict[str, Any]) -> bool:
+    tags = state.get("tags") or {}
+    return str(tags.get(EXEMPT_TAG, "")).lower() == "true"
+
+
+def run(rem: Remediation, ctx: RemediationContext, raw_params: dict[str, Any]) -> Outcome:
+    """Read, no-op if compliant, capture, act, verify. Never raises for AWS failures."""
+    params = rem.parse_params(raw_params)
+    try:
+        pre = rem.read_state(ctx, params)
+    except NotFoundError as exc:
+        return Outcome(state=ProposalState.FAILED, message=f"Resource gone: {exc}")
+    if _exempt(pre):
+        return Outcome(
+            state=ProposalState.FAILED,
+            message=f"Refused: the resource is tagged {EXEMPT_TAG}=true",
+            pre_state=pre,
+        )
+    if rem.is_compliant(pre, params):
+        return Outcome(state=ProposalState.NOOP, message="Already compliant: nothing to do", pre_state=pre)
+    try:
+        result = rem.execute(ctx, params, pre)
+    except (PreconditionError, NotFoundError) as exc:
+        return Outcome(state=ProposalState.FAILED, message=str(exc), pre_state=pre)
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        return Outcome(
+            state=ProposalState.FAILED,
+            message=f"AWS refused: {err.get('Code', 'Error')}: {err.get('Message', '')}".strip(),
+            pre_state=pre,
+        )
+    except BotoCoreError as exc:
+        return Outcome(state=ProposalState.FAILED, message=f"AWS call failed: {exc}", pre_state=pre)
+    try:
+        post = rem.read_state(ctx, params)
+    except NotFoundError as exc:
+        post = {"gone": True}
+        if not rem.is_compliant(post, params):
+            return Outcome(
+                state=ProposalState.FAILED,
+                message=f"{result}; verification could not read the resource: {exc}",
+                pre_state=pre,
+            )
+    if not rem.is_compliant(post, params):
+        return Outcome(
+            state=ProposalState.FAILED,
+            message=f"{result}, but verification shows no change",
+            pre_state=pre,
+            post_state=post,
+            verification="FAILED: state unchanged after an OK response",
+        )
+    return Outcome(
+        state=ProposalState.SUCCEEDED,
+        message=result + (f" ({rem.caveat})" if rem.caveat else ""),
+        pre_state=pre,
+        post_state=post,
+        verification="verified by reading the resource again",
+        reversible=rem.reversible,
+    )
+
+
+def run_undo(
+    rem: Remediation,
+    ctx: RemediationContext,
+    raw_params: dict[str, Any],
+    pre_state: dict[str, Any],
+    post_state: dict[str, Any] | None,
+) -> Outcome:
+    """Undo a successful run; refuses when the resource drifted since."""
+    if not rem.reversible:
+        return Outcome(state=ProposalState.FAILED, message=f"{rem.name} cannot be undone")
+    params = rem.parse_params(raw_params)
+    try:
+        current = rem.read_state(ctx, params)
+    except NotFoundError as exc:
+        return Outcome(state=ProposalState.FAILED, message=f"Cannot undo, resource gone: {exc}")
+    if post_state is not None:
+        reason = rem.undo_drifted(current, post_state)
+        if reason:
+            return Outcome(state=ProposalState.FAILED, message=f"Undo refused: {reason}", pre_state=current)
+    try:
+        result = rem.undo(ctx, params, pre_state)
+    except RemediationError as exc:
+        return Outcome(state=ProposalState.FAILED, message=str(exc), pre_state=current)
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        return Outcome(state=ProposalState.FAILED, message=f"Undo failed: {err.get('Code')}: {err.get('Message')}")
+    after = rem.read_state(ctx, params)
+    if rem.is_compliant(after, params) and not rem.is_compliant(pre_state, params):
+        return Outcome(
+            state=ProposalState.FAILED,
+            message=f"Undo of {rem.name} reported OK but the change is still in place",
+            pre_state=current,
+            post_state=after,
+        )
+    return Outcome(state=ProposalState.UNDONE, message=result, pre_state=current, post_state=after)
