@@ -131,6 +131,9 @@ class Alert(BaseModel):
     fields: dict[str, str] = Field(default_factory=dict)
     links: list[Link] = Field(default_factory=list)
     remediations: list[RemediationOffer] = Field(default_factory=list)
+    # Machine-readable facts remediations act on (see bot/sources/CONTEXT.md), e.g.
+    # {"security_group_rule_ids": ["sgr-0abc"], "guardduty": {"detector_id": ..., "finding_id": ...}}
+    context: dict[str, Any] = Field(default_factory=dict)
     # False when the event says the problem is over (alarm back to OK, finding resolved).
     active: bool = True
     # Parse problems, shown in the message and logged; a generic alert made from an

@@ -1,0 +1,35 @@
+"""Shared fixtures: fake AWS credentials, moto, settings.
+
+Area-specific fixtures live in each area's folder (tests/<area>/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+EVENTS_DIR = Path(__file__).parent / "events"
+
+# Never reach a real AWS account from a test, whatever the developer's shell has set.
+for _key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    os.environ.pop(_key, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ["AWS_REGION"] = "us-east-1"
+
+
+@pytest.fixture
+def aws():
+    """moto's in-process AWS for the duration of one test."""
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def events_dir() -> Path:
+    return EVENTS_DIR
