@@ -30,5 +30,8 @@ test: lint
 bench: install
 	$(BIN)/python -m pytest tests/bench -p no:randomly -q -s $(PYTEST_ARGS)
 
+# Area targets (deploy/package, ...) live beside this file.
+-include make/*.mk
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
