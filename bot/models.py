@@ -10,8 +10,8 @@ through the state machine in ``bot/approval/states.py``; each terminal outcome w
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,10 +20,10 @@ ALERT_SCHEMA_VERSION = 1
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Five levels, highest first. ``Severity.HIGH.rank`` orders them (CRITICAL = 4)."""
 
     CRITICAL = "CRITICAL"
@@ -60,7 +60,7 @@ _SEVERITY_EMOJI = {
 }
 
 
-class Risk(str, Enum):
+class Risk(StrEnum):
     LOW = "LOW"
     MEDIUM = "MEDIUM"
     HIGH = "HIGH"
@@ -150,7 +150,7 @@ class Alert(BaseModel):
         return self.resources[0] if self.resources else None
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     NOTIFY = "notify"
     PROPOSE = "propose"
     AUTO = "auto"
@@ -168,7 +168,7 @@ class Route(BaseModel):
     drop_reason: str | None = None
 
 
-class ProposalState(str, Enum):
+class ProposalState(StrEnum):
     PROPOSED = "PROPOSED"
     APPROVED = "APPROVED"
     RUNNING = "RUNNING"
