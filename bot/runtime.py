@@ -1,0 +1,157 @@
+"""Dependencies built once per cold start and handed to the pipeline.
+
+Handlers do ``rt = Runtime.from_env()`` at import time (cheap: nothing connects until first
+use) and pass ``rt`` down. Tests build a Runtime directly with their own settings and config.
+Every AWS client comes from ``rt.sessions`` (one endpoint setting, lazily created); Slack from
+``rt.slack`` (``SLACK_API_URL``); secrets from env when set, else Secrets Manager or SSM
+SecureString — cached, never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.aws import AwsSessions
+from bot.config import Config, Settings, load_config
+from bot.errors import ConfigError
+
+log = logging.getLogger("eventops")
+
+KILL_SWITCH_CACHE_S = 30.0
+
+
+@dataclass
+class SlackSecrets:
+    bot_token: str
+    signing_secret: str
+
+    def __repr__(self) -> str:  # never print secrets, even by accident
+        return "SlackSecrets(***)"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    config: Config
+    sessions: AwsSessions | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    # Seconds left in this invocation (Lambda context), so Slack waits never outlive it.
+    time_left: Any = None
+    _store: Any = None
+    _slack: Any = None
+    _secrets: SlackSecrets | None = None
+    _metrics: Any = None
+    _kill_cache: tuple[float, bool] | None = None
+
+    def __post_init__(self) -> None:
+        if self.sessions is None:
+            self.sessions = AwsSessions(self.settings, self.config.accounts)
+
+    @classmethod
+    def from_env(cls) -> Runtime:
+        settings = Settings.from_env()
+        config = load_config(settings.config_path)
+        return cls(settings=settings, config=config)
+
+    # --- lazily built dependencies --------------------------------------------------------
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from bot.store import Store
+
+            self._store = Store(self.sessions.client("dynamodb"), self.settings.table_name)
+        return self._store
+
+    @property
+    def slack(self) -> Any:
+        if self._slack is None:
+            from bot.slack.client import SlackPoster
+
+            self._slack = SlackPoster(
+                self.secrets.bot_token,
+                self.settings.slack_api_url,
+                time_left=self.seconds_left,
+            )
+        return self._slack
+
+    @slack.setter
+    def slack(self, value: Any) -> None:
+        self._slack = value
+
+    @property
+    def secrets(self) -> SlackSecrets:
+        if self._secrets is None:
+            self._secrets = self._load_secrets()
+        return self._secrets
+
+    def _load_secrets(self) -> SlackSecrets:
+        s = self.settings
+        token, signing = s.slack_bot_token, s.slack_signing_secret
+        if (not token or not signing) and s.slack_secret_id:
+            raw = self.sessions.client("secretsmanager").get_secret_value(SecretId=s.slack_secret_id)
+            try:
+                data = json.loads(raw["SecretString"])
+            except (KeyError, ValueError):
+                raise ConfigError(
+                    "EVENTOPS_SLACK_SECRET_ID: the secret must be JSON with bot_token and signing_secret"
+                ) from None
+            token = token or data.get("bot_token")
+            signing = signing or data.get("signing_secret")
+        if not token and s.slack_token_parameter:
+            token = self._ssm_secure(s.slack_token_parameter)
+        if not signing and s.slack_signing_secret_parameter:
+            signing = self._ssm_secure(s.slack_signing_secret_parameter)
+        if not token:
+            raise ConfigError("SLACK_BOT_TOKEN: not set, and no EVENTOPS_SLACK_SECRET_ID or token parameter")
+        if not signing:
+            raise ConfigError("SLACK_SIGNING_SECRET: not set, and no EVENTOPS_SLACK_SECRET_ID or parameter")
+        return SlackSecrets(bot_token=token, signing_secret=signing)
+
+    def _ssm_secure(self, name: str) -> str:
+        resp = self.sessions.client("ssm").get_parameter(Name=name, WithDecryption=True)
+        return resp["Parameter"]["Value"]
+
+    @property
+    def metrics(self) -> Any:
+        if self._metrics is None:
+            from aws_lambda_powertools import Metrics
+
+            self._metrics = Metrics(namespace="EventOps", service=self.settings.service)
+        return self._metrics
+
+    def count(self, name: str, value: int = 1) -> None:
+        """Count in-process (tests, /ops status) and as a CloudWatch EMF metric."""
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self.counts[name] += value
+        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    def seconds_left(self) -> float:
+        if self.time_left is None:
+            return 60.0
+        return float(self.time_left())
+
+    # --- kill switch ----------------------------------------------------------------------
+    def kill_switch_on(self) -> bool:
+        """Config flag, or an SSM parameter saying on/true (cached briefly). Errors → on."""
+        if self.config.kill_switch:
+            return True
+        name = self.config.kill_switch_parameter or self.settings.kill_switch_parameter
+        if not name:
+            return False
+        now = time.monotonic()
+        if self._kill_cache and now - self._kill_cache[0] < KILL_SWITCH_CACHE_S:
+            return self._kill_cache[1]
+        try:
+            value = self.sessions.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+            on = value.strip().lower() in {"on", "true", "1", "yes"}
+        except Exception as exc:  # noqa: BLE001 - fail closed: unknown means notify-only
+            log.warning("kill switch parameter %s unreadable (%s): treating as ON", name, type(exc).__name__)
+            on = True
+        self._kill_cache = (now, on)
+        return on
