@@ -1,0 +1,1 @@
+"""Who may do what (``authz``) and the proposal state machine (``states``)."""

@@ -1,0 +1,133 @@
+"""Who may act, decided from the config's policy. Fails closed.
+
+A missing policy, a missing tier, or a tier with nobody in it means nobody may act at that
+risk. The actor's Slack team (and enterprise, when configured) must be the organization's, so
+an outsider in a Slack Connect channel is refused even if a user id were listed.
+
+Example::
+
+    verdict = may_act(config.policy, actor, Risk.MEDIUM, channel="C0OPS")
+    if not verdict.allowed:
+        reply_ephemeral(verdict.reason)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import Policy, Tier
+from bot.models import Actor, Proposal, Risk
+
+# Resolves a Slack user group id to its member ids (usergroups.users.list, cached).
+GroupResolver = Callable[[str], list[str]]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _members(policy: Policy, group: str, resolve: GroupResolver | None) -> list[str]:
+    if group in policy.group_members:
+        return policy.group_members[group]
+    if resolve is None:
+        return []
+    try:
+        return resolve(group)
+    except Exception:  # noqa: BLE001 - an unresolvable group grants nothing
+        return []
+
+
+def _in_org(policy: Policy, actor: Actor) -> Verdict:
+    if actor.is_system:
+        return Verdict(True)
+    if not policy.teams:
+        return Verdict(False, "policy.teams is empty, so no Slack team is trusted (fail closed)")
+    if actor.team_id not in policy.teams:
+        return Verdict(False, "you are not a member of this organization's Slack team")
+    if policy.enterprise_id and actor.enterprise_id != policy.enterprise_id:
+        return Verdict(False, "you are not a member of this organization's Slack enterprise")
+    return Verdict(True)
+
+
+def _listed(policy: Policy, tier: Tier, users: list[str], groups: list[str], actor: Actor, resolve) -> bool:
+    if actor.user_id in users:
+        return True
+    return any(actor.user_id in _members(policy, g, resolve) for g in groups)
+
+
+def tier_for(policy: Policy | None, risk: Risk) -> Tier | None:
+    if policy is None:
+        return None
+    return policy.tiers.get(risk)
+
+
+def may_act(
+    policy: Policy | None,
+    actor: Actor,
+    risk: Risk,
+    channel: str | None = None,
+    resolve: GroupResolver | None = None,
+) -> Verdict:
+    """May ``actor`` request (and, at one-approval tiers, run) a ``risk`` action in ``channel``?"""
+    if actor.is_system:
+        return Verdict(True)
+    if policy is None:
+        return Verdict(False, "no authorization policy is configured, so nobody may change anything")
+    org = _in_org(policy, actor)
+    if not org:
+        return org
+    tier = policy.tiers.get(risk)
+    if tier is None or (not tier.users and not tier.user_groups):
+        return Verdict(False, f"nobody is allowed to run {risk.value}-risk remediations (policy.tiers.{risk.value})")
+    if tier.channels and channel not in tier.channels:
+        return Verdict(False, f"{risk.value}-risk remediations may not be run from this channel")
+    if not _listed(policy, tier, tier.users, tier.user_groups, actor, resolve):
+        return Verdict(False, f"you are not allowed to run {risk.value}-risk remediations")
+    return Verdict(True)
+
+
+def may_approve(
+    policy: Policy | None,
+    actor: Actor,
+    proposal: Proposal,
+    channel: str | None = None,
+    resolve: GroupResolver | None = None,
+) -> Verdict:
+    """May ``actor`` add an approval to ``proposal``? Never the requester, never twice."""
+    if policy is None:
+        return Verdict(False, "no authorization policy is configured, so nobody may approve")
+    org = _in_org(policy, actor)
+    if not org:
+        return org
+    tier = policy.tiers.get(proposal.risk)
+    if tier is None:
+        return Verdict(False, f"nobody is allowed to approve {proposal.risk.value}-risk remediations")
+    approvers = tier.approvers or tier.users
+    if not approvers and not tier.user_groups:
+        return Verdict(False, f"no approvers are configured for {proposal.risk.value}-risk remediations")
+    if tier.channels and channel not in tier.channels:
+        return Verdict(False, "approvals may not be given from this channel")
+    if proposal.requester and proposal.requester.user_id == actor.user_id:
+        return Verdict(False, "you requested this change, so you cannot approve it")
+    if any(a.actor.user_id == actor.user_id for a in proposal.approvals):
+        return Verdict(False, "you already approved this change; a second person must approve")
+    if not _listed(policy, tier, approvers, tier.user_groups, actor, resolve):
+        return Verdict(False, f"you are not an approver for {proposal.risk.value}-risk remediations")
+    return Verdict(True)
+
+
+def approvals_needed(policy: Policy | None, risk: Risk) -> int:
+    tier = tier_for(policy, risk)
+    needed = tier.approvals if tier else 1
+    # HIGH risk always needs two distinct approvers besides the requester.
+    return max(needed, 2) if risk == Risk.HIGH else max(needed, 0)
+
+
+def allowed_risks(policy: Policy | None, actor: Actor, resolve: GroupResolver | None = None) -> list[Risk]:
+    return [r for r in Risk if may_act(policy, actor, r, None, resolve)]
