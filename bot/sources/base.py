@@ -86,3 +86,58 @@ class Parser:
 
 # Keyed by (source, detail-type). The generic fallback is not registered here.
 parsers: Registry[type[Parser]] = Registry("parser")
+
+
+# A parser registered under (source, ANY_DETAIL_TYPE) handles every detail-type of that source
+# that has no exact registration (used by ``eventops.custom``, whose detail-type is the sender's).
+ANY_DETAIL_TYPE = "*"
+
+TITLE_MAX = 150
+SUMMARY_MAX = 1500
+FIELD_KEY_MAX = 40
+FIELD_VALUE_MAX = 300
+FIELDS_MAX = 12
+
+
+def trim(text: object, limit: int) -> str:
+    """``text`` as one str of at most ``limit`` characters, ellipsis when cut."""
+    s = "" if text is None else str(text)
+    return s if len(s) <= limit else s[: max(limit - 1, 0)] + "…"
+
+
+def short_fields(fields: dict[str, object]) -> dict[str, str]:
+    """Display fields: str → str, empty values dropped, keys/values/count trimmed."""
+    out: dict[str, str] = {}
+    for key, value in fields.items():
+        if value is None or value == "" or value == [] or value == {}:
+            continue
+        if len(out) >= FIELDS_MAX:
+            break
+        out[trim(key, FIELD_KEY_MAX)] = trim(value, FIELD_VALUE_MAX)
+    return out
+
+
+def make_alert(event: EventEnvelope, ctx: ParseContext, kind: str, **values: Any) -> Alert:
+    """An Alert with the envelope's id/source/account/region/time and trimmed display text.
+
+    ``values`` are Alert fields; ``fields`` may hold any printable values (converted and trimmed).
+    """
+    values.setdefault("account", event.account)
+    values.setdefault("region", event.region)
+    values.setdefault("time", event.time)
+    values["title"] = trim(values.get("title") or f"{event.detail_type} ({event.source})", TITLE_MAX)
+    values["summary"] = trim(values.get("summary") or "", SUMMARY_MAX)
+    values["fields"] = short_fields(values.get("fields") or {})
+    account = values["account"]
+    if account and "account_alias" not in values:
+        try:
+            values["account_alias"] = ctx.account_alias(account)
+        except Exception as exc:  # noqa: BLE001 - an alias is decoration, never a failure
+            ctx.warnings.append(f"account alias lookup failed: {type(exc).__name__}")
+    return Alert(
+        id=event.id,
+        source_kind=kind,
+        source=event.source,
+        detail_type=event.detail_type,
+        **values,
+    )
