@@ -173,11 +173,16 @@ class Dedup(_Strict):
     window_minutes: int = 24 * 60
     # EventBridge retries for up to 24 h, Lambda async for 6 h: keep event ids longer.
     event_id_ttl_hours: int = 48
+    # Repeats are coalesced per batch into one chat.update per message; at most this many
+    # updates per channel per batch (the rest are flushed by housekeeping).
+    max_updates_per_channel_per_batch: int = 10
 
 
 class Storm(_Strict):
     # More new posts than this per channel per minute → grouped into a summary thread.
     threshold_per_minute: int = 20
+    # Storm alerts are listed in the summary's thread, this many per reply.
+    alerts_per_reply: int = 25
 
 
 class Publish(_Strict):

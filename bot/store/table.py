@@ -65,6 +65,8 @@ class MessageRecord:
     alert_id: str
     last_update: float = 0.0
     dirty: bool = False
+    # The first alert of the fingerprint: it owns the message, its proposals and buttons.
+    owner_id: str = ""
 
 
 def create_table(client: Any, name: str) -> None:
@@ -136,6 +138,7 @@ class Store:
             "last_update": _n(now),
             "last_event_time": _s(alert.time.isoformat()),
             "alert_id": _s(alert.id),
+            "owner_id": _s(alert.id),
             "ttl": _n(now + window_s),
         }
         try:
@@ -236,7 +239,13 @@ class Store:
         )
 
     # --- alerts ---------------------------------------------------------------------------
-    def put_alert(self, alert: Alert, channel: str | None = None, ts: str | None = None) -> None:
+    def put_alert(
+        self,
+        alert: Alert,
+        channel: str | None = None,
+        ts: str | None = None,
+        proposal_ids: list[str] | None = None,
+    ) -> None:
         item: dict[str, Any] = {
             "pk": _s(f"ALERT#{alert.id}"),
             "sk": _s("ALERT"),
@@ -251,7 +260,22 @@ class Store:
             item["channel"] = _s(channel)
         if ts:
             item["ts"] = _s(ts)
+        if proposal_ids:
+            item["proposal_ids"] = {"SS": proposal_ids}
         self.client.put_item(TableName=self.table, Item=item)
+
+    def alert_proposals(self, alert_id: str) -> list[Proposal]:
+        """The proposals offered on an alert's message, in button order."""
+        item = self._get(f"ALERT#{alert_id}", "ALERT")
+        if not item or "proposal_ids" not in item:
+            return []
+        out = []
+        for pid in sorted(item["proposal_ids"]["SS"]):
+            try:
+                out.append(self.get_proposal(pid))
+            except NotFoundError:
+                continue
+        return sorted(out, key=lambda p: (p.created_at, p.remediation))
 
     def set_alert_message(self, alert_id: str, channel: str, ts: str) -> None:
         self.client.update_item(
@@ -512,4 +536,5 @@ def _message_from_item(item: dict[str, Any]) -> MessageRecord:
         alert_id=item["alert_id"]["S"],
         last_update=float(item.get("last_update", {"N": "0"})["N"]),
         dirty=bool(item.get("dirty", {}).get("BOOL", False)),
+        owner_id=item.get("owner_id", item["alert_id"])["S"],
     )

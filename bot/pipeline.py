@@ -1,0 +1,430 @@
+"""The spine of EventOps. A newcomer reads this first.
+
+``handle_event(raw, rt, batch)`` takes one EventBridge event through the whole notify side::
+
+    parse (bot.sources) → dedup by event id → route (bot.routing) → snooze?
+      → repeat of a known fingerprint?  count it; one chat.update per message per batch
+      → related to a resource that already has a message?  reply in its thread
+      → storm in this channel?  one summary message, alerts listed in its thread
+      → else: proposals for the offered remediations (bot.remediations), render (bot.slack),
+        chat.postMessage, remember channel + ts (bot.store); auto mode runs at once
+      → optionally publish the Alert to a bus and archive the raw event to S3
+
+``NotifyBatch`` collects what is best sent once per batch (repeat updates, storm replies) and
+sends it in ``flush()``. Decisions (clicks) go through ``bot.approval.flow``; this module only
+offers ``refresh_alert_message`` for re-rendering an alert's message after a decision.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.errors import SlackError
+from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Risk, Route
+from bot.routing import route as route_alert
+from bot.routing.tags import TagCache
+from bot.runtime import Runtime
+from bot.sources import parse_event
+from bot.sources.base import ParseContext
+
+log = logging.getLogger("eventops.pipeline")
+
+THREAD_MARK = "thread:"
+STORM_MARK = "storm:"
+STORM_BUCKET_S = 600
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _minute() -> int:
+    return int(_now() // 60)
+
+
+# --- remediations offered on an alert ----------------------------------------------------------
+def offers_for(alert: Alert, route: Route, rt: Runtime) -> list[RemediationOffer]:
+    """The remediations this route offers on this alert (none in notify mode or kill switch)."""
+    if route.mode == Mode.NOTIFY or rt.kill_switch_on():
+        return []
+    from bot.remediations import remediations
+
+    offers: list[RemediationOffer] = []
+    for name, rem in remediations.items():
+        if route.remediations is not None and name not in route.remediations:
+            continue
+        try:
+            params = rem.applies_to(alert)
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not block the alert
+            log.warning("remediation %s applies_to failed on alert %s: %s", name, alert.id, exc)
+            continue
+        if params is not None:
+            offers.append(RemediationOffer(name=str(name), params=params))
+    return offers
+
+
+def new_proposals(alert: Alert, offers: list[RemediationOffer], channel: str, rt: Runtime) -> list[Proposal]:
+    from bot.remediations import remediations
+
+    ttl = timedelta(hours=rt.config.policy.proposal_ttl_hours if rt.config.policy else 24)
+    now = datetime.now(UTC)
+    return [
+        Proposal(
+            id=uuid.uuid4().hex,
+            alert_id=alert.id,
+            fingerprint=alert.fingerprint,
+            remediation=offer.name,
+            params=offer.params,
+            risk=remediations[offer.name].risk,
+            account=alert.account,
+            region=alert.region,
+            channel=channel,
+            created_at=now,
+            expires_at=now + ttl,
+            correlation_id=alert.id,
+        )
+        for offer in offers
+    ]
+
+
+def alert_buttons(alert_id: str, proposals: list[Proposal]) -> list[Any]:
+    """Remediation buttons for open proposals, then Acknowledge, Snooze and Dismiss."""
+    from bot.remediations import remediations
+    from bot.slack.render import Button, ConfirmSpec
+
+    buttons: list[Button] = []
+    for p in proposals:
+        if p.state not in (ProposalState.PROPOSED, ProposalState.APPROVED):
+            continue
+        rem = remediations.get(p.remediation)
+        if rem is None:
+            continue
+        confirm = None
+        if p.risk in (Risk.MEDIUM, Risk.HIGH):
+            plan = " ".join(rem.plan(rem.parse_params(p.params), p.account, p.region))
+            note = " Needs two approvers besides you." if p.risk == Risk.HIGH else ""
+            confirm = ConfirmSpec(title=f"{rem.title}?"[:100], text=plan + note, confirm=rem.title[:30], style="danger")
+        buttons.append(Button.remediate(p.remediation, p.id, rem.title, confirm=confirm, danger=p.risk == Risk.HIGH))
+    buttons += [Button.ack(alert_id)] + [Button.snooze(alert_id, d) for d in ("1h", "4h", "24h")]
+    buttons.append(Button.dismiss(alert_id))
+    return buttons
+
+
+# --- one batch of events ---------------------------------------------------------------------
+@dataclass
+class _StormItem:
+    alert: Alert
+    record_id: str
+
+
+@dataclass
+class NotifyBatch:
+    """Per-invocation state: the tag cache and what to send once per batch."""
+
+    rt: Runtime
+    tags: TagCache | None = None
+    repeats: dict[str, str] = field(default_factory=dict)  # fingerprint → channel
+    storms: dict[tuple[str, int], list[_StormItem]] = field(default_factory=dict)
+    failed_records: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.tags is None:
+            self.tags = TagCache(self.rt.sessions)
+
+    def parse_context(self) -> ParseContext:
+        return ParseContext(lookup_tags=self.tags, account_alias=self.rt.config.alias)
+
+    def flush(self) -> list[str]:
+        """Send coalesced updates and storm replies. Returns record ids that must be retried."""
+        self._flush_repeats()
+        for key, items in self.storms.items():
+            try:
+                _flush_storm(self.rt, key[0], key[1], items)
+            except SlackError as exc:
+                log.error("storm replies for %s failed: %s", key[0], exc)
+                for it in items:
+                    _forget(self.rt, it.alert)
+                    self.failed_records.append(it.record_id)
+        self.storms.clear()
+        return self.failed_records
+
+    def _flush_repeats(self) -> None:
+        per_channel: dict[str, int] = {}
+        cap = self.rt.config.dedup.max_updates_per_channel_per_batch
+        for fp, channel in self.repeats.items():
+            if per_channel.get(channel, 0) >= cap:
+                continue  # left dirty; housekeeping flushes it
+            per_channel[channel] = per_channel.get(channel, 0) + 1
+            try:
+                refresh_fingerprint_message(self.rt, fp)
+            except SlackError as exc:
+                log.warning("update of message for %s failed (left for housekeeping): %s", fp, exc)
+        self.repeats.clear()
+
+
+def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record_id: str = "") -> str:
+    """One event through the notify side. Returns what happened (for logs, metrics and tests).
+
+    Raises SlackError / RetryLaterError when the event must be retried by SQS; in that case
+    nothing about it is remembered, so the retry posts it.
+    """
+    batch = batch or NotifyBatch(rt)
+    alert = parse_event(raw, batch.parse_context())
+    if alert.parse_error:
+        rt.count("unparsed")
+        log.warning("event %s parsed as generic: %s", alert.id, alert.parse_error, extra={"record_id": record_id})
+    cfg = rt.config
+    if not rt.store.claim_event(alert.id, cfg.dedup.event_id_ttl_hours):
+        rt.count("duplicates_suppressed")
+        return "duplicate"
+    try:
+        outcome = _deliver(alert, raw, rt, batch, record_id)
+    except Exception:
+        rt.store.release_event(alert.id)
+        raise
+    rt.count(outcome)
+    _publish(alert, raw, rt)
+    return outcome
+
+
+def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id: str) -> str:
+    route = route_alert(alert, rt.config)
+    if route.drop:
+        log.info("alert %s dropped: %s", alert.id, route.drop_reason)
+        return "dropped"
+    store = rt.store
+    alias = rt.config.alias(alert.account)
+    if alias and not alert.account_alias:
+        alert = alert.model_copy(update={"account_alias": alias})
+
+    snoozed = any(store.snoozed_until(t) for t in (alert.fingerprint, f"rule:{route.rule}", f"channel:{route.channel}"))
+    existing = store.get_message(alert.fingerprint)
+    if existing is not None:
+        return _repeat(alert, existing.channel, rt, batch)
+    window_s = rt.config.dedup.window_minutes * 60
+    claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s)
+    if claim is None:  # another invocation posted it a moment ago
+        return _repeat(alert, route.channel, rt, batch)
+    store.put_alert(alert, channel=route.channel)
+    if snoozed:
+        store.set_message_ts(alert.fingerprint, "snoozed:")
+        return "snoozed"
+    try:
+        return _post_new(alert, route, rt, batch, record_id)
+    except Exception:
+        store.drop_message_claim(alert.fingerprint)
+        raise
+
+
+def _repeat(alert: Alert, channel: str, rt: Runtime, batch: NotifyBatch) -> str:
+    rec, newest = rt.store.bump_message(alert.fingerprint, alert.time, alert.id)
+    if newest:
+        rt.store.put_alert(alert, channel=rec.channel, ts=None)
+    rt.store.mark_message_updated(alert.fingerprint, dirty=True)
+    if rec.ts and not rec.ts.endswith(":") and ":" not in rec.ts:
+        batch.repeats[alert.fingerprint] = rec.channel
+    return "grouped" if newest else "grouped_late"
+
+
+def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, record_id: str) -> str:
+    from bot.slack.render import render_alert, render_thread_reply
+
+    store = rt.store
+    channel = route.channel
+    res = alert.primary_resource
+    parent = store.resource_thread(channel, res.key) if res else None
+    if parent:
+        ts = rt.slack.post_reply(channel, parent, render_thread_reply(alert))
+        store.set_message_ts(alert.fingerprint, f"{THREAD_MARK}{parent}")
+        store.set_alert_message(alert.id, channel, parent)
+        return "threaded"
+
+    storm_count = store.incr(f"STORM#{channel}#{_minute()}", ttl_s=3600)
+    if storm_count > rt.config.storm.threshold_per_minute:
+        bucket = int(_now() // STORM_BUCKET_S)
+        batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id))
+        store.set_message_ts(alert.fingerprint, f"{STORM_MARK}{bucket}")
+        return "storm"
+
+    offers = offers_for(alert, route, rt)
+    alert = alert.model_copy(update={"remediations": offers})
+    proposals = new_proposals(alert, offers, channel, rt)
+    payload = render_alert(alert, channel=channel, mentions=route.mentions, buttons=alert_buttons(alert.id, proposals))
+    ts = rt.slack.post_message(payload)
+    store.set_message_ts(alert.fingerprint, ts)
+    if res:
+        store.set_resource_thread(channel, res.key, ts, rt.config.dedup.window_minutes * 60)
+    for p in proposals:
+        p.message_ts = ts
+        store.put_proposal(p)
+    store.put_alert(alert, channel=channel, ts=ts, proposal_ids=[p.id for p in proposals])
+    if route.mode == Mode.AUTO and proposals:
+        _auto(rt, proposals)
+    return "posted"
+
+
+def _auto(rt: Runtime, proposals: list[Proposal]) -> None:
+    try:
+        from bot.approval.flow import auto_execute
+    except ImportError:  # pragma: no cover - the interactive side is not installed
+        log.error("auto mode configured but bot.approval.flow is unavailable")
+        return
+    for p in proposals:
+        try:
+            auto_execute(rt, p)
+        except Exception as exc:  # noqa: BLE001 - the alert is posted; the failure is announced
+            log.error("auto remediation %s on %s failed to start: %s", p.remediation, p.alert_id, exc)
+            rt.count("auto_failed")
+
+
+def _flush_storm(rt: Runtime, channel: str, bucket: int, items: list[_StormItem]) -> None:
+    from bot.slack.render import render_outcome_reply, render_storm_summary
+
+    store = rt.store
+    key = f"STORMMSG#{channel}#{bucket}"
+    total = store.incr(f"STORMTOTAL#{channel}#{bucket}", ttl_s=2 * STORM_BUCKET_S + 3600, by=len(items))
+    sev_counts: dict[str, int] = {}
+    for it in items:
+        sev = it.alert.severity.value
+        sev_counts[sev] = sev_counts.get(sev, 0) + 1
+    for sev, n in sev_counts.items():
+        store.incr(f"STORMSEV#{channel}#{bucket}#{sev}", ttl_s=2 * STORM_BUCKET_S + 3600, by=n)
+    all_sev = {
+        sev: store.counter(f"STORMSEV#{channel}#{bucket}#{sev}")
+        for sev in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+    }
+    start = datetime.fromtimestamp(bucket * STORM_BUCKET_S, UTC)
+    titles = [it.alert.title for it in items[:5]]
+    summary = render_storm_summary(channel, all_sev, total, start, titles)
+    ts = store.get_value(key)
+    if ts is None:
+        ts = rt.slack.post_message(summary)
+        store.put_value(key, ts, ttl_s=2 * STORM_BUCKET_S)
+    else:
+        rt.slack.update_message(channel, ts, summary)
+    per = max(1, rt.config.storm.alerts_per_reply)
+    for i in range(0, len(items), per):
+        chunk = items[i : i + per]
+        lines = [_storm_line(it.alert) for it in chunk]
+        rt.slack.post_reply(channel, ts, render_outcome_reply(f"{len(chunk)} more alerts", lines))
+    for it in items:
+        store.set_alert_message(it.alert.id, channel, ts)
+    rt.count("storm_replies", (len(items) + per - 1) // per)
+
+
+def _storm_line(alert: Alert) -> str:
+    res = alert.primary_resource
+    where = f" — {res.name or res.id}" if res else ""
+    return f"[{alert.severity.value}] {alert.title}{where} ({alert.account_alias or alert.account} {alert.region})"
+
+
+def _forget(rt: Runtime, alert: Alert) -> None:
+    """Undo the claims for an alert whose delivery failed, so SQS's retry posts it."""
+    rt.store.drop_message_claim(alert.fingerprint)
+    rt.store.release_event(alert.id)
+
+
+def _publish(alert: Alert, raw: Any, rt: Runtime) -> None:
+    bus = rt.config.publish.bus_name or rt.settings.publish_bus
+    bucket = rt.config.publish.archive_bucket or rt.settings.archive_bucket
+    if bus:
+        try:
+            rt.sessions.client("events").put_events(
+                Entries=[
+                    {
+                        "Source": "eventops",
+                        "DetailType": "EventOps Alert",
+                        "Detail": alert.model_dump_json(),
+                        "EventBusName": bus,
+                        "Resources": [r.arn for r in alert.resources if r.arn][:10],
+                    }
+                ]
+            )
+        except Exception as exc:  # noqa: BLE001 - publishing is a side channel
+            log.warning("publishing alert %s to %s failed: %s", alert.id, bus, type(exc).__name__)
+            rt.count("publish_failed")
+    if bucket:
+        day = alert.time.strftime("%Y/%m/%d")
+        try:
+            rt.sessions.client("s3").put_object(
+                Bucket=bucket,
+                Key=f"events/{day}/{alert.source_kind}/{alert.id}.json",
+                Body=json.dumps(raw, default=str).encode(),
+                ContentType="application/json",
+            )
+        except Exception as exc:  # noqa: BLE001 - archiving is a side channel
+            log.warning("archiving event %s to %s failed: %s", alert.id, bucket, type(exc).__name__)
+            rt.count("archive_failed")
+
+
+# --- re-rendering after repeats and decisions ------------------------------------------------
+def refresh_fingerprint_message(rt: Runtime, fingerprint: str) -> None:
+    """Re-render the first message of a fingerprint with its current count (chat.update)."""
+    rec = rt.store.get_message(fingerprint)
+    if rec is None or not rec.ts or ":" in rec.ts:
+        return
+    _refresh(rt, rec.owner_id, rec.alert_id, rec.channel, rec.ts, rec)
+    rt.store.mark_message_updated(fingerprint, dirty=False)
+
+
+def refresh_alert_message(rt: Runtime, alert_id: str, status: str | None = None) -> None:
+    """Re-render an alert's message with its proposals' current state and a status line."""
+    alert, channel, ts = rt.store.get_alert(alert_id)
+    if not channel or not ts:
+        return
+    rec = rt.store.get_message(alert.fingerprint)
+    latest_id = rec.alert_id if rec and rec.owner_id == alert_id else alert_id
+    _refresh(rt, alert_id, latest_id, channel, ts, rec, status=status)
+
+
+def _refresh(
+    rt: Runtime,
+    owner_id: str,
+    latest_id: str,
+    channel: str,
+    ts: str,
+    rec: Any,
+    status: str | None = None,
+) -> None:
+    """Render the newest event's content with the owner alert's buttons and the counter."""
+    from bot.slack.render import render_alert
+
+    store = rt.store
+    try:
+        latest, _, _ = store.get_alert(latest_id)
+    except Exception:  # noqa: BLE001 - fall back to the owner's content
+        latest, _, _ = store.get_alert(owner_id)
+    proposals = store.alert_proposals(owner_id)
+    route = route_alert(latest, rt.config)
+    payload = render_alert(
+        latest,
+        channel=channel,
+        mentions=route.mentions,
+        buttons=alert_buttons(owner_id, proposals),
+        count=rec.count if rec else 1,
+        first_seen=datetime.fromtimestamp(rec.first_seen, UTC) if rec else None,
+        last_seen=datetime.fromtimestamp(rec.last_seen, UTC) if rec else None,
+        status=status,
+    )
+    rt.slack.update_message(channel, ts, payload)
+
+
+def flush_dirty(rt: Runtime, limit: int = 100) -> int:
+    """Housekeeping: update messages whose counters changed without a chat.update."""
+    n = 0
+    for rec in rt.store.dirty_messages(limit):
+        if not rec.ts or ":" in rec.ts:
+            rt.store.mark_message_updated(rec.fingerprint, dirty=False)
+            continue
+        try:
+            refresh_fingerprint_message(rt, rec.fingerprint)
+            n += 1
+        except SlackError as exc:
+            log.warning("flushing message for %s failed: %s", rec.fingerprint, exc)
+    return n

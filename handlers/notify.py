@@ -1,0 +1,71 @@
+"""Lambda entry point: the SQS alerts queue → bot.pipeline.handle_event, one record at a time.
+
+Reports partial batch failures, so only the records whose delivery failed are retried (and
+reach the DLQ after the queue's maxReceiveCount). A record that cannot be parsed still becomes
+a generic alert; it never fails the batch.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from bot.pipeline import NotifyBatch, handle_event
+from bot.runtime import Runtime
+
+logger = Logger(service="eventops", child=False)
+_rt: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """Built once per cold start (tests replace it with ``set_runtime``)."""
+    global _rt
+    if _rt is None:
+        _rt = Runtime.from_env()
+    return _rt
+
+
+def set_runtime(rt: Runtime | None) -> None:
+    global _rt
+    _rt = rt
+
+
+def _body(record: SQSRecord) -> Any:
+    try:
+        return json.loads(record.body)
+    except (TypeError, ValueError) as exc:
+        logger.warning("record %s: body is not JSON (%s); posting it as a generic alert", record.message_id, exc)
+        return record.body
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    rt = runtime()
+    rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
+    batch = NotifyBatch(rt)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+    def record_handler(record: SQSRecord) -> str:
+        raw = _body(record)
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            logger.set_correlation_id(raw["id"])
+        try:
+            return handle_event(raw, rt, batch, record.message_id)
+        except Exception as exc:
+            logger.error("record %s failed, will be retried: %s: %s", record.message_id, type(exc).__name__, exc)
+            rt.count("delivery_failed")
+            raise
+
+    with processor(event.get("Records", []), record_handler):
+        processor.process()
+    response = processor.response()
+    for record_id in batch.flush():
+        response["batchItemFailures"].append({"itemIdentifier": record_id})
+    try:
+        rt.metrics.flush_metrics()
+    except Exception as exc:  # noqa: BLE001 - metrics must never fail the batch
+        logger.warning("metrics flush failed: %s", exc)
+    return response
