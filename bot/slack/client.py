@@ -1,0 +1,298 @@
+"""A thin, budget-aware wrapper around slack_sdk's WebClient.
+
+Retries connection errors, 5xx and 429s. A 429 whose Retry-After does not fit in what is left
+of the Lambda invocation raises ``RetryLaterError`` instead of sleeping, so the SQS record is
+re-queued rather than timing out half-done. Errors surface as ``SlackError`` carrying Slack's
+error code and never the token.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from http.client import RemoteDisconnected
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from bot.errors import RetryLaterError, SlackError
+
+# RELIABILITY 13: slack_sdk/slack_bolt debug logs carry request bodies and response_urls.
+for _name in ("slack_sdk", "slack_bolt"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+log = logging.getLogger(__name__)
+
+_RETRY_AFTER_DEFAULT = 1.0
+
+
+def _retry_after(response: HttpResponse) -> float:
+    for key, values in response.headers.items():
+        if key.lower() == "retry-after":
+            value = values[0] if isinstance(values, list) else values
+            try:
+                return max(0.0, float(value))
+            except (TypeError, ValueError):
+                break
+    return _RETRY_AFTER_DEFAULT
+
+
+def _method_of(request: HttpRequest) -> str:
+    return request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+class BudgetedRateLimitRetryHandler(RetryHandler):
+    """Sleeps Retry-After on a 429 when the invocation has time for it, else RetryLaterError.
+
+    Example::
+
+        handler = BudgetedRateLimitRetryHandler(time_left=lambda: ctx.get_remaining_time_in_millis() / 1000)
+    """
+
+    def __init__(
+        self,
+        *,
+        time_left: Callable[[], float] | None = None,
+        margin: float = 2.0,
+        max_retry_count: int = 3,
+        max_wait: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.time_left = time_left
+        self.margin = margin
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code == 429
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        wait = _retry_after(response) if response is not None else _RETRY_AFTER_DEFAULT
+        left = self.time_left() if self.time_left is not None else self.max_wait + self.margin
+        if wait + self.margin > left or wait > self.max_wait:
+            raise RetryLaterError(
+                f"{_method_of(request)}: rate limited, Retry-After {wait:g}s exceeds the time left ({left:.1f}s)",
+                retry_after=wait,
+            )
+        state.next_attempt_requested = True
+        self.sleep(wait + random.random() * 0.1)
+        state.increment_current_attempt()
+
+
+class BudgetedServerErrorRetryHandler(RetryHandler):
+    """Retries 500/502/503/504 and connection errors with a short backoff, within the budget."""
+
+    def __init__(
+        self,
+        *,
+        time_left: Callable[[], float] | None = None,
+        margin: float = 2.0,
+        max_retry_count: int = 2,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.time_left = time_left
+        self.margin = margin
+        self.backoff = backoff
+        self.sleep = sleep
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None:
+            retry = response.status_code in (500, 502, 503, 504)
+        else:
+            retry = isinstance(error, (URLError, ConnectionError, RemoteDisconnected, TimeoutError))
+        if retry and self.time_left is not None:
+            retry = self.time_left() > self._delay(state) + self.margin
+        return retry
+
+    def _delay(self, state: RetryState) -> float:
+        return self.backoff * (2**state.current_attempt)
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        self.sleep(self._delay(state) * (1 + random.random() * 0.2))
+        state.increment_current_attempt()
+
+
+class SlackPoster:
+    """Posts and updates messages; the only object outside Bolt that calls Slack.
+
+    Example::
+
+        poster = SlackPoster(settings.slack_bot_token, settings.slack_api_url,
+                             time_left=lambda: context.get_remaining_time_in_millis() / 1000)
+        ts = poster.post_message(render_alert(alert, channel="C0123"))
+        poster.update_message("C0123", ts, render_alert(alert, channel="C0123", count=2))
+    """
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        *,
+        time_left: Callable[[], float] | None = None,
+        timeout: int = 10,
+        margin: float = 2.0,
+        server_error_retries: int = 2,
+        backoff: float = 0.5,
+    ) -> None:
+        if not base_url.endswith("/"):
+            base_url += "/"
+        self._token = token
+        self._client = WebClient(
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            retry_handlers=[
+                BudgetedRateLimitRetryHandler(time_left=time_left, margin=margin + timeout),
+                BudgetedServerErrorRetryHandler(
+                    time_left=time_left, margin=margin + timeout, max_retry_count=server_error_retries, backoff=backoff
+                ),
+            ],
+        )
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def post_message(self, payload: dict[str, Any]) -> str:
+        """chat.postMessage with a payload from ``render_*`` (must hold ``channel``); returns ts."""
+        resp = self._call("chat.postMessage", _message_args(payload))
+        return str(resp["ts"])
+
+    def update_message(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
+        """chat.update: replace the text, blocks and metadata of an existing message."""
+        args = _message_args({**payload, "channel": channel})
+        args["ts"] = ts
+        for key in ("thread_ts", "unfurl_links", "unfurl_media", "reply_broadcast"):
+            args.pop(key, None)
+        self._call("chat.update", args)
+
+    def post_reply(self, channel: str, thread_ts: str, payload: dict[str, Any]) -> str:
+        """chat.postMessage in the thread of ``thread_ts``; returns the reply's ts."""
+        args = _message_args({**payload, "channel": channel})
+        args["thread_ts"] = thread_ts
+        resp = self._call("chat.postMessage", args)
+        return str(resp["ts"])
+
+    def post_ephemeral(self, channel: str, user: str, payload: dict[str, Any]) -> None:
+        """chat.postEphemeral: a message only ``user`` sees."""
+        args = _message_args({**payload, "channel": channel})
+        args["user"] = user
+        args.pop("metadata", None)
+        self._call("chat.postEphemeral", args)
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """The message's permalink, or None if Slack cannot give one (never raises SlackError)."""
+        try:
+            resp = self._call("chat.getPermalink", {"channel": channel, "message_ts": ts})
+        except RetryLaterError:
+            raise
+        except SlackError as exc:
+            log.warning("chat.getPermalink failed: %s", exc)
+            return None
+        link = resp.get("permalink")
+        return str(link) if link else None
+
+    def users_in_group(self, group_id: str) -> list[str]:
+        """User ids in a Slack user group (usergroups.users.list)."""
+        resp = self._call("usergroups.users.list", {"usergroup": group_id})
+        return [str(u) for u in resp.get("users") or []]
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._token, "xox?-***") if self._token else text
+
+    def _call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            resp = self._client.api_call(method, json=args)
+        except RetryLaterError:
+            raise
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            code = str(data.get("error") or f"http_{exc.response.status_code}")
+            status = exc.response.status_code
+            if status == 429 or code == "ratelimited":
+                retry_after = _header_retry_after(exc.response.headers)
+                raise RetryLaterError(f"{method}: ratelimited (still after retries)", retry_after=retry_after) from None
+            raise _slack_error(self._redact(f"{method}: {code} (HTTP {status})"), code) from None
+        except (SlackClientError, OSError, ValueError) as exc:
+            # Connection failures after retries; the message may hold the URL, never the token.
+            raise _slack_error(self._redact(f"{method}: {type(exc).__name__}: {exc}"), "connection_error") from None
+        data = resp.data if isinstance(resp.data, dict) else {}
+        return data
+
+
+def _slack_error(message: str, code: str) -> SlackError:
+    err = SlackError(message)
+    err.code = code  # type: ignore[attr-defined]  # Slack's error code, e.g. "message_not_found"
+    return err
+
+
+def _header_retry_after(headers: Any) -> float:
+    try:
+        for key, value in dict(headers or {}).items():
+            if key.lower() == "retry-after":
+                return float(value[0] if isinstance(value, list) else value)
+    except (TypeError, ValueError):
+        pass
+    return _RETRY_AFTER_DEFAULT
+
+
+_MESSAGE_KEYS = (
+    "channel",
+    "text",
+    "blocks",
+    "metadata",
+    "thread_ts",
+    "reply_broadcast",
+    "unfurl_links",
+    "unfurl_media",
+)
+
+
+def _message_args(payload: dict[str, Any]) -> dict[str, Any]:
+    if not payload.get("channel"):
+        raise ValueError("payload has no channel")
+    args = {k: payload[k] for k in _MESSAGE_KEYS if k in payload and payload[k] is not None}
+    # Console links should not unfold into large previews under every alert.
+    args.setdefault("unfurl_links", False)
+    args.setdefault("unfurl_media", False)
+    return args
