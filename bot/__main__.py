@@ -1,0 +1,157 @@
+"""``python -m bot``: render, fire, sandbox, dev, manifest, check-config.
+
+- ``render FILE...`` prints the chat.postMessage payload each event would produce, one JSON
+  object per line, offline: no credentials, nothing posted. An unreadable file: exit 2 and one
+  line saying which and why.
+- ``check-config [FILE]`` validates the YAML config (default: $EVENTOPS_CONFIG).
+- ``manifest --url URL`` prints the Slack app manifest with the request URL filled in.
+- ``sandbox``, ``fire``, ``dev`` run the local bot (see README "Try it locally").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+
+def _render_one(raw: Any, rt: Any) -> dict[str, Any]:
+    from bot.models import Proposal
+    from bot.pipeline import alert_buttons, offers_for, route_alert
+    from bot.remediations import remediations
+    from bot.slack.render import render_alert
+    from bot.sources import parse_event
+
+    alert = parse_event(raw)
+    alias = rt.config.alias(alert.account)
+    if alias:
+        alert = alert.model_copy(update={"account_alias": alias})
+    route = route_alert(alert, rt.config)
+    if route.drop:
+        return {"channel": None, "dropped": route.drop_reason}
+    offers = offers_for(alert, route, rt)
+    alert = alert.model_copy(update={"remediations": offers})
+    # Offline: proposal ids are placeholders; deployed, each is stored in DynamoDB first.
+    proposals = [
+        Proposal(
+            id=f"preview-{i}",
+            alert_id=alert.id,
+            fingerprint=alert.fingerprint,
+            remediation=o.name,
+            params=o.params,
+            risk=remediations[o.name].risk,
+            account=alert.account,
+            region=alert.region,
+        )
+        for i, o in enumerate(offers)
+    ]
+    return render_alert(
+        alert, channel=route.channel, mentions=route.mentions, buttons=alert_buttons(alert.id, proposals)
+    )
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from bot.config import Settings, load_config
+    from bot.runtime import Runtime
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    # Offline: never read an SSM kill switch or assume roles while rendering.
+    config = config.model_copy(update={"kill_switch_parameter": None})
+    rt = Runtime(settings=Settings(), config=config)
+    status = 0
+    for name in args.files:
+        try:
+            data = json.loads(Path(name).read_text())
+        except OSError as exc:
+            print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
+            status = 2
+            continue
+        except (UnicodeDecodeError, ValueError) as exc:
+            print(f"{name}: not valid JSON: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        events = data if isinstance(data, list) else [data]
+        for raw in events:
+            print(json.dumps(_render_one(raw, rt), ensure_ascii=False, default=str))
+    return status
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from bot.config import Settings, load_config
+
+    path = args.file or Settings.from_env().config_path
+    if not path:
+        print("EVENTOPS_CONFIG is not set and no file was given", file=sys.stderr)
+        return 2
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        print(f"invalid: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: OK ({len(cfg.routing.rules)} rules, {len(cfg.accounts)} accounts)")
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from bot.deploy.manifest import render_manifest
+
+    print(render_manifest(args.url), end="")
+    return 0
+
+
+def _delegate(name: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from bot.sandbox import cli
+
+        return getattr(cli, name)(args)
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="EventOps command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("render", help="print the Slack payload each event file would produce (offline)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--config", help="routing config (default: built-in notify-only)")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("check-config", help="validate the YAML config")
+    p.add_argument("file", nargs="?")
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("manifest", help="print the Slack app manifest for a request URL")
+    p.add_argument("--url", required=True, help="public base URL of the slack function")
+    p.set_defaults(func=cmd_manifest)
+
+    p = sub.add_parser("sandbox", help="the whole bot on this machine: moto + a local Slack console")
+    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--aws-port", type=int, default=4566)
+    p.add_argument("--no-demo", action="store_true", help="do not fire the demo events at start")
+    p.set_defaults(func=_delegate("sandbox"))
+
+    p = sub.add_parser("fire", help="send a sample or file event into the running sandbox")
+    p.add_argument("event", help="a sample name (see --list) or a JSON file")
+    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--bus", help="put the event on this real EventBridge bus instead")
+    p.set_defaults(func=_delegate("fire"))
+
+    p = sub.add_parser("dev", help="run the Bolt app against a real Slack workspace")
+    p.add_argument("--socket-mode", action="store_true", required=True)
+    p.set_defaults(func=_delegate("dev"))
+
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
