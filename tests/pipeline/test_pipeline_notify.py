@@ -1,0 +1,207 @@
+"""The notify side end to end: SQS batch → handlers/notify.py → the loopback Slack fake, moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from pipeline_env import event
+
+ARN = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"
+
+
+def test_each_event_becomes_one_message_in_the_routed_channel(notify_env):
+    resp = notify_env.send([event(detail={"n": i}, resources=[f"{ARN[:-1]}{i}"]) for i in range(3)])
+    assert resp == {"batchItemFailures": []}
+    msgs = notify_env.top("#ops")
+    assert len(msgs) == 3
+    for m in msgs:
+        assert m.metadata["event_type"] == "eventops_alert"
+        assert m.metadata["event_payload"]["source_kind"] == "generic"
+        assert m.text  # the notification fallback is never empty
+
+
+def test_same_event_id_twice_posts_once(notify_env):
+    ev = event(event_id="dup-1", resources=[ARN])
+    notify_env.send([ev])
+    notify_env.send([ev])  # EventBridge / SQS redelivery, possibly hours later
+    assert len(notify_env.top("#ops")) == 1
+    assert notify_env.rt.counts["duplicates_suppressed"] == 1
+    # the dedup key outlives EventBridge's 24 h retry window
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    item = ddb.get_item(TableName="eventops-test", Key={"pk": {"S": "EVENT#dup-1"}, "sk": {"S": "EVENT"}})["Item"]
+    assert float(item["ttl"]["N"]) - datetime.now(UTC).timestamp() > 24 * 3600
+
+
+def test_repeats_of_a_problem_update_the_first_message_with_a_counter(notify_env):
+    t0 = datetime.now(UTC) - timedelta(minutes=10)
+    events = [event(resources=[ARN], time=t0 + timedelta(minutes=i), detail={"i": i}) for i in range(5)]
+    notify_env.send(events[:1])
+    notify_env.send(events[1:])
+    msgs = notify_env.top("#ops")
+    assert len(msgs) == 1
+    assert msgs[0].edited
+    rendered = json.dumps(msgs[0].blocks)
+    assert "seen 5 times" in rendered
+    assert len(notify_env.slack.calls("chat.postMessage")) == 1
+
+
+def test_an_older_event_arriving_late_does_not_replace_the_newer_content(notify_env):
+    now = datetime.now(UTC)
+    newer = event(resources=[ARN], time=now, detail={"state": "NEWER"})
+    older = event(resources=[ARN], time=now - timedelta(hours=1), detail={"state": "OLDER"})
+    notify_env.send([newer])
+    notify_env.send([older])
+    msg = notify_env.top("#ops")[0]
+    rendered = json.dumps(msg.blocks)
+    assert "NEWER" in rendered and "OLDER" not in rendered
+    assert "seen 2 times" in rendered
+
+
+def test_related_events_about_one_resource_go_into_the_first_messages_thread(notify_env):
+    notify_env.send([event(detail_type="Disk Full", resources=[ARN])])
+    notify_env.send([event(detail_type="CPU High", resources=[ARN])])
+    top = notify_env.top("#ops")
+    assert len(top) == 1
+    replies = notify_env.replies("#ops", top[0].ts)
+    assert len(replies) == 1
+    assert "CPU High" in replies[0].text
+
+
+def test_a_malformed_record_becomes_a_generic_alert_and_the_batch_goes_on(notify_env, caplog):
+    good = event(resources=[ARN])
+    resp = notify_env.send(["{not json", {"no": "envelope"}, good])
+    assert resp == {"batchItemFailures": []}
+    msgs = notify_env.top("#ops")
+    assert len(msgs) == 3
+    texts = json.dumps([m.blocks for m in msgs])
+    assert "Could not fully read this event" in texts
+    assert notify_env.rt.counts["unparsed"] == 2
+
+
+def test_a_slack_outage_fails_only_that_record_and_the_retry_posts_it_once(notify_env):
+    notify_env.slack.fail_next("chat.postMessage", status=500, times=20)
+    ev = event(event_id="retry-me", resources=[ARN])
+    other = event(resources=[ARN.replace("ef0", "ef1")])
+    resp = notify_env.handle([ev])
+    assert len(resp["batchItemFailures"]) == 1
+    assert notify_env.top("#ops") == []
+    notify_env.slack._faults.clear()
+    resp = notify_env.handle([ev, other])
+    assert resp == {"batchItemFailures": []}
+    assert len(notify_env.top("#ops")) == 2
+
+
+def test_routing_rules_team_tags_and_the_ignore_tag(notify_env):
+    from bot.models import Alert, Resource, Severity
+    from bot.routing import route
+
+    cfg = notify_env.rt.config
+
+    def alert(tags=None, source="aws.ec2", severity=Severity.HIGH):
+        return Alert(
+            id="a",
+            fingerprint="f",
+            source_kind="x",
+            source=source,
+            detail_type="d",
+            title="t",
+            severity=severity,
+            resources=[Resource(type="AwsEc2Instance", id="i-1", tags=tags or {})],
+        )
+
+    assert route(alert(), cfg).channel == "#ops"
+    assert route(alert({"team": "payments"}), cfg).channel == "#team-payments"
+    assert route(alert(source="aws.guardduty"), cfg).channel == "#sec"
+    dropped = route(alert({"eventops:ignore": "true"}), cfg)
+    assert dropped.drop and "eventops:ignore" in dropped.drop_reason
+
+
+@pytest.mark.config(
+    {
+        "routing": {
+            "rules": [
+                {
+                    "name": "pager",
+                    "match": {"min_severity": "HIGH"},
+                    "channel": "#pager",
+                    "mentions": ["S0ONCALL"],
+                    "mention_min_severity": "CRITICAL",
+                }
+            ],
+            "default": {"channel": "#ops"},
+        }
+    }
+)
+def test_mentions_only_at_or_above_the_configured_severity(notify_env):
+    from bot.models import Alert, Severity
+    from bot.routing import route
+
+    cfg = notify_env.rt.config
+    base = {"id": "a", "fingerprint": "f", "source_kind": "x", "source": "s", "detail_type": "d", "title": "t"}
+    assert route(Alert(**base, severity=Severity.CRITICAL), cfg).mentions == ["S0ONCALL"]
+    assert route(Alert(**base, severity=Severity.HIGH), cfg).mentions == []
+    assert route(Alert(**base, severity=Severity.LOW), cfg).channel == "#ops"
+
+
+def test_an_invalid_config_names_the_key_and_the_reason():
+    from bot.config import parse_config
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        parse_config({"routing": {"rules": [{"name": "x", "mode": "yolo"}]}}, "eventops.yml")
+    assert "eventops.yml: routing.rules.0.mode" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        parse_config({"routing": {"defualt": {"channel": "#x"}}}, "eventops.yml")
+    assert "routing.defualt: unknown key" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        parse_config({"accounts": [{"id": 12345}]}, "eventops.yml")
+    assert "accounts.0.id" in str(err.value)
+
+
+@pytest.mark.config(
+    {
+        "routing": {"default": {"channel": "#ops"}},
+        "publish": {"bus_name": "eventops-alerts", "archive_bucket": "eventops-archive"},
+    }
+)
+def test_alerts_are_published_to_a_bus_and_events_archived_to_s3(notify_env):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="eventops-archive")
+    boto3.client("events", region_name="us-east-1").create_event_bus(Name="eventops-alerts")
+    ev = event(event_id="archive-me", resources=[ARN])
+    notify_env.send([ev])
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="eventops-archive").get("Contents", [])]
+    assert len(keys) == 1 and keys[0].endswith("/archive-me.json")
+    assert json.loads(s3.get_object(Bucket="eventops-archive", Key=keys[0])["Body"].read())["id"] == "archive-me"
+    assert notify_env.rt.counts["publish_failed"] == 0
+
+
+@pytest.mark.rate_limited
+@pytest.mark.config(
+    {
+        "routing": {"default": {"channel": "#ops"}},
+        "storm": {"threshold_per_minute": 3, "alerts_per_reply": 50},
+        "dedup": {"max_updates_per_channel_per_batch": 2},
+    }
+)
+def test_a_500_event_storm_for_one_channel_loses_nothing(notify_env):
+    """500 distinct alerts in one burst against 1 msg/s/channel: a summary plus threaded lists."""
+    events = [event(detail_type=f"Check {i}", resources=[f"{ARN[:-3]}{i:03x}"]) for i in range(500)]
+    failures = []
+    for i in range(0, 500, 100):  # Lambda's batching window hands over up to 100 at once here
+        resp = notify_env.handle(events[i : i + 100])
+        failures += resp["batchItemFailures"]
+    assert failures == []
+    top = notify_env.top("#ops")
+    storm = [m for m in top if m.metadata and m.metadata.get("event_type") == "eventops_storm"]
+    assert len(storm) == 1
+    singles = [m for m in top if m.metadata and m.metadata.get("event_type") == "eventops_alert"]
+    listed = sum(len(r.blocks[0]["text"]["text"].split("\n")) - 1 for r in notify_env.replies("#ops", storm[0].ts))
+    assert len(singles) + listed == 500  # every event accounted for
+    assert "500 alerts" in storm[0].text
+    posts = len([c for c in notify_env.slack.calls("chat.postMessage") if c.status == 200])
+    assert posts <= 25  # ≥ 20× fewer posts than one per event
