@@ -75,6 +75,9 @@ class Parser:
     """A source parser. Subclasses set ``kind`` and implement ``parse``."""
 
     kind: ClassVar[str] = "generic"
+    # Optional EventBridge ``detail`` filter for this parser's rule, e.g. {"eventName": [...]}
+    # for CloudTrail sources, so the rule doesn't subscribe to every API call of a service.
+    detail_filter: ClassVar[dict[str, Any] | None] = None
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:  # pragma: no cover
         raise NotImplementedError

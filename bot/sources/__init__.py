@@ -1,0 +1,112 @@
+"""Raw EventBridge event → ``Alert``: one module per AWS service, a generic fallback.
+
+``parse_event`` never raises. Importing this package imports every parser module, so the
+``parsers`` registry is complete; ``event_patterns()`` turns it into EventBridge rule patterns.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.models import Alert
+from bot.sources import (  # noqa: F401 - imported for their registrations
+    autoscaling,
+    cloudtrail,
+    cloudwatch,
+    codebuild,
+    codedeploy,
+    codepipeline,
+    config_rules,
+    costanomaly,
+    custom,
+    ec2,
+    ecs,
+    guardduty,
+    health,
+    kms,
+    rds,
+    securityhub,
+    trustedadvisor,
+)
+from bot.sources.base import ANY_DETAIL_TYPE, EventEnvelope, ParseContext, Parser, parsers, trim
+from bot.sources.generic import GenericParser, unreadable_alert
+
+__all__ = ["event_patterns", "known_kinds", "parse_event", "parser_for"]
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors(include_input=False, include_url=False)[:3]:
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "event"
+        problems.append(f"{loc}: {err.get('msg', 'invalid')}")
+    more = exc.error_count() - len(problems)
+    return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
+
+
+def parser_for(source: str, detail_type: str) -> type[Parser]:
+    """The parser class for a (source, detail-type); the generic parser when none is registered."""
+    return parsers.get((source, detail_type)) or parsers.get((source, ANY_DETAIL_TYPE)) or GenericParser
+
+
+def parse_event(raw: object, ctx: ParseContext | None = None) -> Alert:
+    """One EventBridge event (a dict) → one Alert. Never raises.
+
+    Not a dict, not a valid envelope, or a parser failure → a ``generic`` alert whose
+    ``parse_error`` says why; an unknown (source, detail-type) → the generic parser.
+    """
+    ctx = ctx if ctx is not None else ParseContext()
+    try:
+        if not isinstance(raw, dict):
+            return unreadable_alert(raw, f"event is not a JSON object (got {type(raw).__name__})")
+        try:
+            event = EventEnvelope.model_validate(raw)
+        except ValidationError as exc:
+            return unreadable_alert(raw, f"invalid EventBridge envelope: {_describe(exc)}")
+        parser_cls = parser_for(event.source, event.detail_type)
+        try:
+            return parser_cls().parse(event, ctx)
+        except Exception as exc:  # noqa: BLE001 - a bad event must never stop the batch
+            reason = f"{parser_cls.kind} parser could not read this event: " + (
+                _describe(exc) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {trim(exc, 200)}"
+            )
+            try:
+                alert = GenericParser().parse(event, ctx)
+            except Exception:  # noqa: BLE001
+                return unreadable_alert(raw, reason)
+            return alert.model_copy(update={"parse_error": reason, "summary": reason})
+    except Exception as exc:  # noqa: BLE001 - last line of defence, e.g. RecursionError on absurd nesting
+        return unreadable_alert(None, f"event could not be read: {type(exc).__name__}")
+
+
+def event_patterns() -> list[dict[str, Any]]:
+    """EventBridge rule patterns grouped by source: ``{"source": [s], "detail-type": [...]}``.
+
+    A parser with a ``detail_filter`` (CloudTrail API calls) gets its own pattern with that
+    ``detail`` filter; a source with a catch-all parser (``eventops.custom``) has no detail-type.
+    """
+    by_source: dict[str, set[str]] = {}
+    filtered: list[dict[str, Any]] = []
+    for key, cls in parsers.items():
+        source, detail_type = key  # type: ignore[misc]
+        if cls.detail_filter:
+            filtered.append(
+                {"source": [source], "detail-type": [detail_type], "detail": copy.deepcopy(cls.detail_filter)}
+            )
+        else:
+            by_source.setdefault(source, set()).add(detail_type)
+    patterns: list[dict[str, Any]] = []
+    for source in sorted(by_source):
+        detail_types = by_source[source]
+        if ANY_DETAIL_TYPE in detail_types:
+            patterns.append({"source": [source]})
+        else:
+            patterns.append({"source": [source], "detail-type": sorted(detail_types)})
+    return sorted(patterns + filtered, key=lambda p: (p["source"][0], p.get("detail-type", [""])[0]))
+
+
+def known_kinds() -> list[str]:
+    """Every parser ``kind`` (``source_kind`` of the alerts), ``generic`` included, sorted."""
+    return sorted({cls.kind for cls in parsers.values()} | {GenericParser.kind})

@@ -1,0 +1,148 @@
+"""CloudWatch alarm state changes: metric, metric math, anomaly detection and composite alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from bot.models import Alert, Resource, Severity
+from bot.sources import arns, console
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+
+_SEVERITY = {"ALARM": Severity.HIGH, "INSUFFICIENT_DATA": Severity.LOW, "OK": Severity.INFO}
+
+
+class AlarmState(Detail):
+    value: str
+    reason: str = ""
+    timestamp: str | None = None
+
+
+class MetricRef(Detail):
+    namespace: str | None = None
+    name: str | None = None
+    dimensions: dict[str, Any] = Field(default_factory=dict)
+
+
+class MetricStat(Detail):
+    metric: MetricRef = Field(default_factory=MetricRef)
+    period: int | None = None
+    stat: str | None = None
+
+
+class AlarmMetric(Detail):
+    id: str = ""
+    expression: str | None = None
+    label: str | None = None
+    metric_stat: MetricStat | None = Field(None, alias="metricStat")
+    return_data: bool | None = Field(None, alias="returnData")
+
+
+class AlarmConfiguration(Detail):
+    description: str | None = None
+    metrics: list[AlarmMetric] = Field(default_factory=list)
+    alarm_rule: str | None = Field(None, alias="alarmRule")
+
+
+class AlarmDetail(Detail):
+    alarm_name: str = Field(alias="alarmName")
+    state: AlarmState
+    previous_state: AlarmState | None = Field(None, alias="previousState")
+    configuration: AlarmConfiguration = Field(default_factory=AlarmConfiguration)
+
+
+def alarm_kind(conf: AlarmConfiguration) -> str:
+    """``composite``, ``anomaly detection``, ``metric math`` or ``metric``."""
+    if conf.alarm_rule:
+        return "composite"
+    expressions = [m.expression for m in conf.metrics if m.expression]
+    if any(e.upper().startswith("ANOMALY_DETECTION_BAND") for e in expressions):
+        return "anomaly detection"
+    if expressions:
+        return "metric math"
+    return "metric"
+
+
+def _metric_text(conf: AlarmConfiguration) -> str | None:
+    for m in conf.metrics:
+        if m.metric_stat and m.metric_stat.metric.name:
+            stat = m.metric_stat
+            dims = ", ".join(f"{k}={v}" for k, v in stat.metric.dimensions.items())
+            return f"{stat.metric.namespace} {stat.metric.name} ({stat.stat}, {stat.period}s)" + (
+                f" [{dims}]" if dims else ""
+            )
+    return None
+
+
+@parsers.register(("aws.cloudwatch", "CloudWatch Alarm State Change"))
+class CloudWatchAlarmParser(Parser):
+    """A CloudWatch alarm changed state. Example: ServerCpuTooHigh OK → ALARM gives a HIGH alert."""
+
+    kind = "cloudwatch"
+
+    def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
+        detail = AlarmDetail.model_validate(event.detail)
+        name = detail.alarm_name
+        state = detail.state.value.upper()
+        severity = _SEVERITY.get(state, Severity.LOW)
+        kind = alarm_kind(detail.configuration)
+        alarm_arn = next((r for r in event.resources if (a := arns.parse_arn(r)) and a.service == "cloudwatch"), None)
+        resources = [
+            Resource(
+                type="AwsCloudWatchAlarm",
+                id=name,
+                arn=alarm_arn or arns.build_arn("cloudwatch", event.region, event.account, f"alarm:{name}"),
+                region=event.region,
+                account=event.account,
+            )
+        ]
+        links = [console.cloudwatch_alarm(event.region, name)]
+        for m in detail.configuration.metrics:
+            dims = m.metric_stat.metric.dimensions if m.metric_stat else {}
+            iid = dims.get("InstanceId")
+            if isinstance(iid, str) and arns.INSTANCE_ID_RE.match(iid) and all(r.id != iid for r in resources):
+                tags = ctx.tags_for("AwsEc2Instance", iid, event.account, event.region)
+                resources.append(
+                    Resource(
+                        type="AwsEc2Instance",
+                        id=iid,
+                        arn=arns.build_arn("ec2", event.region, event.account, f"instance/{iid}"),
+                        name=tags.get("Name"),
+                        region=event.region,
+                        account=event.account,
+                        tags=tags,
+                    )
+                )
+                links.append(console.ec2_instance(event.region, iid))
+        previous = detail.previous_state.value if detail.previous_state else None
+        expressions = [
+            m.expression for m in detail.configuration.metrics if m.expression and m.return_data is not False
+        ]
+        fields = {
+            "State": f"{previous} → {state}" if previous else state,
+            "Alarm type": kind,
+            "Metric": _metric_text(detail.configuration),
+            "Expression": expressions[0] if expressions else None,
+            "Alarm rule": detail.configuration.alarm_rule,
+            "Description": detail.configuration.description,
+        }
+        if state == "OK":
+            title = f"Recovered: {name}"
+        elif state == "ALARM":
+            title = f"Alarm: {name}"
+        else:
+            title = f"{state.replace('_', ' ').capitalize()}: {name}"
+        return make_alert(
+            event,
+            ctx,
+            self.kind,
+            fingerprint=Alert.make_fingerprint(self.kind, event.account, event.region, name),
+            title=title,
+            summary=detail.state.reason,
+            severity=severity,
+            resources=resources,
+            fields=fields,
+            links=console.keep(*links),
+            active=state != "OK",
+        )

@@ -1,0 +1,262 @@
+"""GuardDuty findings (``aws.guardduty`` / "GuardDuty Finding")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from bot.models import Alert, Resource, Severity
+from bot.sources import arns, console
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+
+
+class Tag(Detail):
+    key: str = ""
+    value: str = ""
+
+
+class SecurityGroupRef(Detail):
+    group_id: str = Field("", alias="groupId")
+    group_name: str | None = Field(None, alias="groupName")
+
+
+class NetworkInterface(Detail):
+    security_groups: list[SecurityGroupRef] = Field(default_factory=list, alias="securityGroups")
+
+
+class InstanceDetails(Detail):
+    instance_id: str = Field("", alias="instanceId")
+    instance_type: str | None = Field(None, alias="instanceType")
+    tags: list[Tag] = Field(default_factory=list)
+    network_interfaces: list[NetworkInterface] = Field(default_factory=list, alias="networkInterfaces")
+
+
+class AccessKeyDetails(Detail):
+    access_key_id: str | None = Field(None, alias="accessKeyId")
+    principal_id: str | None = Field(None, alias="principalId")
+    user_name: str | None = Field(None, alias="userName")
+    user_type: str | None = Field(None, alias="userType")
+
+
+class S3BucketDetail(Detail):
+    name: str = ""
+    arn: str | None = None
+
+
+class NamedDetail(Detail):
+    name: str | None = None
+    arn: str | None = None
+
+
+class LambdaDetails(Detail):
+    function_name: str | None = Field(None, alias="functionName")
+    function_arn: str | None = Field(None, alias="functionArn")
+
+
+class RdsDetails(Detail):
+    db_instance_identifier: str | None = Field(None, alias="dbInstanceIdentifier")
+    db_instance_arn: str | None = Field(None, alias="dbInstanceArn")
+
+
+class FindingResource(Detail):
+    resource_type: str = Field("", alias="resourceType")
+    instance_details: InstanceDetails | None = Field(None, alias="instanceDetails")
+    access_key_details: AccessKeyDetails | None = Field(None, alias="accessKeyDetails")
+    s3_bucket_details: list[S3BucketDetail] = Field(default_factory=list, alias="s3BucketDetails")
+    eks_cluster_details: NamedDetail | None = Field(None, alias="eksClusterDetails")
+    ecs_cluster_details: NamedDetail | None = Field(None, alias="ecsClusterDetails")
+    lambda_details: LambdaDetails | None = Field(None, alias="lambdaDetails")
+    rds_db_instance_details: RdsDetails | None = Field(None, alias="rdsDbInstanceDetails")
+
+
+class FindingService(Detail):
+    detector_id: str = Field("", alias="detectorId")
+    archived: bool = False
+    count: int | None = None
+    resource_role: str | None = Field(None, alias="resourceRole")
+    action: dict[str, Any] = Field(default_factory=dict)
+    event_first_seen: str | None = Field(None, alias="eventFirstSeen")
+    event_last_seen: str | None = Field(None, alias="eventLastSeen")
+
+
+class GuardDutyFinding(Detail):
+    id: str
+    arn: str | None = None
+    type: str
+    title: str = ""
+    description: str = ""
+    severity: float
+    account_id: str | None = Field(None, alias="accountId")
+    region: str | None = None
+    resource: FindingResource = Field(default_factory=FindingResource)
+    service: FindingService = Field(default_factory=FindingService)
+
+
+def severity_for(score: float) -> Severity:
+    """GuardDuty's bands: 0-3.9 LOW, 4-6.9 MEDIUM, 7-8.9 HIGH, 9+ CRITICAL."""
+    if score >= 9:
+        return Severity.CRITICAL
+    if score >= 7:
+        return Severity.HIGH
+    if score >= 4:
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+def _remote_ip(action: dict[str, Any]) -> str | None:
+    for value in action.values():
+        if isinstance(value, dict):
+            remote = value.get("remoteIpDetails")
+            if isinstance(remote, dict) and isinstance(remote.get("ipAddressV4"), str):
+                return remote["ipAddressV4"]
+    return None
+
+
+@parsers.register(("aws.guardduty", "GuardDuty Finding"))
+class GuardDutyParser(Parser):
+    """A GuardDuty finding. Example: UnauthorizedAccess:EC2/SSHBruteForce on i-0abc, severity 5 → MEDIUM."""
+
+    kind = "guardduty"
+
+    def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
+        finding = GuardDutyFinding.model_validate(event.detail)
+        account = finding.account_id or event.account
+        region = finding.region or event.region
+        resources, links = self._resources(finding, ctx, account, region)
+        context: dict[str, Any] = {
+            "guardduty": {"detector_id": finding.service.detector_id, "finding_id": finding.id},
+        }
+        key = finding.resource.access_key_details
+        if key and key.access_key_id and arns.ACCESS_KEY_ID_RE.match(key.access_key_id):
+            context["access_key"] = {"access_key_id": key.access_key_id, "user_name": key.user_name}
+        action = finding.service.action
+        fields = {
+            "Finding type": finding.type,
+            "Severity": f"{finding.severity:g} ({severity_for(finding.severity).value})",
+            "Resource type": finding.resource.resource_type,
+            "Resource role": finding.service.resource_role,
+            "Action": action.get("actionType"),
+            "Remote IP": _remote_ip(action),
+            "Count": finding.service.count,
+            "Last seen": finding.service.event_last_seen,
+        }
+        return make_alert(
+            event,
+            ctx,
+            self.kind,
+            fingerprint=Alert.make_fingerprint(self.kind, account, region, finding.id),
+            title=finding.title or finding.type,
+            summary=finding.description,
+            severity=severity_for(finding.severity),
+            account=account,
+            region=region,
+            resources=resources,
+            fields=fields,
+            links=console.keep(console.guardduty_finding(region, finding.id), *links),
+            context=context,
+            active=not finding.service.archived,
+        )
+
+    def _resources(
+        self, finding: GuardDutyFinding, ctx: ParseContext, account: str, region: str
+    ) -> tuple[list[Resource], list]:
+        res = finding.resource
+        out: list[Resource] = []
+        links: list = []
+        inst = res.instance_details
+        if inst and inst.instance_id:
+            tags = {t.key: t.value for t in inst.tags if t.key}
+            if not tags and arns.INSTANCE_ID_RE.match(inst.instance_id):
+                tags = ctx.tags_for("AwsEc2Instance", inst.instance_id, account, region)
+            out.append(
+                Resource(
+                    type="AwsEc2Instance",
+                    id=inst.instance_id,
+                    arn=arns.build_arn("ec2", region, account, f"instance/{inst.instance_id}"),
+                    name=tags.get("Name"),
+                    region=region,
+                    account=account,
+                    tags=tags,
+                )
+            )
+            links.append(console.ec2_instance(region, inst.instance_id))
+            for nic in inst.network_interfaces:
+                for sg in nic.security_groups:
+                    if sg.group_id and all(r.id != sg.group_id for r in out):
+                        out.append(
+                            Resource(
+                                type="AwsEc2SecurityGroup",
+                                id=sg.group_id,
+                                name=sg.group_name,
+                                arn=arns.build_arn("ec2", region, account, f"security-group/{sg.group_id}"),
+                                region=region,
+                                account=account,
+                            )
+                        )
+        key = res.access_key_details
+        if key and key.access_key_id:
+            out.append(Resource(type="AwsIamAccessKey", id=key.access_key_id, region=region, account=account))
+        if key and key.user_name and key.user_type == "IAMUser":
+            out.append(
+                Resource(
+                    type="AwsIamUser",
+                    id=key.user_name,
+                    arn=arns.build_arn("iam", "", account, f"user/{key.user_name}"),
+                    account=account,
+                )
+            )
+            links.append(console.iam_user(key.user_name))
+        for bucket in res.s3_bucket_details:
+            if bucket.name:
+                out.append(
+                    Resource(
+                        type="AwsS3Bucket",
+                        id=bucket.name,
+                        arn=bucket.arn or f"arn:aws:s3:::{bucket.name}",
+                        account=account,
+                    )
+                )
+                links.append(console.s3_bucket(region, bucket.name))
+        if res.eks_cluster_details and res.eks_cluster_details.name:
+            out.append(
+                Resource(
+                    type="AwsEksCluster",
+                    id=res.eks_cluster_details.name,
+                    arn=res.eks_cluster_details.arn,
+                    region=region,
+                    account=account,
+                )
+            )
+        if res.ecs_cluster_details and res.ecs_cluster_details.name:
+            out.append(
+                Resource(
+                    type="AwsEcsCluster",
+                    id=res.ecs_cluster_details.name,
+                    arn=res.ecs_cluster_details.arn,
+                    region=region,
+                    account=account,
+                )
+            )
+        if res.lambda_details and res.lambda_details.function_name:
+            out.append(
+                Resource(
+                    type="AwsLambdaFunction",
+                    id=res.lambda_details.function_name,
+                    arn=res.lambda_details.function_arn,
+                    region=region,
+                    account=account,
+                )
+            )
+        rds = res.rds_db_instance_details
+        if rds and rds.db_instance_identifier:
+            out.append(
+                Resource(
+                    type="AwsRdsDbInstance",
+                    id=rds.db_instance_identifier,
+                    arn=rds.db_instance_arn,
+                    region=region,
+                    account=account,
+                )
+            )
+        return out, links

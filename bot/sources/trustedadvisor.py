@@ -1,0 +1,56 @@
+"""Trusted Advisor check item refreshes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from bot.models import Alert, Severity
+from bot.sources import arns, console
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+
+_SEVERITY = {"ERROR": Severity.HIGH, "WARN": Severity.MEDIUM, "OK": Severity.INFO}
+
+
+class CheckItem(Detail):
+    check_name: str = Field(alias="check-name", min_length=1)
+    status: str
+    resource_id: str | None = None
+    uuid: str | None = None
+    check_item_detail: dict[str, Any] = Field(default_factory=dict, alias="check-item-detail")
+
+
+@parsers.register(("aws.trustedadvisor", "Trusted Advisor Check Item Refresh Notification"))
+class TrustedAdvisorParser(Parser):
+    """A Trusted Advisor check item changed status. Example: "Exposed Access Keys" ERROR → HIGH; OK resolves."""
+
+    kind = "trustedadvisor"
+
+    def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
+        d = CheckItem.model_validate(event.detail)
+        status = d.status.upper()
+        item = {str(k): v for k, v in d.check_item_detail.items() if v not in (None, "")}
+        region = item.get("Region") if arns.is_region(item.get("Region")) else event.region
+        resources = []
+        if d.resource_id:
+            resources.append(arns.resource_from_arn(d.resource_id))
+        subject = d.resource_id and (
+            arns.parse_arn(d.resource_id).resource_id if arns.parse_arn(d.resource_id) else d.resource_id
+        )
+        fields: dict[str, Any] = {"Check": d.check_name, "Status": status}
+        for key, value in list(item.items())[:8]:
+            fields[key] = value
+        return make_alert(
+            event,
+            ctx,
+            self.kind,
+            fingerprint=Alert.make_fingerprint(self.kind, event.account, d.check_name, d.resource_id or d.uuid),
+            title=f"Trusted Advisor: {d.check_name}" + (f" — {subject}" if subject else "") + f" ({status})",
+            severity=_SEVERITY.get(status, Severity.LOW),
+            region=str(region or ""),
+            resources=resources,
+            fields=fields,
+            links=[console.trusted_advisor(d.check_name)],
+            active=status != "OK",
+        )
