@@ -131,7 +131,10 @@ class BudgetedServerErrorRetryHandler(RetryHandler):
         if response is not None:
             retry = response.status_code in (500, 502, 503, 504)
         else:
-            retry = isinstance(error, (URLError, ConnectionError, RemoteDisconnected, TimeoutError))
+            # Not read timeouts: Slack may have posted already, and a retry would post twice.
+            retry = isinstance(error, (URLError, ConnectionError, RemoteDisconnected)) and not isinstance(
+                error, TimeoutError
+            )
         if retry and self.time_left is not None:
             retry = self.time_left() > self._delay(state) + self.margin
         return retry
