@@ -283,7 +283,7 @@ class RecordedRequest:
         return getattr(self, key)
 
 
-_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_ID_RE = re.compile(r"^[CGD][A-Z0-9]+$")
 
 
 class Workspace:
@@ -433,7 +433,9 @@ class SlackFake:
         Handler.fake = fake
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-fake", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-fake", daemon=True
+        )
         self._thread.start()
         return self
 
