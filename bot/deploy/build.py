@@ -71,7 +71,27 @@ def find_runtime_python(explicit: str | None = None) -> str | None:
     return None
 
 
-def install_dependencies(target: Path, requirements: Path) -> None:
+def freeze_constraints(path: Path) -> Path | None:
+    """Pin transitive dependencies to the versions the tests ran with (this venv's).
+
+    ``requirements.txt`` pins direct dependencies only; without this, the artifact could get a
+    newer botocore than the one the suite was run against.
+    """
+    if sys.prefix == sys.base_prefix:
+        return None
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        return None
+    pins = [line for line in result.stdout.splitlines() if "==" in line and not line.startswith("-")]
+    path.write_text("\n".join(pins) + "\n")
+    return path
+
+
+def install_dependencies(target: Path, requirements: Path, constraints: Path | None = None) -> None:
     """Linux aarch64 CPython 3.12 wheels from ``requirements`` into ``target``."""
     cmd = [
         sys.executable,
@@ -93,6 +113,8 @@ def install_dependencies(target: Path, requirements: Path) -> None:
         "--requirement",
         str(requirements),
     ]
+    if constraints is not None:
+        cmd += ["--constraint", str(constraints)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildError(f"pip could not install {PLATFORM} wheels:\n{result.stderr.strip()}")
@@ -158,7 +180,7 @@ def build(out: Path, root: Path = ROOT, python: str | None = None) -> Path:
     staging = out / "artifact"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    install_dependencies(staging, root / "requirements.txt")
+    install_dependencies(staging, root / "requirements.txt", freeze_constraints(out / "constraints.txt"))
     missing = copy_sources(root, staging)
     for name in missing:
         print(f"build: warning: {name}/ does not exist; not shipped", file=sys.stderr)

@@ -31,7 +31,7 @@ def pattern_id(pattern: dict[str, Any]) -> str:
     first = str(sources[0])
     first = first[4:] if first.startswith("aws.") else first
     words = re.split(r"[^A-Za-z0-9]+", first)
-    name = "".join(w[:1].upper() + w[1:] for w in words if w)[:40] or "Custom"
+    name = "".join(w[:1].upper() + w[1:] for w in words if w)[:24] or "Custom"
     digest = hashlib.sha1(json.dumps(pattern, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:8]
     return f"{name}{digest}"
 
@@ -55,10 +55,12 @@ def rules_fragment(patterns: list[dict[str, Any]]) -> dict[str, Any]:
     """The Serverless ``resources`` fragment: rules on both buses and the alerts queue policy."""
     ids = _check_unique(patterns)
     resources: dict[str, Any] = {}
-    rule_ids: list[str] = []
     for pid, pattern in zip(ids, patterns, strict=True):
-        for prefix, bus in (("LocalRule", None), ("CentralRule", {"Ref": CENTRAL_BUS})):
+        for prefix, bus in (("LocalRule", None), ("CentralRule", {"Fn::GetAtt": [CENTRAL_BUS, "Name"]})):
             props: dict[str, Any] = {
+                # Named after the stack, so the queue policy can admit them by prefix. EventBridge
+                # allows 64 characters: stack names up to 31 characters fit.
+                "Name": {"Fn::Sub": f"${{AWS::StackName}}-{pid}"},
                 "Description": _describe(pattern),
                 "State": "ENABLED",
                 "EventPattern": pattern,
@@ -76,8 +78,7 @@ def rules_fragment(patterns: list[dict[str, Any]]) -> dict[str, Any]:
                 props = {"EventBusName": bus, **props}
             logical = f"{prefix}{pid}"
             resources[logical] = {"Type": "AWS::Events::Rule", "Properties": props}
-            rule_ids.append(logical)
-    rule_arns = [{"Fn::GetAtt": [rid, "Arn"]} for rid in rule_ids]
+    rule_prefix = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
     resources["AlertsQueuePolicy"] = {
         "Type": "AWS::SQS::QueuePolicy",
         "Properties": {
@@ -94,7 +95,15 @@ def rules_fragment(patterns: list[dict[str, Any]]) -> dict[str, Any]:
                             {"Fn::GetAtt": [ALERTS_QUEUE, "Arn"]},
                             {"Fn::GetAtt": ["AlertsDeadLetterQueue", "Arn"]},
                         ],
-                        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arns}},
+                        # This stack's rules only: on the default bus and on the central bus.
+                        "Condition": {
+                            "ArnLike": {
+                                "aws:SourceArn": [
+                                    {"Fn::Sub": rule_prefix + "${AWS::StackName}-*"},
+                                    {"Fn::Sub": rule_prefix + f"${{{CENTRAL_BUS}.Name}}/${{AWS::StackName}}-*"},
+                                ]
+                            }
+                        },
                     }
                 ],
             },
