@@ -1,0 +1,72 @@
+"""The ``/ops`` slash command: sub-commands from a registry, help from their docstrings.
+
+Example::
+
+    from bot.commands import dispatch, needs_deferral, ack_reply, run_deferred
+
+    if needs_deferral(text):                      # AWS fan-out: ack now, answer later
+        ack(ack_reply(text, rt).payload())
+        run_deferred(text, actor, channel, rt, response_url, post=http_post)
+    else:
+        ack(dispatch(text, actor, channel, rt).payload())
+
+Every sub-command module registers itself on import (below); ``commands_table_markdown()``
+renders the README table (docs/commands.md) from the same docstrings ``/ops help`` shows.
+"""
+
+from __future__ import annotations
+
+# isort: off
+from bot.commands import (  # noqa: F401  (imported to register, in help order)
+    help,
+    status,
+    alarms,
+    findings,
+    instances,
+    health,
+    alert,
+    audit,
+    snooze,
+    run,
+    doctor,
+)
+
+# isort: on
+from bot.commands.base import (
+    Command,
+    Invocation,
+    Reply,
+    ack_reply,
+    commands,
+    dispatch,
+    needs_deferral,
+    run_deferred,
+)
+
+
+def commands_table_markdown(slash: str = "/ops") -> str:
+    """The README command table, generated from the registry.
+
+    >>> commands_table_markdown().splitlines()[0]
+    '| Command | What it does |'
+    """
+    lines = ["| Command | What it does |", "| --- | --- |"]
+    for cmd in commands.values():
+        usage = f"{slash} {cmd.usage}".replace("|", "\\|")
+        desc = cmd.description.replace("|", "\\|")
+        mark = " *(needs permission to act)*" if cmd.mutates else ""
+        lines.append(f"| `{usage}` | {desc}{mark} |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "Command",
+    "Invocation",
+    "Reply",
+    "ack_reply",
+    "commands",
+    "commands_table_markdown",
+    "dispatch",
+    "needs_deferral",
+    "run_deferred",
+]

@@ -1,0 +1,119 @@
+"""``/ops run``: propose a remediation by hand, through the same authorization, approval and audit
+path as a button (``bot.approval.flow.request_action``)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.approval.authz import may_act
+from bot.commands.alert import catalog
+from bot.commands.base import Invocation, Reply, command
+from bot.commands.output import code, esc, message
+from bot.errors import RemediationError
+from bot.models import Alert, Proposal
+
+_ARN_RE = re.compile(r"^arn:aws[a-z-]*:[^:]*:(?P<region>[a-z0-9-]*):(?P<account>\d{12})?:")
+_KV_RE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
+_WHERE_KEYS = ("account", "region")
+
+
+def split_params(inv: Invocation, words: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """``key=value`` words → (remediation params, where: account / region)."""
+    params: dict[str, str] = {}
+    where: dict[str, str] = {}
+    for word in words:
+        m = _KV_RE.match(word)
+        if not m:
+            raise inv.usage_error(f"`{esc(word)}` is not key=value.")
+        (where if m["key"] in _WHERE_KEYS else params)[m["key"]] = m["value"]
+    return params, where
+
+
+def resource_param(rem: Any, params: dict[str, Any], resource: str) -> dict[str, Any]:
+    """Put ``resource`` into the first required parameter not given as key=value."""
+    out = dict(params)
+    for name, info in rem.Params.model_fields.items():
+        if info.is_required() and name not in out:
+            out[name] = resource
+            break
+    return out
+
+
+def pick_where(inv: Invocation, resource: str, where: dict[str, str]) -> tuple[str, str]:
+    """The account and region to run in: key=value, else the resource's ARN, else the only account."""
+    rt = inv.rt
+    arn = _ARN_RE.match(resource)
+    account = where.get("account") or (arn["account"] if arn and arn["account"] else "")
+    region = where.get("region") or (arn["region"] if arn and arn["region"] else "")
+    accounts = list(rt.config.accounts)
+    if account:
+        acct = next((a for a in accounts if account in (a.id, a.alias)), None)
+        if acct is None and accounts:
+            raise inv.usage_error(f"Account `{esc(account)}` is not configured.")
+        account = acct.id if acct else account
+    elif len(accounts) == 1:
+        account = accounts[0].id
+    elif accounts:
+        names = ", ".join(a.alias or a.id for a in accounts[:10])
+        raise inv.usage_error(f"Which account? Add `account=<id|alias>` (one of {esc(names)}).")
+    if not region:
+        acct = rt.config.account(account) if account else None
+        region = acct.regions[0] if acct and acct.regions else rt.settings.aws_region
+    return account, region
+
+
+@command("run", mutates=True, min_args=2)
+def run(inv: Invocation) -> Reply:
+    """run <remediation> <resource> [key=value ...]
+    Propose a remediation by hand; it goes through the same authorization, approval and audit as a button.
+
+    Example: ``/ops run ec2.stop-instance i-0abc1234 account=prod region=eu-west-1``
+    """
+    rems = catalog()
+    name, resource = inv.args[0], inv.args[1]
+    rem = rems.get(name)
+    if rem is None:
+        guess = difflib.get_close_matches(name, [str(k) for k in rems.keys()], n=1, cutoff=0.4)
+        hint = f" Did you mean {code(guess[0])}?" if guess else ""
+        raise inv.usage_error(f"No remediation {code(name)}.{hint}")
+    params, where = split_params(inv, inv.args[2:])
+    account, region = pick_where(inv, resource, where)
+    verdict = may_act(inv.rt.config.policy, inv.actor, rem.risk, inv.channel)
+    if not verdict.allowed:
+        return message(f":no_entry: You may not run {code(rem.name)} ({rem.risk.value} risk): {esc(verdict.reason)}")
+    try:
+        parsed = rem.parse_params(resource_param(rem, params, resource))
+    except RemediationError as exc:
+        raise inv.usage_error(esc(exc)) from None
+    try:
+        from bot.approval.flow import request_action
+    except ImportError:
+        return message(f":construction: `{inv.slash} run` is not available yet (the approval flow is not deployed).")
+
+    policy = inv.rt.config.policy
+    now = datetime.now(UTC)
+    proposal_id = uuid.uuid4().hex
+    proposal = Proposal(
+        id=proposal_id,
+        alert_id=f"manual-{proposal_id[:12]}",
+        fingerprint=Alert.make_fingerprint("manual", rem.name, resource, account, region),
+        remediation=rem.name,
+        params=parsed.model_dump(mode="json"),
+        risk=rem.risk,
+        account=account,
+        region=region,
+        channel=inv.channel,
+        requester=inv.actor,
+        expires_at=now + timedelta(hours=policy.proposal_ttl_hours if policy else 24),
+    )
+    inv.rt.store.put_proposal(proposal)
+    answer = request_action(inv.rt, proposal.id, inv.actor, inv.channel)
+    plan = rem.plan(parsed, account, region)
+    lines = [f"*{esc(rem.title)}* ({rem.risk.value} risk) — proposal {code(proposal.id)}"]
+    lines += [f"• {esc(p)}" for p in plan]
+    lines.append(esc(answer))
+    return message("\n".join(lines))

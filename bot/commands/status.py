@@ -1,0 +1,82 @@
+"""``/ops status``: open alerts by severity and channel, remediations in flight, snoozes, kill switch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from bot.commands.base import Invocation, Reply, command
+from bot.commands.output import code, esc
+from bot.errors import NotFoundError
+from bot.models import Alert, ProposalState, Severity
+from bot.slack import blocks as bk
+
+RECENT_ALERTS = 200
+# Channel lookups are one read per open problem; past this many, count them as "other".
+CHANNEL_LOOKUPS = 30
+
+
+def open_problems(alerts: list[Alert]) -> list[Alert]:
+    """The newest alert per fingerprint, kept when it is still active (newest first in, out)."""
+    seen: set[str] = set()
+    out = []
+    for alert in sorted(alerts, key=lambda a: a.time, reverse=True):
+        if alert.fingerprint in seen:
+            continue
+        seen.add(alert.fingerprint)
+        if alert.active:
+            out.append(alert)
+    return out
+
+
+def _channels(store: Any, alerts: list[Alert]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for alert in alerts[:CHANNEL_LOOKUPS]:
+        try:
+            _, channel, _ = store.get_alert(alert.id)
+        except NotFoundError:
+            channel = None
+        counts[channel or "(not posted)"] += 1
+    if len(alerts) > CHANNEL_LOOKUPS:
+        counts["(not looked up)"] += len(alerts) - CHANNEL_LOOKUPS
+    return counts
+
+
+def _channel_label(channel: str) -> str:
+    if channel.startswith(("C", "G")) and channel[1:].isalnum() and channel.isupper():
+        return f"<#{channel}>"
+    return esc(channel)
+
+
+@command("status")
+def status(inv: Invocation) -> Reply:
+    """status
+    Open alerts by severity and channel, remediations running or waiting, active snoozes, the kill switch.
+    """
+    rt = inv.rt
+    store = rt.store
+    problems = open_problems(store.recent_alerts(RECENT_ALERTS))
+    by_sev = Counter(a.severity for a in problems)
+    sev_line = "  ".join(f"{s.emoji} {s.value.title()} *{by_sev[s]}*" for s in Severity if by_sev[s]) or "none"
+    by_channel = _channels(store, problems)
+    chan_line = ", ".join(f"{_channel_label(c)} {n}" for c, n in by_channel.most_common(10)) or "—"
+    running = store.proposals_in({ProposalState.RUNNING})
+    waiting = store.proposals_in({ProposalState.PROPOSED, ProposalState.APPROVED})
+    snoozes = store.snoozes()
+    kill = rt.kill_switch_on()
+    lines = [
+        f"*Open alerts* ({len(problems)} problems in the last {RECENT_ALERTS} alerts): {sev_line}",
+        f"*By channel:* {chan_line}",
+        f"*Remediations:* {len(running)} running, {len(waiting)} waiting for a click or an approval",
+    ]
+    lines += [f"      :gear: {code(p.remediation)} {code(p.id)} in {esc(p.account or '-')}" for p in running[:10]]
+    lines.append(f"*Snoozes:* {len(snoozes)} active" + (f" — `{inv.slash} snoozes` lists them" if snoozes else ""))
+    lines.append(
+        "*Kill switch:* :octagonal_sign: ON — remediations are notify-only"
+        if kill
+        else "*Kill switch:* off — remediations can run"
+    )
+    text = "\n".join(lines)
+    return Reply(
+        text=f"EventOps status: {len(problems)} open problems", blocks=[bk.header("EventOps status"), bk.section(text)]
+    )
