@@ -87,7 +87,9 @@ class EcsTaskParser(Parser):
         cluster = _name(d.cluster_arn)
         task_id = _name(d.task_arn)
         service = d.group.split(":", 1)[1] if d.group and d.group.startswith("service:") else None
-        family = _name(d.task_definition_arn).split(":")[0] if d.task_definition_arn else None
+        family = (
+            d.task_definition_arn.rsplit("task-definition/", 1)[-1].split(":")[0] if d.task_definition_arn else None
+        )
         severity, failure = task_failure(d)
         resources = [
             Resource(type="AwsEcsTask", id=task_id, arn=d.task_arn, region=region, account=event.account),
@@ -120,7 +122,7 @@ class EcsTaskParser(Parser):
                 "Cluster": cluster,
                 "Service": service,
                 "Task": task_id,
-                "Task definition": _name(d.task_definition_arn) if d.task_definition_arn else None,
+                "Task definition": d.task_definition_arn.rsplit("/", 1)[-1] if d.task_definition_arn else None,
                 "Status": f"{d.last_status} (desired {d.desired_status})" if d.desired_status else d.last_status,
                 "Stop code": d.stop_code,
                 "Exit codes": exit_codes,

@@ -183,7 +183,7 @@ class GuardDutyParser(Parser):
             links.append(console.ec2_instance(region, inst.instance_id))
             for nic in inst.network_interfaces:
                 for sg in nic.security_groups:
-                    if sg.group_id and all(r.id != sg.group_id for r in out):
+                    if arns.SECURITY_GROUP_ID_RE.match(sg.group_id) and all(r.id != sg.group_id for r in out):
                         out.append(
                             Resource(
                                 type="AwsEc2SecurityGroup",
