@@ -1,0 +1,133 @@
+"""The Bolt app: signature check, Slack-retry guard, and listeners that hand plain data over.
+
+``bot/slack`` never imports boto3, so the app knows nothing about DynamoDB or SQS: the caller
+injects callbacks (``handlers/slack.py`` wires ``bot.approval.flow`` and ``bot.commands``).
+Every request is signature-checked by Bolt's ``RequestVerification`` (timestamp within 300 s,
+HMAC over the raw body); Bolt's ``SslCheck`` answers ``ssl_check=1`` with an empty 200 and
+runs nothing. A request Slack *retries* (``X-Slack-Retry-Num``) is answered 200 after the
+signature check and runs nothing: Bolt itself would run the listener again (DESIGN.md), and
+Slack only retries when our first answer was late, i.e. the first delivery is still running.
+Even if it were not, every decision is a conditional write, so a second run could not act twice.
+
+No network call is made by the app itself: ``token_verification_enabled=False`` and an
+``authorize`` function that only echoes the request's ids (no ``auth.test``).
+
+Example::
+
+    app = build_app(secret, on_action=lambda click: flow.handle_action(rt, click),
+                    on_command=lambda cmd: CommandReply("hi"), on_view=lambda view: None)
+    response = app.dispatch(BoltRequest(body=raw_body, headers=headers))
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+
+from bot.slack.payloads import (
+    ACTION_PREFIX,
+    ActionRequest,
+    CommandReply,
+    CommandRequest,
+    OptionsReply,
+    ViewRequest,
+    parse_action,
+    parse_command,
+    parse_view,
+)
+
+# RELIABILITY 13: Bolt's INFO log of an invalid signature prints the whole body.
+for _name in ("slack_bolt", "slack_sdk"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+log = logging.getLogger("eventops.slack")
+
+RETRY_HEADER = "x-slack-retry-num"
+
+OnAction = Callable[[ActionRequest], None]
+OnCommand = Callable[[CommandRequest], CommandReply]
+OnView = Callable[[ViewRequest], "dict[str, Any] | None"]
+OnOptions = Callable[[dict[str, Any]], OptionsReply]
+
+
+def _authorize(enterprise_id: str | None = None, team_id: str | None = None, user_id: str | None = None, **_: Any):
+    # Single-workspace app: nothing to look up; the bot token lives in bot.runtime, not here.
+    return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
+
+
+def _skip_retries(request: Any, next: Callable[[], BoltResponse]) -> BoltResponse:
+    retry = request.headers.get(RETRY_HEADER)
+    if retry:
+        reason = (request.headers.get("x-slack-retry-reason") or ["?"])[0]
+        log.info("Slack retry #%s (%s) answered without running listeners", retry[0], reason)
+        return BoltResponse(status=200, body="")
+    return next()
+
+
+def build_app(
+    signing_secret: str,
+    *,
+    on_action: OnAction,
+    on_command: OnCommand,
+    on_view: OnView,
+    on_options: OnOptions | None = None,
+) -> App:
+    """A Bolt ``App`` whose listeners parse the body and call the injected callbacks.
+
+    ``on_action`` runs after ``ack()`` but before the HTTP response is sent
+    (``process_before_response=True``, as Lambda requires), so it must finish well within
+    Slack's 3 seconds: record the decision and enqueue, nothing slow.
+    """
+    if not signing_secret:
+        raise ValueError("a signing secret is required: requests are never served unverified")
+    app = App(
+        signing_secret=signing_secret,
+        authorize=_authorize,
+        token_verification_enabled=False,
+        request_verification_enabled=True,
+        ssl_check_enabled=True,
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+    )
+    app.use(_skip_retries)
+
+    @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
+    def _eventops_action(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        on_action(parse_action(body, action))
+
+    @app.action(re.compile(".*"))
+    def _foreign_action(ack: Any, action: dict[str, Any]) -> None:
+        ack()
+        log.warning("ignoring a click on an element EventOps did not send (action_id %r)", action.get("action_id"))
+
+    @app.command(re.compile(".*"))
+    def _command(ack: Any, body: dict[str, Any]) -> None:
+        reply = on_command(parse_command(body))
+        ack(**reply.body())
+
+    @app.view(re.compile("^" + re.escape(ACTION_PREFIX)))
+    def _view(ack: Any, body: dict[str, Any]) -> None:
+        result = on_view(parse_view(body))
+        ack(**result) if result else ack()
+
+    @app.view_closed(re.compile(".*"))
+    def _view_closed(ack: Any) -> None:
+        ack()
+
+    @app.options(re.compile(".*"))
+    def _options(ack: Any, body: dict[str, Any]) -> None:
+        reply = on_options(body) if on_options else OptionsReply()
+        ack(options=reply.options)
+
+    @app.shortcut(re.compile(".*"))
+    def _shortcut(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        log.warning("ignoring shortcut %r: EventOps defines none", body.get("callback_id"))
+
+    return app

@@ -1,0 +1,215 @@
+"""Slack request bodies → plain data. No I/O, no boto3, no Bolt.
+
+Everything past ``bot/slack`` reads these dataclasses, never Slack's JSON, so the rules about
+who a Slack user *is* live in one place. The one subtle rule: the actor's team is the user's
+own team (``user.team_id``), not the workspace the click happened in (``team.id``). In a Slack
+Connect channel an outsider clicks "in" our workspace but belongs to theirs, and
+``bot.approval.authz`` refuses any team not in ``policy.teams``. On Enterprise Grid
+``user.team_id`` holds the organization id (``E…``); then the workspace's team id is used and
+the enterprise is checked instead.
+
+Example::
+
+    click = parse_action(body)          # a block_actions body, as Bolt hands it over
+    click.kind, click.value             # ("remediate", "p-123")
+    click.actor.user_id, click.channel  # ("U0ALICE", "C0ALERTS")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.models import Actor
+
+ACTION_PREFIX = "eventops:"
+# action_id → kind; the suffix after the kind (remediation name, snooze duration) is ``arg``.
+ACTION_KINDS = ("remediate", "ack", "snooze", "dismiss", "undo", "approve")
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """One button click.
+
+    ``kind`` is one of ``ACTION_KINDS`` (or ``"unknown"``), ``arg`` the rest of the action id
+    (``ec2.stop-instance`` for ``eventops:remediate:ec2.stop-instance``, ``4h`` for a snooze),
+    ``value`` the button's opaque id. ``action_ts`` identifies the click: a retried delivery
+    of the same click carries the same one.
+    """
+
+    kind: str
+    arg: str
+    action_id: str
+    value: str
+    actor: Actor
+    channel: str
+    message_ts: str | None
+    thread_ts: str | None = None
+    action_ts: str = ""
+    response_url: str | None = None
+    trigger_id: str | None = None
+    workspace_team_id: str | None = None
+
+    @property
+    def click_id(self) -> str:
+        """Stable per click (same across Slack retries and concurrent deliveries)."""
+        return f"{self.actor.user_id}:{self.action_ts or self.message_ts or ''}"
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One slash command (``/ops …``)."""
+
+    command: str
+    text: str
+    actor: Actor
+    channel: str
+    response_url: str | None = None
+    trigger_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    """A modal submission: its ``callback_id``, ``private_metadata`` and input values."""
+
+    callback_id: str
+    private_metadata: str
+    values: dict[str, Any]
+    actor: Actor
+
+
+@dataclass
+class CommandReply:
+    """What a command listener answers in its ack; ``public`` posts it in the channel."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    public: bool = False
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"response_type": "in_channel" if self.public else "ephemeral", "text": self.text}
+        if self.blocks:
+            out["blocks"] = self.blocks
+        return out
+
+
+@dataclass
+class OptionsReply:
+    options: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def actor_from(body: dict[str, Any]) -> Actor:
+    """The Slack identity behind an interaction body (block_actions, view_submission, options).
+
+    >>> actor_from({"user": {"id": "U1", "team_id": "T1", "username": "alice"}, "team": {"id": "T1"}}).team_id
+    'T1'
+    >>> actor_from({"user": {"id": "U2", "team_id": "T9"}, "team": {"id": "T1"}}).team_id  # Slack Connect
+    'T9'
+    """
+    user = body.get("user") or {}
+    team = body.get("team") or {}
+    enterprise = _str((body.get("enterprise") or {}).get("id")) or _str(team.get("enterprise_id"))
+    user_team = _str(user.get("team_id"))
+    team_id: str | None
+    if user_team and user_team.startswith("E"):
+        # Enterprise Grid reports the org id in user.team_id. Our org: use the workspace; another
+        # org's user: keep their org id as the team, which no policy lists.
+        team_id = _str(team.get("id")) if user_team == enterprise else user_team
+        enterprise = user_team
+    else:
+        team_id = user_team or _str(team.get("id"))
+    return Actor(
+        user_id=str(user.get("id") or ""),
+        team_id=team_id,
+        enterprise_id=enterprise,
+        user_name=_str(user.get("username")) or _str(user.get("name")),
+    )
+
+
+def parse_action(body: dict[str, Any], action: dict[str, Any] | None = None) -> ActionRequest:
+    """A ``block_actions`` body (its first action, or ``action``) → ``ActionRequest``.
+
+    >>> body = {"type": "block_actions", "user": {"id": "U1", "team_id": "T1"}, "team": {"id": "T1"},
+    ...         "channel": {"id": "C1"}, "container": {"message_ts": "1.2"},
+    ...         "actions": [{"action_id": "eventops:snooze:4h", "value": "a-1", "action_ts": "9.9"}]}
+    >>> r = parse_action(body); (r.kind, r.arg, r.value, r.channel, r.message_ts)
+    ('snooze', '4h', 'a-1', 'C1', '1.2')
+    """
+    if action is None:
+        actions = body.get("actions") or [{}]
+        action = actions[0] if isinstance(actions[0], dict) else {}
+    action_id = str(action.get("action_id") or "")
+    kind, arg = "unknown", ""
+    if action_id.startswith(ACTION_PREFIX):
+        rest = action_id[len(ACTION_PREFIX) :]
+        head, _, tail = rest.partition(":")
+        if head in ACTION_KINDS:
+            kind, arg = head, tail
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = _str((body.get("channel") or {}).get("id")) or _str(container.get("channel_id")) or ""
+    return ActionRequest(
+        kind=kind,
+        arg=arg,
+        action_id=action_id,
+        value=str(action.get("value") or ""),
+        actor=actor_from(body),
+        channel=channel,
+        message_ts=_str(container.get("message_ts")) or _str(message.get("ts")),
+        thread_ts=_str(container.get("thread_ts")) or _str(message.get("thread_ts")),
+        action_ts=str(action.get("action_ts") or ""),
+        response_url=_str(body.get("response_url")),
+        trigger_id=_str(body.get("trigger_id")),
+        workspace_team_id=_str((body.get("team") or {}).get("id")),
+    )
+
+
+def parse_command(body: dict[str, Any]) -> CommandRequest:
+    """A slash command form body → ``CommandRequest``.
+
+    Slash commands carry only the workspace's ``team_id``; an outsider in a Slack Connect
+    channel cannot run our slash command there (Slack routes it to their own apps).
+
+    >>> parse_command({"command": "/ops", "text": "help", "user_id": "U1", "team_id": "T1",
+    ...                "channel_id": "C1"}).actor.team_id
+    'T1'
+    """
+    return CommandRequest(
+        command=str(body.get("command") or ""),
+        text=str(body.get("text") or ""),
+        actor=Actor(
+            user_id=str(body.get("user_id") or ""),
+            team_id=_str(body.get("team_id")),
+            enterprise_id=_str(body.get("enterprise_id")),
+            user_name=_str(body.get("user_name")),
+        ),
+        channel=str(body.get("channel_id") or ""),
+        response_url=_str(body.get("response_url")),
+        trigger_id=_str(body.get("trigger_id")),
+    )
+
+
+def parse_view(body: dict[str, Any]) -> ViewRequest:
+    """A ``view_submission`` body → ``ViewRequest`` with values flattened to ``{action_id: value}``."""
+    view = body.get("view") or {}
+    values: dict[str, Any] = {}
+    for block in ((view.get("state") or {}).get("values") or {}).values():
+        for action_id, element in (block or {}).items():
+            if not isinstance(element, dict):
+                continue
+            if "value" in element:
+                values[action_id] = element["value"]
+            elif "selected_option" in element:
+                values[action_id] = (element["selected_option"] or {}).get("value")
+            else:
+                values[action_id] = element
+    return ViewRequest(
+        callback_id=str(view.get("callback_id") or ""),
+        private_metadata=str(view.get("private_metadata") or ""),
+        values=values,
+        actor=actor_from(body),
+    )

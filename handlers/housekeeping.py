@@ -1,0 +1,83 @@
+"""Lambda entry point: EventBridge Scheduler (every few minutes) → upkeep.
+
+Expire proposals past their TTL, end snoozes with a reminder in the thread, fail proposals a
+dead worker left RUNNING, re-queue APPROVED proposals whose job was never sent, flush message
+counters left dirty by the notify side, and write a heartbeat. Each step runs even if another
+failed; any failure makes the invocation fail at the end, so it is never silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bot.runtime import Runtime
+
+log = logging.getLogger("eventops.handlers.housekeeping")
+_rt: Runtime | None = None
+
+HEARTBEAT_KEY = "HEARTBEAT#housekeeping"
+
+
+class HousekeepingError(RuntimeError):
+    """One or more steps failed; the summary says which."""
+
+
+def runtime() -> Runtime:
+    global _rt
+    if _rt is None:
+        _rt = Runtime.from_env()
+    return _rt
+
+
+def set_runtime(rt: Runtime | None) -> None:
+    global _rt
+    _rt = rt
+
+
+def _flush_dirty(rt: Runtime) -> int:
+    if not hasattr(rt.store, "dirty_messages"):
+        return 0
+    from bot.pipeline import flush_dirty
+
+    return flush_dirty(rt)
+
+
+def _heartbeat(rt: Runtime) -> int:
+    rt.store.put_value(HEARTBEAT_KEY, str(int(time.time())), ttl_s=7 * 86400)
+    rt.count("heartbeat")
+    return 1
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from bot.approval import flow
+
+    rt = runtime()
+    rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
+    steps: dict[str, Callable[[Runtime], int]] = {
+        "expired": flow.expire_proposals,
+        "snoozes_ended": flow.end_snoozes,
+        "interrupted": flow.sweep_running,
+        "requeued": flow.requeue_stuck,
+        "messages_flushed": _flush_dirty,
+        "heartbeat": _heartbeat,
+    }
+    summary: dict[str, Any] = {}
+    failed: list[str] = []
+    for name, step in steps.items():
+        try:
+            summary[name] = step(rt)
+        except Exception as exc:
+            log.exception("housekeeping step %s failed", name)
+            rt.count("housekeeping_failed")
+            summary[name] = f"error: {type(exc).__name__}"
+            failed.append(name)
+    try:
+        rt.metrics.flush_metrics()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("metrics flush failed: %s", type(exc).__name__)
+    if failed:
+        raise HousekeepingError(f"housekeeping steps failed: {', '.join(failed)} ({summary})")
+    return summary

@@ -1,0 +1,161 @@
+"""Lambda entry point: Slack's HTTP requests (API Gateway HTTP API v2 or REST v1) → Bolt.
+
+Translation only: normalize the event (base64 bodies, a missing ``isBase64Encoded`` — Bolt's
+own adapter raises KeyError on that —, v1 and v2 header shapes, ``null`` query strings), build a
+``BoltRequest``, let the Bolt app from ``bot.slack.app`` verify the signature and dispatch, and
+return its response. Clicks go to ``bot.approval.flow.handle_action``; slash commands to
+``bot.commands.dispatch`` (slow ones are queued for the worker and answered via response_url).
+
+Built once per cold start: the Runtime and the Bolt app (Bolt is imported on first request).
+Tracing (powertools Tracer, ≈0.25 s to create) only when ``EVENTOPS_TRACING`` is on.
+
+Example event (HTTP API v2)::
+
+    {"version": "2.0", "requestContext": {"http": {"method": "POST"}}, "isBase64Encoded": true,
+     "headers": {"x-slack-signature": "v0=…", "x-slack-request-timestamp": "1700000000"},
+     "body": "cGF5bG9hZD0lN0IuLi4="}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+
+from bot.runtime import Runtime
+
+log = logging.getLogger("eventops.handlers.slack")
+
+_rt: Runtime | None = None
+_app: Any = None
+_tracer: Any = None
+
+
+def runtime() -> Runtime:
+    """Built once per cold start (tests replace it with ``set_runtime``)."""
+    global _rt
+    if _rt is None:
+        _rt = Runtime.from_env()
+    return _rt
+
+
+def set_runtime(rt: Runtime | None) -> None:
+    global _rt, _app
+    _rt = rt
+    _app = None
+
+
+def _on_command(rt: Runtime, cmd: Any) -> Any:
+    from bot.slack.payloads import CommandReply
+
+    try:
+        import bot.commands as commands
+        from bot.commands import dispatch
+    except ImportError:
+        return CommandReply("commands not available")
+    needs_deferral = getattr(commands, "needs_deferral", None)
+    if needs_deferral is not None and cmd.response_url and needs_deferral(cmd.text):
+        from bot.approval.jobs import Job, JobKind, enqueue
+
+        job = Job(
+            kind=JobKind.COMMAND,
+            actor=cmd.actor,
+            text=cmd.text,
+            channel=cmd.channel,
+            response_url=cmd.response_url,
+        )
+        try:
+            enqueue(rt, job)
+            reply = commands.ack_reply(cmd.text, rt)
+        except Exception as exc:  # noqa: BLE001 - say so rather than time out
+            log.error("queueing /ops %s failed: %s", cmd.text.split(" ")[0], type(exc).__name__)
+            return CommandReply(":warning: That command could not be started; please try again.")
+    else:
+        reply = dispatch(cmd.text, cmd.actor, cmd.channel, rt, cmd.response_url)
+    body = reply.payload()
+    return CommandReply(body["text"], body.get("blocks"), reply.public)
+
+
+def _on_view(view: Any) -> None:
+    log.warning("ignoring a modal submission %r: EventOps opens no modals", view.callback_id)
+    return None
+
+
+def app() -> Any:
+    """The Bolt app with EventOps' listeners, built on first use."""
+    global _app
+    if _app is None:
+        from bot.approval.flow import handle_action
+        from bot.slack.app import build_app
+
+        rt = runtime()
+        _app = build_app(
+            rt.secrets.signing_secret,
+            on_action=lambda click: handle_action(rt, click),
+            on_command=lambda cmd: _on_command(rt, cmd),
+            on_view=_on_view,
+        )
+    return _app
+
+
+def _method(event: dict[str, Any]) -> str | None:
+    ctx = event.get("requestContext") or {}
+    return (ctx.get("http") or {}).get("method") or ctx.get("httpMethod") or event.get("httpMethod")
+
+
+def _headers(event: dict[str, Any]) -> dict[str, str]:
+    """One value per lower-cased header name, from v2 ``headers`` or v1 (multiValue)headers."""
+    out: dict[str, str] = {}
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        if values:
+            out[name.lower()] = values[-1]
+    for name, value in (event.get("headers") or {}).items():
+        if value is not None:
+            out[name.lower()] = value
+    return out
+
+
+def _body(event: dict[str, Any]) -> str | None:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return None
+    return body
+
+
+def _response(status: int, body: str = "", headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"statusCode": status, "body": body, "headers": headers or {}}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """API Gateway (v1 or v2) event → Bolt → API Gateway response."""
+    from slack_bolt.request import BoltRequest
+
+    rt = runtime()
+    if rt.settings.tracing:
+        _start_tracing()
+    rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
+    method = (_method(event) or "").upper()
+    if method != "POST":
+        return _response(404 if not method else 405, "EventOps accepts Slack's POST requests only")
+    body = _body(event)
+    if body is None:
+        return _response(400, "body is not valid base64")
+    query = {k: [v] for k, v in (event.get("queryStringParameters") or {}).items() if v is not None}
+    resp = app().dispatch(BoltRequest(body=body, query=query, headers=_headers(event)))
+    try:
+        rt.metrics.flush_metrics()
+    except Exception as exc:  # noqa: BLE001 - metrics must never fail Slack's request
+        log.warning("metrics flush failed: %s", type(exc).__name__)
+    return _response(resp.status, resp.body, resp.first_headers())
+
+
+def _start_tracing() -> None:
+    global _tracer
+    if _tracer is None:
+        from aws_lambda_powertools import Tracer
+
+        _tracer = Tracer(service="eventops")

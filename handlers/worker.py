@@ -1,0 +1,66 @@
+"""Lambda entry point: the SQS jobs queue → bot.approval.flow.process_job, one record each.
+
+Partial batch failures (powertools ``BatchProcessor``): a record whose job raised is reported
+failed, SQS delivers it again after the visibility timeout and, after the queue's
+maxReceiveCount, moves it to the DLQ. The flow makes that safe: a re-delivered job never runs a
+remediation twice (see ``bot.approval.flow``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.runtime import Runtime
+
+log = logging.getLogger("eventops.handlers.worker")
+_rt: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """Built once per cold start (tests replace it with ``set_runtime``)."""
+    global _rt
+    if _rt is None:
+        _rt = Runtime.from_env()
+    return _rt
+
+
+def set_runtime(rt: Runtime | None) -> None:
+    global _rt
+    _rt = rt
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from bot.approval.flow import process_job
+    from bot.approval.jobs import Job
+
+    rt = runtime()
+    rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+    def record_handler(record: SQSRecord) -> str:
+        try:
+            job = Job.from_body(record.body)
+        except ValueError:
+            log.error("record %s is not a job; failing it so it reaches the DLQ", record.message_id)
+            rt.count("job_unreadable")
+            raise
+        try:
+            outcome = process_job(rt, job)
+        except Exception as exc:
+            log.error("job %s (record %s) failed: %s: %s", job, record.message_id, type(exc).__name__, exc)
+            rt.count("job_failed")
+            raise
+        log.info("job %s → %s", job, outcome)
+        return outcome
+
+    with processor(event.get("Records", []), record_handler):
+        processor.process()
+    try:
+        rt.metrics.flush_metrics()
+    except Exception as exc:  # noqa: BLE001 - metrics must never fail the batch
+        log.warning("metrics flush failed: %s", type(exc).__name__)
+    return processor.response()
