@@ -90,6 +90,10 @@ def stale_files(expected: dict[Path, str]) -> list[Path]:
     return [p for p, text in expected.items() if not p.exists() or p.read_text() != text]
 
 
+def _show(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None, render: Callable[[], dict[Path, str]] = render_all) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.deploy.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a generated file is stale; write nothing")
@@ -98,12 +102,12 @@ def main(argv: list[str] | None = None, render: Callable[[], dict[Path, str]] = 
     stale = stale_files(expected)
     if args.check:
         for path in stale:
-            print(f"stale: {path.relative_to(ROOT)} (run: python -m bot.deploy.generate)", file=sys.stderr)
+            print(f"stale: {_show(path)} (run: python -m bot.deploy.generate)", file=sys.stderr)
         return 1 if stale else 0
     for path in stale:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(expected[path])
-        print(f"wrote {path.relative_to(ROOT)}")
+        print(f"wrote {_show(path)}")
     if not stale:
         print("infra/ is up to date")
     return 0

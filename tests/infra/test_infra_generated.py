@@ -1,0 +1,162 @@
+"""The generated files in infra/ follow the registries (RELIABILITY.md row 12: least privilege).
+
+Every test lists all offenders in one failure, so one run shows the whole fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from bot.deploy import generate
+from bot.deploy.eventbridge import pattern_id
+from bot.deploy.iam import CatalogPermissionError, catalog_actions, is_read_only, remediation_statements
+from bot.deploy.manifest import ManifestURLError, events_url, manifest, render_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    from bot.remediations import remediations
+
+    return list(remediations.values())
+
+
+@pytest.fixture(scope="module")
+def patterns():
+    from bot.sources import event_patterns
+
+    return event_patterns()
+
+
+def test_generated_files_are_fresh():
+    stale = generate.stale_files(generate.render_all())
+    assert not stale, (
+        f"stale generated files {[str(p.relative_to(ROOT)) for p in stale]}: run python -m bot.deploy.generate"
+    )
+
+
+def test_check_mode_reports_stale_and_writes_nothing(tmp_path, capsys):
+    target = tmp_path / "worker-policy.json"
+    target.write_text("[]\n")
+    rc = generate.main(["--check"], render=lambda: {target: "[1]\n"})
+    assert rc == 1
+    assert target.read_text() == "[]\n"
+
+
+def test_worker_policy_grants_exactly_the_catalog(catalog):
+    statements = json.loads((INFRA / "worker-policy.json").read_text())
+    granted = [a for st in statements for a in st["Action"]]
+    declared = {a for rem in catalog for a in rem.permissions}
+    assert sorted(granted) == sorted(declared), "worker-policy.json differs from the catalog's permissions"
+    assert len(granted) == len(set(granted)), "an action is granted twice"
+    assert all(st["Effect"] == "Allow" and "Condition" not in st for st in statements)
+
+
+def test_no_wildcard_on_mutating_actions(catalog):
+    statements = json.loads((INFRA / "worker-policy.json").read_text())
+    offenders = [a for st in statements for a in st["Action"] if "*" in a and not is_read_only(a)]
+    offenders += [f"{rem.name}: {a}" for rem in catalog for a in rem.permissions if "*" in a]
+    assert not offenders, f"wildcard actions: {offenders}"
+
+
+def test_generator_refuses_wildcards_and_lists_every_offender():
+    bad = [
+        SimpleNamespace(name="x.one", permissions=("ec2:*",)),
+        SimpleNamespace(name="x.two", permissions=("ec2:Stop*", "ec2:Describe*")),
+        SimpleNamespace(name="x.three", permissions=("*",)),
+    ]
+    with pytest.raises(CatalogPermissionError) as err:
+        catalog_actions(bad)
+    for fragment in ("x.one", "x.two", "x.three"):
+        assert fragment in str(err.value)
+    assert "Describe*" not in str(err.value)  # read-only wildcards are tolerated
+
+
+def test_read_and_change_are_separate_statements():
+    rems = [SimpleNamespace(name="ec2.stop-instance", permissions=("ec2:DescribeInstances", "ec2:StopInstances"))]
+    assert remediation_statements(rems) == [
+        {"Sid": "CatalogRead", "Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"},
+        {"Sid": "CatalogChange", "Effect": "Allow", "Action": ["ec2:StopInstances"], "Resource": "*"},
+    ]
+
+
+def test_member_role_trusts_only_the_worker_with_external_id(cfn_yaml):
+    template = cfn_yaml(INFRA / "member-account-role.yml")
+    roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert len(roles) == 1, "the member template holds exactly one role"
+    props = roles[0]["Properties"]
+    trust = props["AssumeRolePolicyDocument"]["Statement"]
+    assert len(trust) == 1, "one trust statement: the worker's"
+    (stmt,) = trust
+    assert stmt["Effect"] == "Allow"
+    assert stmt["Principal"] == {"AWS": {"Ref": "BotRoleArn"}}
+    assert sorted(stmt["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    assert stmt["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
+    assert template["Parameters"]["ExternalId"]["NoEcho"] is True
+    assert template["Parameters"]["ExternalId"]["MinLength"] >= 16
+    # Permissions: exactly the worker's catalog statements.
+    (policy,) = props["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == json.loads((INFRA / "worker-policy.json").read_text())
+
+
+def test_forwarder_forwards_exactly_the_parsers_patterns(cfn_yaml, patterns):
+    template = cfn_yaml(INFRA / "eventbridge-forwarder.yml")
+    rules = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
+    got = sorted(json.dumps(r["EventPattern"], sort_keys=True) for r in rules)
+    assert got == sorted(json.dumps(p, sort_keys=True) for p in patterns)
+    for rule in rules:
+        (target,) = rule["Targets"]
+        assert target["Arn"] == {"Ref": "CentralBusArn"}
+        assert target["RoleArn"] == {"Fn::GetAtt": ["ForwarderRole", "Arn"]}
+    role = template["Resources"]["ForwarderRole"]["Properties"]
+    (stmt,) = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert stmt == {"Effect": "Allow", "Action": "events:PutEvents", "Resource": {"Ref": "CentralBusArn"}}
+
+
+def test_pattern_ids_are_unique_and_stable(patterns):
+    ids = [pattern_id(p) for p in patterns]
+    assert len(ids) == len(set(ids))
+    assert pattern_id({"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"]}).startswith("Guardduty")
+    assert all(len(i) <= 32 for i in ids), "rule names are <stack name>-<id>, at most 64 characters"
+
+
+def test_manifest_points_every_surface_at_the_events_route():
+    text = render_manifest("https://abc123.execute-api.eu-west-1.amazonaws.com/")
+    data = yaml.safe_load(text)
+    url = "https://abc123.execute-api.eu-west-1.amazonaws.com/slack/events"
+    assert data["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
+    assert data["settings"]["event_subscriptions"]["request_url"] == url
+    assert [c["command"] for c in data["features"]["slash_commands"]] == ["/ops"]
+    assert data["features"]["slash_commands"][0]["url"] == url
+    assert {"chat:write", "commands"} <= set(data["oauth_config"]["scopes"]["bot"])
+    assert data["settings"]["socket_mode_enabled"] is False
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://x.example", "https://x.example/slack/events"),
+        ("https://x.example/", "https://x.example/slack/events"),
+        ("https://x.example/slack/events", "https://x.example/slack/events"),
+        (" https://x.example/prod/slack/events/ ", "https://x.example/prod/slack/events"),
+    ],
+)
+def test_events_url_normalizes(given, expected):
+    assert events_url(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["http://x.example", "x.example", "", "https://"])
+def test_manifest_refuses_non_https(bad):
+    with pytest.raises(ManifestURLError):
+        render_manifest(bad)
+
+
+def test_committed_manifest_is_the_placeholder_render():
+    assert yaml.safe_load((INFRA / "slack-manifest.yml").read_text()) == manifest()

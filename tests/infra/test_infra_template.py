@@ -1,0 +1,338 @@
+"""serverless.yml and the template ``osls package`` makes from it (RELIABILITY.md rows 6 and 12).
+
+The packaged template is the truth: it is what CloudFormation receives. The last test creates
+its stack in moto's CloudFormation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MUTATING_TABLE_ACTIONS = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+AUDIT_GUARD = {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}
+
+# moto 5.2.5's CloudFormation has no model for these types; the smoke test drops them from its
+# copy of the template (and rewrites references to them). Everything else is really created.
+MOTO_UNSUPPORTED = {
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::CloudWatch::Alarm",
+    "AWS::Events::EventBusPolicy",
+    "AWS::S3::BucketPolicy",
+    "AWS::SNS::Subscription",
+    "AWS::SQS::QueuePolicy",
+    "AWS::Scheduler::Schedule",
+}
+
+
+def resources_of(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every (role, statement) of every inline policy; ``Fn::If`` branches are both included."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, role in resources_of(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for stmt in policy["PolicyDocument"]["Statement"]:
+                if "Fn::If" in stmt:
+                    found += [(name, s) for s in stmt["Fn::If"][1:] if isinstance(s, dict) and "Effect" in s]
+                else:
+                    found.append((name, stmt))
+    return found
+
+
+# --- serverless.yml itself --------------------------------------------------------------------
+
+
+def test_serverless_yml_parses_and_targets_the_v3_line(cfn_yaml):
+    config = cfn_yaml(ROOT / "serverless.yml")
+    assert str(config["frameworkVersion"]) == "3"
+    assert config["provider"]["runtime"] == "python3.12"
+    assert config["provider"]["architecture"] == "arm64"
+    assert set(config["functions"]) == {"notify", "slack", "worker", "housekeeping"}
+    for name, fn in config["functions"].items():
+        assert fn["handler"] == f"handlers/{name}.handler"
+    package = json.loads((ROOT / "package.json").read_text())
+    assert re.fullmatch(r"\d+\.\d+\.\d+", package["devDependencies"]["osls"]), "pin osls exactly"
+
+
+def test_no_aws_account_id_variable():
+    """``${aws:accountId}`` makes packaging call STS; CloudFormation's !Sub does the same offline."""
+    files = [ROOT / "serverless.yml", *sorted((ROOT / "infra").glob("*"))]
+    offenders = [
+        f"{f.relative_to(ROOT)}:{n}"
+        for f in files
+        for n, line in enumerate(f.read_text().splitlines(), 1)
+        if "${aws:accountId}" in line.split("#", 1)[0]
+    ]
+    assert not offenders
+
+
+# --- the packaged template ----------------------------------------------------------------------
+
+
+def test_rules_on_both_buses_are_the_parsers_patterns(packaged_template):
+    from bot.sources import event_patterns
+
+    expected = sorted(json.dumps(p, sort_keys=True) for p in event_patterns())
+    rules = resources_of(packaged_template, "AWS::Events::Rule")
+    local = [r["Properties"] for r in rules.values() if "EventBusName" not in r["Properties"]]
+    central = [r["Properties"] for r in rules.values() if "EventBusName" in r["Properties"]]
+    assert sorted(json.dumps(r["EventPattern"], sort_keys=True) for r in local) == expected
+    assert sorted(json.dumps(r["EventPattern"], sort_keys=True) for r in central) == expected
+    for rule in local + central:
+        (target,) = rule["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": ["AlertsQueue", "Arn"]}
+    assert all(r["EventBusName"] == {"Fn::GetAtt": ["CentralEventBus", "Name"]} for r in central)
+
+
+def test_central_bus_admits_the_organization_only(packaged_template):
+    (policy,) = resources_of(packaged_template, "AWS::Events::EventBusPolicy").values()
+    assert policy["Condition"] == "HasOrganization"
+    stmt = policy["Properties"]["Statement"]
+    assert stmt["Action"] == "events:PutEvents"
+    assert stmt["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+
+
+def test_queues_have_dlqs_and_visibility_at_least_six_timeouts(packaged_template):
+    res = packaged_template["Resources"]
+    for queue, dlq, fn in (
+        ("AlertsQueue", "AlertsDeadLetterQueue", "NotifyLambdaFunction"),
+        ("JobsQueue", "JobsDeadLetterQueue", "WorkerLambdaFunction"),
+    ):
+        props = res[queue]["Properties"]
+        assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": 5}
+        assert props["VisibilityTimeout"] >= 6 * res[fn]["Properties"]["Timeout"], queue
+    assert res["WorkerLambdaFunction"]["Properties"]["Timeout"] == 120
+    assert res["SlackLambdaFunction"]["Properties"]["Timeout"] == 10
+    assert res["SlackLambdaFunction"]["Properties"]["MemorySize"] == 512
+    mappings = resources_of(packaged_template, "AWS::Lambda::EventSourceMapping").values()
+    assert {json.dumps(m["Properties"]["EventSourceArn"]) for m in mappings} == {
+        json.dumps({"Fn::GetAtt": ["AlertsQueue", "Arn"]}),
+        json.dumps({"Fn::GetAtt": ["JobsQueue", "Arn"]}),
+    }
+    assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
+
+
+def test_functions_are_python312_arm64(packaged_template):
+    functions = resources_of(packaged_template, "AWS::Lambda::Function")
+    assert len(functions) == 4
+    for name, fn in functions.items():
+        assert fn["Properties"]["Runtime"] == "python3.12", name
+        assert fn["Properties"]["Architectures"] == ["arm64"], name
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert {"EVENTOPS_TABLE", "EVENTOPS_SLACK_SECRET_ID", "EVENTOPS_CONFIG", "POWERTOOLS_SERVICE_NAME"} <= set(env)
+
+
+def test_slack_route(packaged_template):
+    routes = resources_of(packaged_template, "AWS::ApiGatewayV2::Route").values()
+    assert [r["Properties"]["RouteKey"] for r in routes] == ["POST /slack/events"]
+
+
+def test_table(packaged_template):
+    (table,) = resources_of(packaged_template, "AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    (gsi,) = props["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "gsi1"
+    assert [k["AttributeName"] for k in gsi["KeySchema"]] == ["gsi1pk", "gsi1sk"]
+
+
+def test_schedules_housekeeping_every_5_minutes_and_a_daily_heartbeat(packaged_template):
+    schedules = [s["Properties"] for s in resources_of(packaged_template, "AWS::Scheduler::Schedule").values()]
+    by_task = {json.loads(s["Target"]["Input"])["task"]: s["ScheduleExpression"] for s in schedules}
+    assert by_task["housekeeping"] == "rate(5 minutes)"
+    assert re.fullmatch(r"cron\(\d+ \d+ \* \* \? \*\)", by_task["heartbeat"])
+
+
+def test_alarms_on_dlq_depth_and_function_errors(packaged_template):
+    alarms = [a["Properties"] for a in resources_of(packaged_template, "AWS::CloudWatch::Alarm").values()]
+    watched = {json.dumps(d["Value"]) for a in alarms for d in a["Dimensions"]}
+    for dlq in ("AlertsDeadLetterQueue", "JobsDeadLetterQueue"):
+        assert json.dumps({"Fn::GetAtt": [dlq, "QueueName"]}) in watched, dlq
+    for fn in resources_of(packaged_template, "AWS::Lambda::Function"):
+        assert json.dumps({"Ref": fn}) in watched, fn
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+
+
+# --- IAM (RELIABILITY.md row 12) -------------------------------------------------------------------
+
+
+def test_each_function_has_its_own_role(packaged_template):
+    roles = {
+        name: fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        for name, fn in resources_of(packaged_template, "AWS::Lambda::Function").items()
+    }
+    assert len(set(roles.values())) == 4, roles
+    assert "IamRoleLambdaExecution" not in packaged_template["Resources"], "the shared osls role is unused"
+
+
+def test_no_wildcard_actions_and_secret_scoped(packaged_template):
+    offenders = []
+    for role, stmt in statements(packaged_template):
+        if stmt["Effect"] != "Allow":
+            continue
+        for action in as_list(stmt["Action"]):
+            verb = action.split(":", 1)[-1]
+            if action == "*" or verb == "*" or ("*" in verb and not verb.startswith(("Describe", "Get", "List"))):
+                offenders.append(f"{role}: {action}")
+            if action == "secretsmanager:GetSecretValue":
+                (resource,) = as_list(stmt["Resource"])
+                if resource != {
+                    "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+                    ":secret:eventops/ci/slack-??????"
+                }:
+                    offenders.append(f"{role}: GetSecretValue on {resource}")
+        if stmt.get("NotAction") or stmt.get("NotResource"):
+            offenders.append(f"{role}: NotAction/NotResource")
+    assert not offenders
+
+
+def test_worker_remediation_policy_is_the_generated_file(packaged_template):
+    policies = packaged_template["Resources"]["WorkerRole"]["Properties"]["Policies"]
+    (remediations,) = [p for p in policies if p["PolicyName"] == "remediations"]
+    assert remediations["PolicyDocument"]["Statement"] == json.loads((ROOT / "infra/worker-policy.json").read_text())
+    others = [
+        a
+        for p in policies
+        if p is not remediations
+        for s in p["PolicyDocument"]["Statement"]
+        for a in as_list(s["Action"])
+    ]
+    from bot.remediations import remediations as catalog
+
+    catalog_only = {a for rem in catalog.values() for a in rem.permissions}
+    assert not catalog_only & set(others), "catalog actions belong in infra/worker-policy.json only"
+    other_roles = [
+        r for r, s in statements(packaged_template) if r != "WorkerRole" and set(as_list(s["Action"])) & catalog_only
+    ]
+    assert not other_roles, f"only the worker may run remediations: {other_roles}"
+
+
+def test_worker_assumes_only_the_member_role(packaged_template):
+    sts = [(r, s) for r, s in statements(packaged_template) if any(a.startswith("sts:") for a in as_list(s["Action"]))]
+    assert [r for r, _ in sts] == ["WorkerRole"]
+    (_, stmt) = sts[0]
+    assert sorted(stmt["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    assert stmt["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/eventops-member"}
+
+
+def test_audit_items_cannot_be_updated_or_deleted(packaged_template):
+    """Allowed only with a LeadingKeys guard, and an explicit Deny for AUDIT# keys in every role."""
+    problems = []
+    table_roles = set()
+    denied = set()
+    for role, stmt in statements(packaged_template):
+        actions = set(as_list(stmt["Action"]))
+        if any(a.startswith("dynamodb:") for a in actions):
+            table_roles.add(role)
+        if "dynamodb:*" in actions:
+            problems.append(f"{role}: dynamodb:*")
+        risky = actions & MUTATING_TABLE_ACTIONS
+        if stmt["Effect"] == "Allow" and risky and stmt.get("Condition") != AUDIT_GUARD:
+            problems.append(f"{role}: {sorted(risky)} without the AUDIT# guard")
+        if stmt["Effect"] == "Allow" and actions & {"dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"}:
+            problems.append(f"{role}: PartiQL writes")
+        if stmt["Effect"] == "Deny" and MUTATING_TABLE_ACTIONS <= actions:
+            if stmt["Condition"] == {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}:
+                denied.add(role)
+    problems += [f"{role}: no explicit Deny for AUDIT#" for role in sorted(table_roles - denied)]
+    assert not problems
+
+
+# --- smoke: the stack really creates (moto) ----------------------------------------------------
+
+
+def _drop(template: dict[str, Any], dropped: set[str]) -> Any:
+    """Replace references to dropped resources with placeholders, recursively."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Ref"} and node["Ref"] in dropped:
+                return f"dropped-{node['Ref']}"
+            if set(node) == {"Fn::GetAtt"} and node["Fn::GetAtt"][0] in dropped:
+                return f"dropped-{node['Fn::GetAtt'][0]}"
+            if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+                text = node["Fn::Sub"]
+                for name in dropped:
+                    text = re.sub(r"\$\{" + name + r"(\.[A-Za-z]+)?\}", f"dropped-{name}", text)
+                return {"Fn::Sub": text}
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(template)
+
+
+def test_stack_creates_in_moto(packaged_template, aws):
+    template = json.loads(json.dumps(packaged_template))
+    types = {r["Type"] for r in template["Resources"].values()}
+    from moto.cloudformation.parsing import get_model_map
+
+    supported = set(get_model_map())
+    assert types - supported <= MOTO_UNSUPPORTED, (
+        f"new types moto cannot create: {types - supported - MOTO_UNSUPPORTED}"
+    )
+    dropped = {k for k, r in template["Resources"].items() if r["Type"] in MOTO_UNSUPPORTED}
+    template["Resources"] = {k: r for k, r in template["Resources"].items() if k not in dropped}
+    for res in template["Resources"].values():
+        if "DependsOn" in res:
+            res["DependsOn"] = [d for d in as_list(res["DependsOn"]) if d not in dropped]
+    template = _drop(template, dropped)
+    template["Outputs"] = {k: v for k, v in template["Outputs"].items() if "dropped-" not in json.dumps(v)}
+
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    cfn.create_stack(
+        StackName="eventops-ci",
+        TemplateBody=json.dumps(template),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        Parameters=[{"ParameterKey": "OrganizationId", "ParameterValue": "o-abcdefghij"}],
+    )
+    stack = cfn.describe_stacks(StackName="eventops-ci")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    assert outputs["WorkerRoleArn"].startswith("arn:aws:iam::")
+    assert outputs["CentralEventBusArn"].endswith(":event-bus/eventops-ci")
+
+    # What the functions will find at run time exists and matches their environment.
+    lam = boto3.client("lambda", region_name="us-east-1")
+    env = lam.get_function_configuration(FunctionName="eventops-ci-worker")["Environment"]["Variables"]
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    table = ddb.describe_table(TableName=env["EVENTOPS_TABLE"])["Table"]
+    assert table["GlobalSecondaryIndexes"][0]["IndexName"] == "gsi1"
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    attrs = sqs.get_queue_attributes(QueueUrl=env["EVENTOPS_JOBS_QUEUE_URL"], AttributeNames=["All"])["Attributes"]
+    assert json.loads(attrs["RedrivePolicy"])["maxReceiveCount"] == 5
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    assert ssm.get_parameter(Name=env["EVENTOPS_KILL_SWITCH_PARAMETER"])["Parameter"]["Value"] == "off"
+    events = boto3.client("events", region_name="us-east-1")
+    central = [r for r in events.list_rules(EventBusName="eventops-ci")["Rules"]]
+    local = [r for r in events.list_rules()["Rules"] if r["Name"].startswith("eventops-ci-")]
+    assert len(central) == len(local) > 0
+
+
+@pytest.mark.parametrize("fragment", ["${aws:accountId}", "${aws:"])
+def test_packaged_template_resolved_every_serverless_variable(packaged_template, fragment):
+    assert fragment not in json.dumps(packaged_template)
