@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -177,9 +178,16 @@ def tree_size(path: Path) -> int:
 def build(out: Path, root: Path = ROOT, python: str | None = None) -> Path:
     """Build ``out/eventops.zip`` and return its path; progress goes to stdout."""
     started = time.monotonic()
-    staging = out / "artifact"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
+    # Staged outside the repository: ruff, pytest and git must never see the vendored packages.
+    staging = Path(tempfile.mkdtemp(prefix="eventops-build-"))
+    try:
+        return _build(out, root, python, staging, started)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build(out: Path, root: Path, python: str | None, staging: Path, started: float) -> Path:
     install_dependencies(staging, root / "requirements.txt", freeze_constraints(out / "constraints.txt"))
     missing = copy_sources(root, staging)
     for name in missing:
@@ -197,9 +205,9 @@ def build(out: Path, root: Path = ROOT, python: str | None = None) -> Path:
     zip_path = out / "eventops.zip"
     write_zip(staging, zip_path)
     unzipped = tree_size(staging)
+    shown = zip_path.relative_to(root) if zip_path.is_relative_to(root) else zip_path
     print(
-        f"build: {zip_path.relative_to(root) if zip_path.is_relative_to(root) else zip_path}: "
-        f"{zip_path.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped "
+        f"build: {shown}: {zip_path.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped "
         f"(Lambda limit 250 MB), bytecode: {'python ' + RUNTIME_PYTHON if runtime_python else 'NONE'}, "
         f"{time.monotonic() - started:.1f} s"
     )
