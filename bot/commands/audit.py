@@ -51,11 +51,11 @@ def audit(inv: Invocation) -> Reply:
         )
     scope = " ".join(p for p in (resource or "", f"user {user}" if user else "") if p)
     more = len(entries) > n
-    again = " ".join(esc(w) for w in inv.args if not w.isdigit())
+    again = " ".join([inv.slash, "audit", *(esc(w) for w in inv.args if not w.isdigit()), str(MAX_N)])
     return listing(
         "Audit" + (f" for {esc(scope)}" if scope else ""),
         rows,
         limit=n,
         empty="No audit records.",
-        notes=[f"more records exist — ask for up to {MAX_N}: `{inv.slash} audit {again} {MAX_N}`"] if more else [],
+        notes=[f"more records exist — ask for up to {MAX_N}: `{again}`"] if more else [],
     )

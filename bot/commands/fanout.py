@@ -45,7 +45,7 @@ class Target:
 
     @property
     def account_label(self) -> str:
-        return self.alias or self.account or "this account"
+        return self.alias or self.account or "default"
 
     @property
     def label(self) -> str:

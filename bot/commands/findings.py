@@ -52,22 +52,21 @@ def guardduty_findings(client: Any, target: Target, min_sev: Severity) -> list[d
             )
             for page in pages:
                 ids += page.get("FindingIds", [])
-            top, rest = ids[:DETAIL_PER_TARGET], len(ids) - DETAIL_PER_TARGET
-            if top:
-                for f in client.get_findings(DetectorId=detector, FindingIds=top).get("Findings", []):
-                    sev = guardduty_severity(float(f.get("Severity", 0)))
-                    rows.append(
-                        {
-                            "source": "GuardDuty",
-                            "severity": sev,
-                            "title": f.get("Title") or f.get("Type", ""),
-                            "type": f.get("Type", ""),
-                            "resource": (f.get("Resource") or {}).get("ResourceType", ""),
-                            "updated": f.get("UpdatedAt", ""),
-                        }
-                    )
-            if rest > 0:
-                rows.append({"count": rest})
+            top = ids[:DETAIL_PER_TARGET]
+            detailed = client.get_findings(DetectorId=detector, FindingIds=top).get("Findings", []) if top else []
+            for f in detailed:
+                rows.append(
+                    {
+                        "source": "GuardDuty",
+                        "severity": guardduty_severity(float(f.get("Severity", 0))),
+                        "title": f.get("Title") or f.get("Type", ""),
+                        "type": f.get("Type", ""),
+                        "resource": (f.get("Resource") or {}).get("ResourceType", ""),
+                        "updated": f.get("UpdatedAt", ""),
+                    }
+                )
+            if len(ids) > len(detailed):
+                rows.append({"count": len(ids) - len(detailed)})
     return rows
 
 
@@ -98,7 +97,13 @@ def securityhub_findings(client: Any, target: Target, min_sev: Severity) -> list
         for f in page.get("Findings", []):
             # Filters are applied again here: cheap, and not every endpoint honours them all.
             label = str((f.get("Severity") or {}).get("Label", "INFORMATIONAL")).upper()
-            sev = Severity.INFO if label == "INFORMATIONAL" else Severity(label) if label in Severity else None
+            sev = (
+                Severity.INFO
+                if label == "INFORMATIONAL"
+                else Severity(label)
+                if label in Severity.__members__
+                else None
+            )
             workflow = str((f.get("Workflow") or {}).get("Status") or f.get("WorkflowState") or "NEW").upper()
             if (
                 sev is None

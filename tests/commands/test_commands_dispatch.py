@@ -10,6 +10,7 @@ from conftest import ALICE, BOB, MALLORY, OUTSIDER, texts
 from bot.commands import ack_reply, commands, commands_table_markdown, dispatch, needs_deferral, run_deferred
 from bot.commands.base import parse, split_args
 from bot.commands.snooze import parse_duration
+from bot.models import ProposalState
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 MUTATING = {"run", "snooze", "unsnooze"}
@@ -156,7 +157,7 @@ def test_mutations_refused_for_actors_not_allowed(rt, text):
     body = texts(dispatch(text, MALLORY, "C0OPS", rt))
     assert "You are not allowed to use" in body
     assert rt.store.snoozes() == []
-    assert rt.store.proposals_in(set(__import__("bot.models").models.ProposalState)) == []
+    assert rt.store.proposals_in(set(ProposalState)) == []
 
 
 def test_public_flag_makes_reply_in_channel(rt):
