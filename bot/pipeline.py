@@ -240,9 +240,8 @@ def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, recor
     res = alert.primary_resource
     parent = store.resource_thread(channel, res.key) if res else None
     if parent:
-        ts = rt.slack.post_reply(channel, parent, render_thread_reply(alert))
+        rt.slack.post_reply(channel, parent, render_thread_reply(alert))
         store.set_message_ts(alert.fingerprint, f"{THREAD_MARK}{parent}")
-        store.set_alert_message(alert.id, channel, parent)
         return "threaded"
 
     storm_count = store.incr(f"STORM#{channel}#{_minute()}", ttl_s=3600)
@@ -256,14 +255,15 @@ def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, recor
     alert = alert.model_copy(update={"remediations": offers})
     proposals = new_proposals(alert, offers, channel, rt)
     payload = render_alert(alert, channel=channel, mentions=route.mentions, buttons=alert_buttons(alert.id, proposals))
-    ts = rt.slack.post_message(payload)
-    store.set_message_ts(alert.fingerprint, ts)
+    channel_id, ts = rt.slack.post(payload)
+    store.set_message_ts(alert.fingerprint, ts, channel=channel_id)
     if res:
         store.set_resource_thread(channel, res.key, ts, rt.config.dedup.window_minutes * 60)
     for p in proposals:
         p.message_ts = ts
+        p.channel = channel_id
         store.put_proposal(p)
-    store.put_alert(alert, channel=channel, ts=ts, proposal_ids=[p.id for p in proposals])
+    store.put_alert(alert, channel=channel_id, ts=ts, proposal_ids=[p.id for p in proposals])
     if route.mode == Mode.AUTO and proposals:
         _auto(rt, proposals)
     return "posted"
@@ -304,24 +304,45 @@ def _flush_storm(rt: Runtime, channel: str, bucket: int, items: list[_StormItem]
     summary = render_storm_summary(channel, all_sev, total, start, titles)
     ts = store.get_value(key)
     if ts is None:
-        ts = rt.slack.post_message(summary)
-        store.put_value(key, ts, ttl_s=2 * STORM_BUCKET_S)
+        channel_id, ts = rt.slack.post(summary)
+        store.put_value(key, f"{channel_id} {ts}", ttl_s=2 * STORM_BUCKET_S)
     else:
-        rt.slack.update_message(channel, ts, summary)
-    per = max(1, rt.config.storm.alerts_per_reply)
-    for i in range(0, len(items), per):
-        chunk = items[i : i + per]
-        lines = [_storm_line(it.alert) for it in chunk]
-        rt.slack.post_reply(channel, ts, render_outcome_reply(f"{len(chunk)} more alerts", lines))
-    for it in items:
-        store.set_alert_message(it.alert.id, channel, ts)
-    rt.count("storm_replies", (len(items) + per - 1) // per)
+        channel_id, ts = ts.split(" ", 1)
+        rt.slack.update_message(channel_id, ts, summary)
+    replies = 0
+    sections = _chunks([_storm_line(it.alert) for it in items], rt.config.storm.alerts_per_reply)
+    # Up to 4 sections per reply: each reply is one Slack post, and posts are what is rate limited.
+    for i in range(0, len(sections), 4):
+        group = sections[i : i + 4]
+        parts = [render_outcome_reply(f"{len(chunk)} more alerts", chunk) for chunk in group]
+        payload = {"text": parts[0]["text"], "blocks": [b for p in parts for b in p["blocks"]]}
+        rt.slack.post_reply(channel, ts, payload)
+        replies += 1
+    rt.count("storm_replies", replies)
+
+
+# A reply is one section: keep it under Slack's 3000 characters after escaping.
+_REPLY_BUDGET = 2400
+_LINE_MAX = 160
+
+
+def _chunks(lines: list[str], per: int) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        if out[-1] and (len(out[-1]) >= max(1, per) or size + len(line) + 4 > _REPLY_BUDGET):
+            out.append([])
+            size = 0
+        out[-1].append(line)
+        size += len(line) + 4
+    return [c for c in out if c]
 
 
 def _storm_line(alert: Alert) -> str:
     res = alert.primary_resource
     where = f" — {res.name or res.id}" if res else ""
-    return f"[{alert.severity.value}] {alert.title}{where} ({alert.account_alias or alert.account} {alert.region})"
+    line = f"[{alert.severity.value}] {alert.title}{where} ({alert.account_alias or alert.account} {alert.region})"
+    return line if len(line) <= _LINE_MAX else line[: _LINE_MAX - 1] + "…"
 
 
 def _forget(rt: Runtime, alert: Alert) -> None:

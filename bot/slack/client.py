@@ -196,8 +196,12 @@ class SlackPoster:
 
     def post_message(self, payload: dict[str, Any]) -> str:
         """chat.postMessage with a payload from ``render_*`` (must hold ``channel``); returns ts."""
+        return self.post(payload)[1]
+
+    def post(self, payload: dict[str, Any]) -> tuple[str, str]:
+        """chat.postMessage; returns (channel id, ts). chat.update needs the id, not a #name."""
         resp = self._call("chat.postMessage", _message_args(payload))
-        return str(resp["ts"])
+        return str(resp.get("channel") or payload["channel"]), str(resp["ts"])
 
     def update_message(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
         """chat.update: replace the text, blocks and metadata of an existing message."""

@@ -155,13 +155,18 @@ class Store:
             raise
         return _message_from_item(item)
 
-    def set_message_ts(self, fingerprint: str, ts: str) -> None:
+    def set_message_ts(self, fingerprint: str, ts: str, channel: str | None = None) -> None:
+        values = {":ts": _s(ts)}
+        expr = "SET #ts = :ts"
+        if channel:
+            expr += ", channel = :c"
+            values[":c"] = _s(channel)
         self.client.update_item(
             TableName=self.table,
             Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
-            UpdateExpression="SET #ts = :ts",
+            UpdateExpression=expr,
             ExpressionAttributeNames={"#ts": "ts"},
-            ExpressionAttributeValues={":ts": _s(ts)},
+            ExpressionAttributeValues=values,
         )
 
     def drop_message_claim(self, fingerprint: str) -> None:

@@ -198,10 +198,16 @@ def test_a_500_event_storm_for_one_channel_loses_nothing(notify_env):
     assert failures == []
     top = notify_env.top("#ops")
     storm = [m for m in top if m.metadata and m.metadata.get("event_type") == "eventops_storm"]
-    assert len(storm) == 1
+    assert 1 <= len(storm) <= 2  # one per 10-minute window; the burst may straddle two
     singles = [m for m in top if m.metadata and m.metadata.get("event_type") == "eventops_alert"]
-    listed = sum(len(r.blocks[0]["text"]["text"].split("\n")) - 1 for r in notify_env.replies("#ops", storm[0].ts))
+    listed = sum(
+        len(b["text"]["text"].split("\n")) - 1
+        for s in storm
+        for r in notify_env.replies("#ops", s.ts)
+        for b in r.blocks
+        if b["type"] == "section"
+    )
     assert len(singles) + listed == 500  # every event accounted for
-    assert "500 alerts" in storm[0].text
+    assert sum(int(s.text.split()[2]) for s in storm) == listed  # "Alert storm: N alerts since …"
     posts = len([c for c in notify_env.slack.calls("chat.postMessage") if c.status == 200])
     assert posts <= 25  # ≥ 20× fewer posts than one per event
