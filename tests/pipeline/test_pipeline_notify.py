@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-
 from pipeline_env import event
 
 ARN = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"
