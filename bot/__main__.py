@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, EventOpsError
 
 
 def _render_one(raw: Any, rt: Any) -> dict[str, Any]:
@@ -150,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_delegate("dev"))
 
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except EventOpsError as exc:
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
