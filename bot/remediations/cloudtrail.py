@@ -70,9 +70,11 @@ class StartLogging(Remediation):
         with not_found_as(TRAIL_GONE, what):
             status = ct.get_trail_status(Name=params.trail)
             trails = ct.describe_trails(trailNameList=[params.trail]).get("trailList", [])
-        if not trails:
+        # Match by name or ARN ourselves: some implementations return every trail whatever the filter.
+        trail = next((t for t in trails if params.trail in (t.get("Name"), t.get("TrailARN"))), None)
+        if trail is None:
             raise NotFoundError(f"{what} does not exist")
-        arn = trails[0]["TrailARN"]
+        arn = trail["TrailARN"]
         with not_found_as(TRAIL_GONE, what):
             listed = ct.list_tags(ResourceIdList=[arn]).get("ResourceTagList", [])
         tags = tag_dict(listed[0].get("TagsList")) if listed else {}

@@ -56,7 +56,7 @@ class CancelKeyDeletion(Remediation):
         p = coerce_params(self, params)
         return [
             f"Would cancel the scheduled deletion of KMS key {p.key_id} {where(account, region)}".rstrip(),
-            "The key would then be Disabled until someone enables it",
+            "Would leave the key Disabled until someone enables it",
         ]
 
     def example_params(self) -> dict[str, Any]:
