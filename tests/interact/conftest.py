@@ -15,7 +15,6 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +41,8 @@ CHANNEL = "C0ALERTS"
 ALICE, BOB, CAROL, DAVE, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0MALLORY"
 TEST_REMEDIATION = "ec2.stop-instance-for-interact-tests"
 
+# One of moto's built-in AMIs (describe_images would load them all: seconds per test).
+EXAMPLE_AMI = "ami-12c6146b"
 READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole")
 
 
@@ -215,7 +216,9 @@ class World:
             "trigger_id": "1.2.3",
             "container": {"type": "message", "message_ts": thread_ts or self.message_ts, "channel_id": CHANNEL},
             "channel": {"id": CHANNEL, "name": "alerts"},
-            "message": {"ts": thread_ts or self.message_ts, "thread_ts": thread_ts} if thread_ts else {"ts": self.message_ts},
+            "message": {"ts": thread_ts or self.message_ts, "thread_ts": thread_ts}
+            if thread_ts
+            else {"ts": self.message_ts},
             "response_url": self.slack.response_url(CHANNEL, self.message_ts),
             "actions": [
                 {
@@ -398,8 +401,7 @@ def build_world(slack: SlackFake, config: Config | None = None) -> World:
         Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
     )["QueueUrl"]
     ec2 = boto3.client("ec2", region_name=REGION)
-    ami = ec2.describe_images()["Images"][0]["ImageId"]
-    iid = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    iid = ec2.run_instances(ImageId=EXAMPLE_AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     settings = Settings(
         table_name="eventops-test",
         jobs_queue_url=queue,
