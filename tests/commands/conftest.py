@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -53,24 +53,38 @@ def raw_client(service: str, region: str = "us-east-1") -> Any:
     return boto3.session.Session().client(service, region_name=region)
 
 
+def build_rt(config: dict[str, Any] | None = None, **settings: Any) -> Runtime:
+    """A Runtime on the active moto mock, with the table created."""
+    data = {"policy": POLICY, **(config or {})}
+    rt = Runtime(
+        settings=Settings(
+            table_name=TABLE,
+            aws_region="us-east-1",
+            slack_bot_token="xoxb-test",
+            slack_signing_secret="test-signing-secret",
+            **settings,
+        ),
+        config=parse_config(data, "test"),
+    )
+    create_table(rt.sessions.client("dynamodb"), TABLE)
+    return rt
+
+
+@pytest.fixture(scope="module")
+def shared_rt() -> Iterator[Runtime]:
+    """One Runtime for a whole module of tests that only read (parsing, help, refusals): faster."""
+    from moto import mock_aws
+
+    with mock_aws():
+        yield build_rt()
+
+
 @pytest.fixture
 def make_rt(aws) -> Callable[..., Runtime]:
     """``make_rt(config_dict)`` → a Runtime on moto with the table created."""
 
     def make(config: dict[str, Any] | None = None, **settings: Any) -> Runtime:
-        data = {"policy": POLICY, **(config or {})}
-        rt = Runtime(
-            settings=Settings(
-                table_name=TABLE,
-                aws_region="us-east-1",
-                slack_bot_token="xoxb-test",
-                slack_signing_secret="test-signing-secret",
-                **settings,
-            ),
-            config=parse_config(data, "test"),
-        )
-        create_table(rt.sessions.client("dynamodb"), TABLE)
-        return rt
+        return build_rt(config, **settings)
 
     return make
 

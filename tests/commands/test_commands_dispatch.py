@@ -16,6 +16,25 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 MUTATING = {"run", "snooze", "unsnooze"}
 
 
+@pytest.fixture
+def rt(shared_rt):
+    """These tests only read (or are refused): one moto Runtime for the module."""
+    return shared_rt
+
+
+@pytest.fixture
+def make_rt(shared_rt):
+    """A Runtime with its own config (and sessions) on the module's moto state."""
+    from bot.config import parse_config
+    from bot.runtime import Runtime
+
+    def make(config: dict | None = None) -> Runtime:
+        data = {"policy": shared_rt.config.policy.model_dump(), **(config or {})}
+        return Runtime(settings=shared_rt.settings, config=parse_config(data, "test"))
+
+    return make
+
+
 def test_every_command_has_usage_and_description_from_its_docstring():
     for name, cmd in commands.items():
         assert cmd.usage.startswith(str(name)), name
@@ -193,9 +212,10 @@ def test_whoami_lists_each_tier(rt):
     assert "*LOW* — :no_entry: you are not allowed to run LOW-risk remediations" in body
 
 
-def test_deferral_and_ack_make_no_aws_call(rt):
+def test_deferral_and_ack_make_no_aws_call(make_rt):
     from conftest import StubbedSessions
 
+    rt = make_rt()
     sessions = StubbedSessions(rt.sessions, {})
     rt.sessions = sessions
     for text in ["alarms", "findings high", "instances web", "health", "doctor"]:
