@@ -196,7 +196,7 @@ def visible_commands(rt: Any, actor: Actor) -> list[Command]:
 # --- dispatch -----------------------------------------------------------------------------------
 
 
-def _usage_reply(rt: Any, text: str) -> Reply:
+def _usage_reply(text: str) -> Reply:
     return Reply(text=text, blocks=[bk.section(text)])
 
 
@@ -236,45 +236,53 @@ def dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str |
         reply = dispatch("alarms prod eu-west-1 --public", actor, "C0OPS", rt)
         respond(reply.payload())
     """
+    try:
+        return _dispatch(text, actor, channel, rt, response_url)
+    except Exception:  # the last resort: even a broken reply path answers
+        log.exception("/ops dispatch failed")
+        return Reply(":warning: That command failed; the details are in the bot's log.")
+
+
+def _dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str | None) -> Reply:
     slash = slash_name(rt)
     try:
         name, args, public = parse(text)
     except Exception:
         log.exception("could not parse /ops text")
-        return _usage_reply(rt, f"Could not read that. Try `{slash} help`.")
+        return _usage_reply(f"Could not read that. Try `{slash} help`.")
     cmd = resolve(name)
     if cmd is None:
         visible = _safe(lambda: visible_commands(rt, actor)) or [c for c in commands.values() if not c.mutates]
         names = [c.name for c in visible]
         guess = _closest(name, [str(n) for n in names])
         hint = f" Did you mean `{slash} {commands[guess].usage}`?" if guess else ""
-        return _usage_reply(rt, f"Unknown command `{bk.escape(name)}`.{hint} Try `{slash} help` for the list.")
+        return _usage_reply(f"Unknown command `{bk.escape(name)}`.{hint} Try `{slash} help` for the list.")
     inv = Invocation(rt, actor, channel, args, public, response_url, cmd)
     if any(a in ("-h", "--help") for a in args) or (args[:1] == ["help"] and cmd.name != "help"):
-        return _usage_reply(rt, f"`{slash} {cmd.usage}`\n{cmd.description}")
-    if len(args) < cmd.min_args:
-        return _usage_reply(rt, f"`{slash} {cmd.name}` needs more arguments.\nUsage: `{slash} {cmd.usage}`")
+        return _usage_reply(f"`{slash} {cmd.usage}`\n{cmd.description}")
     if cmd.mutates and not _safe(lambda: may_mutate(rt, actor, channel)):
-        return _usage_reply(rt, f"You are not allowed to use `{slash} {cmd.name}`: {_refusal(rt, actor, channel)}")
+        return _usage_reply(f"You are not allowed to use `{slash} {cmd.name}`: {_refusal(rt, actor, channel)}")
+    if len(args) < cmd.min_args:
+        return _usage_reply(f"`{slash} {cmd.name}` needs more arguments.\nUsage: `{slash} {cmd.usage}`")
     started = time.monotonic()
     try:
         reply = cmd.handler(inv)
         reply.public = reply.public or public
         return reply
     except CommandError as exc:
-        return _usage_reply(rt, str(exc))
+        return _usage_reply(str(exc))
     except EventOpsError as exc:
-        return _usage_reply(rt, f":warning: `{slash} {cmd.name}`: {bk.escape(exc)}")
+        return _usage_reply(f":warning: `{slash} {cmd.name}`: {bk.escape(exc)}")
     except ClientError as exc:
         err = exc.response.get("Error", {})
         msg = f"{err.get('Code', 'Error')}: {err.get('Message', '')}"
-        return _usage_reply(rt, f":warning: `{slash} {cmd.name}`: AWS refused: {bk.escape(msg)}")
+        return _usage_reply(f":warning: `{slash} {cmd.name}`: AWS refused: {bk.escape(msg)}")
     except BotoCoreError as exc:
-        return _usage_reply(rt, f":warning: `{slash} {cmd.name}`: AWS could not be reached: {bk.escape(exc)}")
+        return _usage_reply(f":warning: `{slash} {cmd.name}`: AWS could not be reached: {bk.escape(exc)}")
     except Exception as exc:
         log.exception("/ops %s failed", cmd.name)
         return _usage_reply(
-            rt, f":warning: `{slash} {cmd.name}` failed ({type(exc).__name__}); the details are in the bot's log."
+            f":warning: `{slash} {cmd.name}` failed ({type(exc).__name__}); the details are in the bot's log."
         )
     finally:
         log.info("/ops %s by %s took %.2fs", cmd.name, actor.user_id, time.monotonic() - started)
@@ -310,7 +318,7 @@ def needs_deferral(text: str) -> bool:
 
 def ack_reply(text: str, rt: Any) -> Reply:
     """The immediate answer for a deferred command. Makes no AWS call (Slack wants it < 3 s)."""
-    name, _, public = parse(text)
+    name, _, _ = parse(text)
     accounts = len(getattr(rt.config, "accounts", []) or []) or 1
     return Reply(f":hourglass_flowing_sand: Looking up `{bk.escape(name)}` across {accounts} account(s)…")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -168,8 +169,9 @@ def findings(inv: Invocation) -> Reply:
         for t, r in detailed
     ]
     notes = gd.notes("guardduty") + sh.notes("securityhub")
-    if any(len(sh.items) and sum(1 for tt, _ in sh.items if tt == t) >= SECURITYHUB_MAX_ITEMS for t in where):
-        notes.append(f"Security Hub: counted up to {SECURITYHUB_MAX_ITEMS} per account-region")
+    per_target = Counter(t for t, _ in sh.items)
+    if any(n >= SECURITYHUB_MAX_ITEMS for n in per_target.values()):
+        notes.append(f"Security Hub: counted the top {SECURITYHUB_MAX_ITEMS} per account-region; there are more")
     return listing(
         f"Active findings at {min_sev.value} or above",
         rows,

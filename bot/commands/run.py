@@ -107,7 +107,7 @@ def run(inv: Invocation) -> Reply:
         account=account,
         region=region,
         channel=inv.channel,
-        requester=inv.actor,
+        # requester stays empty: request_action records it, exactly as for a button click
         expires_at=now + timedelta(hours=policy.proposal_ttl_hours if policy else 24),
     )
     inv.rt.store.put_proposal(proposal)

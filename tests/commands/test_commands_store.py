@@ -249,7 +249,8 @@ def test_run_creates_a_proposal_and_requests_it(make_rt, fake_flow):
     assert proposal.remediation == "ec2.stop-instance"
     assert proposal.params == {"instance_id": "i-0abc1234def567890"}
     assert (proposal.account, proposal.region, proposal.risk) == ("111111111111", "eu-west-1", Risk.MEDIUM)
-    assert proposal.requester == ALICE and proposal.state == ProposalState.PROPOSED
+    assert proposal.requester is None  # request_action records the requester, as for a click
+    assert proposal.state == ProposalState.PROPOSED
     assert proposal.expires_at is not None
 
 
@@ -272,6 +273,16 @@ def test_run_argument_errors(make_rt, fake_flow):
     dispatch("run ec2.stop-instance i-0abc1234def567890 account=stage region=us-west-2", ALICE, "C", rt)
     proposal = rt.store.get_proposal(fake_flow[0][0])
     assert (proposal.account, proposal.region) == ("222222222222", "us-west-2")
+
+
+def test_run_before_the_flow_exists_changes_nothing(make_rt, monkeypatch):
+    import bot.approval.flow as flow
+
+    monkeypatch.delattr(flow, "request_action", raising=False)
+    rt = make_rt(ONE_ACCOUNT)
+    body = texts(dispatch("run ec2.stop-instance i-0abc1234def567890", ALICE, "C0OPS", rt))
+    assert "not available yet" in body
+    assert rt.store.proposals_in({ProposalState.PROPOSED}) == []
 
 
 def test_run_refused_by_risk_tier(make_rt, fake_flow):
