@@ -86,7 +86,10 @@ def securityhub_findings(client: Any, target: Target, min_sev: Severity) -> list
             {"Value": "NEW", "Comparison": "EQUALS"},
             {"Value": "NOTIFIED", "Comparison": "EQUALS"},
         ],
-        "SeverityLabel": [{"Value": v, "Comparison": "EQUALS"} for v in sorted(wanted)],
+        # Security Hub spells the lowest label INFORMATIONAL.
+        "SeverityLabel": [
+            {"Value": "INFORMATIONAL" if v == "INFO" else v, "Comparison": "EQUALS"} for v in sorted(wanted)
+        ],
     }
     pages = client.get_paginator("get_findings").paginate(
         Filters=filters,

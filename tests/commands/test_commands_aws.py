@@ -436,3 +436,32 @@ def test_aws_commands_accept_public(rt, text):
     stub.activate()
     rt.sessions = StubbedSessions(rt.sessions, {"guardduty": lambda region, account: gd})
     assert dispatch(f"{text} --public", ALICE, "C0OPS", rt).public
+
+
+def test_security_hub_filter_spells_informational(rt):
+    from bot.commands.fanout import Target
+    from bot.commands.findings import securityhub_findings
+
+    sh = raw_client("securityhub")
+    stub = Stubber(sh)
+    labels = ["CRITICAL", "HIGH", "INFORMATIONAL", "LOW", "MEDIUM"]
+    stub.add_response(
+        "get_findings",
+        {"Findings": [_securityhub_finding("i-1", "INFORMATIONAL", "Just so you know")]},
+        {
+            "Filters": {
+                "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+                "WorkflowStatus": [
+                    {"Value": "NEW", "Comparison": "EQUALS"},
+                    {"Value": "NOTIFIED", "Comparison": "EQUALS"},
+                ],
+                "SeverityLabel": [{"Value": v, "Comparison": "EQUALS"} for v in labels],
+            },
+            "SortCriteria": [{"Field": "SeverityNormalized", "SortOrder": "desc"}],
+            "MaxResults": 100,
+        },
+    )
+    stub.activate()
+    rows = securityhub_findings(sh, Target(None, "us-east-1"), Severity.INFO)
+    stub.assert_no_pending_responses()
+    assert [r["severity"] for r in rows] == [Severity.INFO]
