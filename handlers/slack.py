@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import logging
+import threading
+import time
 from typing import Any
 
 from bot.runtime import Runtime
@@ -30,6 +33,14 @@ log = logging.getLogger("eventops.handlers.slack")
 _rt: Runtime | None = None
 _app: Any = None
 _tracer: Any = None
+_ack_poster: tuple[int, Any] | None = None
+_local = threading.local()  # the per-request Runtime view (tests deliver from threads)
+
+# Slack wants the HTTP answer within 3 s. Everything this handler sends to Slack (the message
+# update, an ephemeral refusal) must fit in that, so it gets a short-timeout poster without
+# server-error retries, and a budget counted from the start of the request.
+ACK_BUDGET_S = 2.5
+ACK_SLACK_TIMEOUT_S = 2
 
 
 def runtime() -> Runtime:
@@ -82,6 +93,10 @@ def _on_view(view: Any) -> None:
     return None
 
 
+def _request_runtime() -> Runtime:
+    return getattr(_local, "rt", None) or runtime()
+
+
 def app() -> Any:
     """The Bolt app with EventOps' listeners, built on first use."""
     global _app
@@ -89,11 +104,10 @@ def app() -> Any:
         from bot.approval.flow import handle_action
         from bot.slack.app import build_app
 
-        rt = runtime()
         _app = build_app(
-            rt.secrets.signing_secret,
-            on_action=lambda click: handle_action(rt, click),
-            on_command=lambda cmd: _on_command(rt, cmd),
+            runtime().secrets.signing_secret,
+            on_action=lambda click: handle_action(_request_runtime(), click),
+            on_command=lambda cmd: _on_command(_request_runtime(), cmd),
             on_view=_on_view,
         )
     return _app
@@ -137,7 +151,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     rt = runtime()
     if rt.settings.tracing:
         _start_tracing()
-    rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     method = (_method(event) or "").upper()
     if method != "POST":
         return _response(404 if not method else 405, "EventOps accepts Slack's POST requests only")
@@ -145,12 +158,43 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if body is None:
         return _response(400, "body is not valid base64")
     query = {k: [v] for k, v in (event.get("queryStringParameters") or {}).items() if v is not None}
-    resp = app().dispatch(BoltRequest(body=body, query=query, headers=_headers(event)))
+    bolt_app = app()
+    _local.rt = _ack_runtime(rt)
+    try:
+        resp = bolt_app.dispatch(BoltRequest(body=body, query=query, headers=_headers(event)))
+    finally:
+        _local.rt = None
     try:
         rt.metrics.flush_metrics()
     except Exception as exc:  # noqa: BLE001 - metrics must never fail Slack's request
         log.warning("metrics flush failed: %s", type(exc).__name__)
     return _response(resp.status, resp.body, resp.first_headers())
+
+
+def _ack_time_left() -> float:
+    return getattr(_local, "deadline", 0.0) - time.monotonic()
+
+
+def _ack_runtime(rt: Runtime) -> Runtime:
+    """A per-request view of ``rt`` whose Slack calls fit in the ack budget (shares everything else)."""
+    global _ack_poster
+    _local.deadline = time.monotonic() + ACK_BUDGET_S
+    if _ack_poster is None or _ack_poster[0] != id(rt):
+        from bot.slack.client import SlackPoster
+
+        poster = SlackPoster(
+            rt.secrets.bot_token,
+            rt.settings.slack_api_url,
+            time_left=_ack_time_left,
+            timeout=ACK_SLACK_TIMEOUT_S,
+            margin=0.2,
+            server_error_retries=0,
+        )
+        _ack_poster = (id(rt), poster)
+    view = copy.copy(rt)
+    view.slack = _ack_poster[1]
+    view.time_left = _ack_time_left
+    return view
 
 
 def _start_tracing() -> None:

@@ -993,15 +993,19 @@ def end_snoozes(rt: Any, now: float | None = None) -> int:
             except SlackError as exc:
                 log.warning("snooze reminder for %s failed (retried next run): %s", s["target"], exc)
                 continue
+        reopened: set[str] = set()
         for p in rt.store.proposals_in({S.SNOOZED}):
             if p.fingerprint != s["target"]:
                 continue
             state = S.EXPIRED if _expired(p) else S.PROPOSED
             try:
                 rt.store.save_proposal(p.model_copy(update={"state": state}), S.SNOOZED, p.version)
+                reopened.add(p.alert_id)
             except ConflictError:
                 continue
         rt.store.unsnooze(s["id"])
+        for alert_id in reopened:  # the remediation buttons come back
+            _refresh(rt, alert_id, f"⏰ Snooze ended (set by {who(s['by'])})")
         n += 1
     return n
 
