@@ -37,7 +37,7 @@ from typing import Any, ClassVar, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.errors import NotFoundError, PreconditionError, RemediationError
+from bot.errors import NotFoundError, RemediationError
 from bot.models import Actor, Alert, Outcome, ProposalState, Risk
 from bot.registry import Registry
 
@@ -152,6 +152,15 @@ def _exempt(state: dict[str, Any]) -> bool:
     return str(tags.get(EXEMPT_TAG, "")).lower() == "true"
 
 
+def _aws_failure(exc: Exception, doing: str, pre: dict[str, Any] | None = None) -> Outcome:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        text = f"AWS refused while {doing}: {err.get('Code', 'Error')}: {err.get('Message', '')}".strip()
+    else:
+        text = f"AWS call failed while {doing}: {exc}"
+    return Outcome(state=ProposalState.FAILED, message=text, pre_state=pre)
+
+
 def run(rem: Remediation, ctx: RemediationContext, raw_params: dict[str, Any]) -> Outcome:
     """Read, no-op if compliant, capture, act, verify. Never raises for AWS failures."""
     params = rem.parse_params(raw_params)
@@ -159,6 +168,8 @@ def run(rem: Remediation, ctx: RemediationContext, raw_params: dict[str, Any]) -
         pre = rem.read_state(ctx, params)
     except NotFoundError as exc:
         return Outcome(state=ProposalState.FAILED, message=f"Resource gone: {exc}")
+    except (ClientError, BotoCoreError) as exc:
+        return _aws_failure(exc, "reading the resource")
     if _exempt(pre):
         return Outcome(
             state=ProposalState.FAILED,
@@ -169,19 +180,15 @@ def run(rem: Remediation, ctx: RemediationContext, raw_params: dict[str, Any]) -
         return Outcome(state=ProposalState.NOOP, message="Already compliant: nothing to do", pre_state=pre)
     try:
         result = rem.execute(ctx, params, pre)
-    except (PreconditionError, NotFoundError) as exc:
+    except (RemediationError, NotFoundError) as exc:
         return Outcome(state=ProposalState.FAILED, message=str(exc), pre_state=pre)
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        return Outcome(
-            state=ProposalState.FAILED,
-            message=f"AWS refused: {err.get('Code', 'Error')}: {err.get('Message', '')}".strip(),
-            pre_state=pre,
-        )
-    except BotoCoreError as exc:
-        return Outcome(state=ProposalState.FAILED, message=f"AWS call failed: {exc}", pre_state=pre)
+    except (ClientError, BotoCoreError) as exc:
+        return _aws_failure(exc, "making the change", pre)
     try:
         post = rem.read_state(ctx, params)
+    except (ClientError, BotoCoreError) as exc:
+        failed = _aws_failure(exc, "verifying the change", pre)
+        return failed.model_copy(update={"verification": "FAILED: could not read the resource back"})
     except NotFoundError as exc:
         post = {"gone": True}
         if not rem.is_compliant(post, params):
@@ -223,6 +230,8 @@ def run_undo(
         current = rem.read_state(ctx, params)
     except NotFoundError as exc:
         return Outcome(state=ProposalState.FAILED, message=f"Cannot undo, resource gone: {exc}")
+    except (ClientError, BotoCoreError) as exc:
+        return _aws_failure(exc, "reading the resource before undo")
     if post_state is not None:
         reason = rem.undo_drifted(current, post_state)
         if reason:
@@ -231,10 +240,16 @@ def run_undo(
         result = rem.undo(ctx, params, pre_state)
     except RemediationError as exc:
         return Outcome(state=ProposalState.FAILED, message=str(exc), pre_state=current)
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        return Outcome(state=ProposalState.FAILED, message=f"Undo failed: {err.get('Code')}: {err.get('Message')}")
-    after = rem.read_state(ctx, params)
+    except (ClientError, BotoCoreError) as exc:
+        return _aws_failure(exc, "undoing the change", current)
+    try:
+        after = rem.read_state(ctx, params)
+    except (ClientError, BotoCoreError, NotFoundError) as exc:
+        return Outcome(
+            state=ProposalState.FAILED,
+            message=f"Undo was sent but could not be verified: {exc}",
+            pre_state=current,
+        )
     if rem.is_compliant(after, params) and not rem.is_compliant(pre_state, params):
         return Outcome(
             state=ProposalState.FAILED,

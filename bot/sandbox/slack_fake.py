@@ -385,6 +385,12 @@ class _Fault:
 # -- the server --------------------------------------------------------------------------------
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) resets connections when dozens of clients post at once.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class SlackFake:
     """The Slack Web API on ``127.0.0.1:<free port>``.
 
@@ -431,7 +437,7 @@ class SlackFake:
             pass
 
         Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-fake", daemon=True
