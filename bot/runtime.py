@@ -51,6 +51,12 @@ class Runtime:
     def __post_init__(self) -> None:
         if self.sessions is None:
             self.sessions = AwsSessions(self.settings, self.config.accounts)
+        if self.config.runbooks:
+            # ssm.run-automation offers the runbooks named in the config (import only then:
+            # the catalog is not needed at every cold start).
+            from bot.remediations.ssm import configure_runbooks
+
+            configure_runbooks(self.config.runbooks)
 
     @classmethod
     def from_env(cls) -> Runtime:
