@@ -44,8 +44,27 @@ function unslack(s) {
   return String(s ?? "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
+// Coloured circles and check marks drawn with CSS: they carry meaning (severity, outcome) and
+// many Linux machines (and CI's Chromium) have no colour emoji font.
+const dot = (color) => `<span class="emo dot" style="background:${color}"></span>`;
+const box = (color, mark) => `<span class="emo box" style="background:${color}">${mark}</span>`;
+const SHAPES = {
+  red_circle: dot("#e01e5a"), large_orange_circle: dot("#f2952f"), large_yellow_circle: dot("#ecb22e"),
+  large_green_circle: dot("#2eb67d"), large_blue_circle: dot("#1d9bd1"), large_purple_circle: dot("#7c3085"),
+  white_circle: dot("#fff;border:1px solid #999"), black_circle: dot("#1d1c1d"),
+  white_check_mark: box("#2eb67d", "✓"), heavy_check_mark: box("#2eb67d", "✓"), x: box("#e01e5a", "✗"),
+};
+const UNICODE_SHAPES = {
+  "🔴": "red_circle", "🟠": "large_orange_circle", "🟡": "large_yellow_circle", "🟢": "large_green_circle",
+  "🔵": "large_blue_circle", "🟣": "large_purple_circle", "⚪": "white_circle", "⚫": "black_circle",
+  "✅": "white_check_mark", "✔️": "heavy_check_mark", "❌": "x",
+};
+const UNICODE_RE = new RegExp(Object.keys(UNICODE_SHAPES).join("|"), "gu");
+
 function emoji(html) {
-  return html.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] || m);
+  return html
+    .replace(/:([a-z0-9_+-]+):/g, (m, name) => SHAPES[name] || EMOJI[name] || m)
+    .replace(UNICODE_RE, (ch) => SHAPES[UNICODE_SHAPES[ch]]);
 }
 
 function userName(id) {
@@ -241,8 +260,13 @@ function renderThread() {
   const replies = d.messages.filter((m) => m.channel === state.channel && m.thread_ts === state.thread && m.ts !== state.thread);
   const mine = d.ephemerals.filter((e) => e.channel === state.channel && e.user === state.user && e.thread_ts === state.thread);
   const items = [...replies, ...mine].sort((a, b) => parseFloat(a.ts) - parseFloat(b.ts));
+  const opened = pane.hidden || pane.dataset.ts !== state.thread;
   pane.hidden = false;
-  $("#thread-messages").innerHTML = messageHtml(parent, { inThread: true }) + items.map((m) => messageHtml(m, { inThread: true })).join("");
+  pane.dataset.ts = state.thread;
+  const list = $("#thread-messages");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.innerHTML = messageHtml(parent, { inThread: true }) + items.map((m) => messageHtml(m, { inThread: true })).join("");
+  if (opened || atBottom) list.scrollTop = list.scrollHeight; // the newest reply, as Slack opens a thread
 }
 
 function renderUsers() {
