@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 import time
+import urllib.parse
 
 from botocore.exceptions import ClientError
 
@@ -159,3 +160,41 @@ def test_canary_secrets_never_logged_or_posted(world, caplog):
         assert canary not in caplog.text
         assert canary not in slack_text
     assert "/response/" not in caplog.text  # response_urls are bearer secrets too
+
+
+def test_slow_command_is_queued_and_answered_via_response_url(world):
+    from handlers import slack as slack_handler
+
+    url = world.slack.response_url(CHANNEL)
+    body = urllib.parse.urlencode(
+        {
+            "command": "/ops",
+            "text": "doctor",
+            "user_id": ALICE,
+            "user_name": "alice",
+            "team_id": TEAM,
+            "channel_id": CHANNEL,
+            "response_url": url,
+        }
+    )
+    resp = slack_handler.handler(http_event(body), None)
+    assert resp["statusCode"] == 200 and json.loads(resp["body"])["text"]
+    [job] = world.queued_jobs()
+    assert job["kind"] == "command"
+    world.drain()
+    [posted] = [r for r in world.slack.workspace.response_urls.values() if r.posts]
+    assert posted.posts[0]["text"]
+
+
+def test_slack_500_in_ack_path_still_records_and_queues(world):
+    p = world.post_alert()
+    world.slack.fail_next("chat.update", status=500, times=5)
+    resp = world.click(REMEDIATE, p.id, ALICE)
+    assert resp["statusCode"] == 200
+    # no 5xx retries inside Slack's ack window (counted, not timed)
+    assert [c.status for c in world.slack.calls("chat.update")] == [500]
+    assert world.rt.store.get_proposal(p.id).state == ProposalState.APPROVED
+    world.slack._faults.clear()
+    world.drain()
+    assert world.state() == "stopped"
+    assert "succeeded" in str(world.message().blocks)
