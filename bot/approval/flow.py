@@ -698,12 +698,31 @@ def _execute(rt: Any, job: Job, running_stale_s: float) -> str:
         outcome = run(rem, ctx, p.params)
     except Exception as exc:  # recorded, announced, and the record goes to the DLQ
         log.exception("remediation %s on proposal %s raised", p.remediation, p.id)
-        rt.count("remediation_error")
-        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
-        rt.store.put_value(f"JOBFAIL#{p.id}", reason, VALUE_TTL_S)
-        _finish(rt, running, Outcome(state=S.FAILED, message=f"Error while running: {reason}"), slack_errors=False)
-        raise JobFailedError(f"proposal {p.id}: {reason}") from None
-    return _finish(rt, running, outcome)
+        outcome = Outcome(state=S.FAILED, message=f"Error while running: {type(exc).__name__}: {str(exc)[:300]}")
+    if not is_error(outcome):
+        return _finish(rt, running, outcome)
+    # An AWS error or a bug: FAILED and announced like any failure, and the SQS record fails too,
+    # on every delivery, so it lands in the DLQ where an alarm sees it. It never runs again.
+    rt.count("remediation_error")
+    rt.store.put_value(f"JOBFAIL#{p.id}", outcome.message[:500], VALUE_TTL_S)
+    _finish(rt, running, outcome, slack_errors=False)
+    raise JobFailedError(f"proposal {p.id}: {outcome.message[:300]}")
+
+
+# bot.remediations.base.run() turns AWS exceptions into FAILED outcomes with these openings.
+_AWS_ERROR_PREFIXES = ("AWS refused while ", "AWS call failed while ", "Error while running: ")
+
+
+def is_error(outcome: Outcome) -> bool:
+    """A FAILED outcome caused by an error (AWS refused or unreachable, a bug), not by a finding
+    such as "resource gone", "exempt" or "verification shows no change".
+
+    >>> is_error(Outcome(state=S.FAILED, message="AWS refused while making the change: AccessDenied: no"))
+    True
+    >>> is_error(Outcome(state=S.FAILED, message="Resource gone: instance i-1 does not exist"))
+    False
+    """
+    return outcome.state == S.FAILED and outcome.message.startswith(_AWS_ERROR_PREFIXES)
 
 
 def _interrupted(rt: Any, p: Proposal) -> str:

@@ -375,7 +375,8 @@ def test_row6_exception_fails_announces_and_reaches_dlq(world, failure):
         world.drain(rounds=1)
 
     final = world.rt.store.get_proposal(p.id)
-    assert final.state == ProposalState.FAILED and "Error while running" in (final.result or "")
+    assert final.state == ProposalState.FAILED and final.result.startswith("AWS ")
+    assert ("AccessDenied" if failure == "client_error" else "timeout") in final.result
     assert world.rt.counts["remediation_error"] == 1
     assert world.rt.counts["job_failed"] >= 3
     assert "failed" in str(world.message().blocks)
@@ -384,15 +385,30 @@ def test_row6_exception_fails_announces_and_reaches_dlq(world, failure):
     assert [e.outcome for e in world.audit(p.id)] == ["FAILED"]
 
 
-def test_row6_timeout_during_change_is_failed_and_announced(world):
+def test_row6_timeout_during_change_is_failed_announced_and_dlqd(world):
     p = world.post_alert()
     world.click(REMEDIATE, p.id, ALICE)
     world.sessions.failures["StopInstances"] = ReadTimeoutError(endpoint_url="https://ec2")
-    world.drain()
+    for _ in range(5):
+        world.drain(rounds=1)
     final = world.rt.store.get_proposal(p.id)
-    assert final.state == ProposalState.FAILED and "AWS call failed" in (final.result or "")
-    assert world.rt.counts["remediation_failed"] == 1
+    assert final.state == ProposalState.FAILED and "AWS call failed while making the change" in final.result
+    assert world.rt.counts["remediation_failed"] == 1 and world.rt.counts["remediation_error"] == 1
     assert "failed" in str(world.message().blocks)
+    assert [j["proposal_id"] for j in _dlq_bodies(world)] == [p.id]
+    assert [e.outcome for e in world.audit(p.id)] == ["FAILED"]
+
+
+def test_row6_bug_in_remediation_is_failed_and_dlqd(world, test_remediation, monkeypatch):
+    p = world.post_alert()
+    world.click(REMEDIATE, p.id, ALICE)
+    monkeypatch.setattr(type(test_remediation), "is_compliant", lambda self, state, params: 1 / 0)
+    for _ in range(5):
+        world.drain(rounds=1)
+    final = world.rt.store.get_proposal(p.id)
+    assert final.state == ProposalState.FAILED and "ZeroDivisionError" in final.result
+    assert [j["proposal_id"] for j in _dlq_bodies(world)] == [p.id]
+    assert world.sessions.mutations() == []
 
 
 def test_row6_slack_500_retried_until_told_never_rerun(world):
