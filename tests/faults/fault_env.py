@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -103,11 +104,15 @@ class WorkerKilled(BaseException):
     """Stands for the Lambda runtime dying (timeout, OOM): no except Exception sees it."""
 
 
-def kill_after(sessions: Any, operation: str) -> None:
-    """The process dies right after ``operation`` returned (the change is made, nothing recorded)."""
+def kill_after(sessions: Any, operation: str) -> Callable[[], None]:
+    """The process dies right after ``operation`` returned (the change is made, nothing recorded).
+    Returns a function that stops the killing (the next Lambda is healthy)."""
+    armed = [True]
 
-    def hook(model: Any, **_: Any) -> None:
-        if model.name == operation:
+    def hook(model: Any, parsed: Any = None, **_: Any) -> None:
+        dry_run = isinstance(parsed, dict) and (parsed.get("Error") or {}).get("Code") == "DryRunOperation"
+        if armed[0] and model.name == operation and not dry_run:
             raise WorkerKilled(operation)
 
     hook_all_clients(sessions, "after-call.*.*", hook)
+    return lambda: armed.__setitem__(0, False)
