@@ -157,11 +157,20 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = _body(event)
     if body is None:
         return _response(400, "body is not valid base64")
+    headers = _headers(event)
+    if not headers.get("x-slack-request-timestamp", "0").isdigit():
+        # slack_sdk's verifier would raise on int(timestamp) and Bolt would answer 500
+        return _response(401, "invalid request")
     query = {k: [v] for k, v in (event.get("queryStringParameters") or {}).items() if v is not None}
     bolt_app = app()
+    try:
+        request = BoltRequest(body=body, query=query, headers=headers)  # parses the body
+    except ValueError:
+        # Not what its content type says. Say 401 unless it is genuinely from Slack.
+        return _response(400 if _signed(rt, body, headers) else 401, "unreadable request body")
     view = _local.rt = _ack_runtime(rt)
     try:
-        resp = bolt_app.dispatch(BoltRequest(body=body, query=query, headers=_headers(event)))
+        resp = bolt_app.dispatch(request)
     finally:
         _local.rt = None
     try:
@@ -170,6 +179,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - metrics must never fail Slack's request
         log.warning("metrics flush failed: %s", type(exc).__name__)
     return _response(resp.status, resp.body, resp.first_headers())
+
+
+def _signed(rt: Runtime, body: str, headers: dict[str, str]) -> bool:
+    from slack_sdk.signature import SignatureVerifier
+
+    verifier = SignatureVerifier(signing_secret=rt.secrets.signing_secret)
+    return verifier.is_valid(body, headers.get("x-slack-request-timestamp", "0"), headers.get("x-slack-signature", ""))
 
 
 def _ack_time_left() -> float:

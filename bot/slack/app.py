@@ -28,6 +28,7 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.middleware import Middleware
 
 from bot.slack.payloads import (
     ACTION_PREFIX,
@@ -60,13 +61,39 @@ def _authorize(enterprise_id: str | None = None, team_id: str | None = None, use
     return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
 
 
-def _skip_retries(request: Any, next: Callable[[], BoltResponse]) -> BoltResponse:
-    retry = request.headers.get(RETRY_HEADER)
-    if retry:
-        reason = (request.headers.get("x-slack-retry-reason") or ["?"])[0]
-        log.info("Slack retry #%s (%s) answered without running listeners", retry[0], reason)
-        return BoltResponse(status=200, body="")
-    return next()
+class _SkipRetries(Middleware):
+    """Answer Slack's retries 200 without running listeners, and malformed payloads 400 (both
+    after the signature check).
+
+    A ``Middleware`` subclass, not a function for ``app.use``: Bolt builds a function
+    middleware's arguments from the body (``body["actions"][0]``…), which raises on a signed but
+    malformed payload and turns it into a 500.
+    """
+
+    def process(self, *, req: Any, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+        retry = req.headers.get(RETRY_HEADER)
+        if retry:
+            reason = (req.headers.get("x-slack-retry-reason") or ["?"])[0]
+            log.info("Slack retry #%s (%s) answered without running listeners", retry[0], reason)
+            return BoltResponse(status=200, body="")
+        problem = _malformed(req.body)
+        if problem:
+            # Bolt's own listener matchers index into these (body["actions"][0]) and would 500.
+            log.warning("refusing a signed but malformed Slack payload: %s", problem)
+            return BoltResponse(status=400, body=f"malformed payload: {problem}")
+        return next()
+
+
+def _malformed(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "not an object"
+    if "user" in body and not isinstance(body["user"], dict):
+        return "user is not an object"
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return "block_actions without actions"
+    return None
 
 
 def build_app(
@@ -94,7 +121,7 @@ def build_app(
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
-    app.use(_skip_retries)
+    app.use(_SkipRetries())
 
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
     def _eventops_action(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
