@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ALICE, BOB, MALLORY, OUTSIDER, texts
+from conftest import ALICE, BOB, MALLORY, OUTSIDER, StubbedSessions, texts
 
 from bot.commands import ack_reply, commands, commands_table_markdown, dispatch, needs_deferral, run_deferred
 from bot.commands.base import parse, split_args
@@ -213,8 +213,6 @@ def test_whoami_lists_each_tier(rt):
 
 
 def test_deferral_and_ack_make_no_aws_call(make_rt):
-    from conftest import StubbedSessions
-
     rt = make_rt()
     sessions = StubbedSessions(rt.sessions, {})
     rt.sessions = sessions

@@ -189,15 +189,9 @@ def test_malformed_gateway_events_get_a_4xx(world, version, method, headers, que
     assert 400 <= resp["statusCode"] < 500  # none of these is signed
 
 
-# --- known bugs, found by the fuzz above -------------------------------------------------------
+# --- bugs the fuzz found, fixed in handlers/slack.py and bot/slack/app.py; kept as regressions ---
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug A: handlers/slack.py handler() builds BoltRequest (which parses the body) outside any "
-    "try, before Bolt checks the signature: an unauthenticated body that is not what its content "
-    "type says raises JSONDecodeError out of the Lambda (API Gateway 5xx) instead of a 400",
-)
 @pytest.mark.parametrize(
     "body, content_type",
     [("payload=not-json", "application/x-www-form-urlencoded"), ("{oops", "text/plain"), ("a=b", "application/json")],
@@ -210,13 +204,6 @@ def test_unparseable_unsigned_body_gets_a_4xx_not_a_crash(world, body, content_t
     assert 400 <= resp["statusCode"] < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug B: bot/slack/app.py registers _skip_retries with app.use(); Bolt builds every custom "
-    "middleware's kwargs from the body (action = body['actions'][0], user = body['user'].get(...)), so "
-    "a signed payload with an empty actions list or a null user raises in the middleware and Slack "
-    "gets a 500 (Bolt's middleware error handler) instead of a 4xx",
-)
 @pytest.mark.parametrize(
     "payload",
     [
@@ -231,13 +218,6 @@ def test_signed_malformed_payload_gets_a_4xx_not_500(world, payload):
     assert resp["statusCode"] < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug C: an unsigned request whose x-slack-request-timestamp is not an integer makes "
-    "slack_sdk's SignatureVerifier.is_valid raise ValueError (int(timestamp)) inside Bolt's "
-    "RequestVerification middleware; Bolt answers 500 instead of 401. handlers/slack.py could "
-    "refuse a non-numeric timestamp with 401 before dispatch",
-)
 @pytest.mark.parametrize("timestamp", ["soon", "1e9", ""])
 def test_non_numeric_timestamp_gets_401_not_500(world, timestamp):
     slack_handler.set_runtime(world.rt)
