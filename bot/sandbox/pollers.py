@@ -122,6 +122,10 @@ class SqsPoller:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask the loop to end after the current receive (so several pollers stop together)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:

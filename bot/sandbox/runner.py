@@ -194,6 +194,8 @@ class Sandbox:
 
     def stop(self) -> None:
         for poller in self.pollers:
+            poller.request_stop()
+        for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
         if self.server is not None:

@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from conftest import SIGNING_SECRET, Console, button, find_message
+from sandbox_helpers import SIGNING_SECRET, Console, button, find_message
 
 from bot.sandbox import cli
 from bot.sandbox.estate import PROD, STAGING
