@@ -15,6 +15,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.credentials import RefreshableCredentials
+from botocore.session import get_session
 
 from bot.config import Account, Settings
 
@@ -87,13 +89,25 @@ class AwsSessions:
             kwargs["ExternalId"] = acct.external_id
         if identity:
             kwargs["SourceIdentity"] = source_identity(identity)
-        creds = sts.assume_role(**kwargs)["Credentials"]
-        session = boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=self.settings.aws_region,
+
+        def assume() -> dict[str, str]:
+            creds = sts.assume_role(**kwargs)["Credentials"]
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": creds["Expiration"].isoformat(),
+            }
+
+        # Refreshable: a warm container outlives the role session (1 h); botocore re-assumes
+        # shortly before expiry instead of failing with ExpiredToken.
+        credentials = RefreshableCredentials.create_from_metadata(
+            metadata=assume(), refresh_using=assume, method="sts-assume-role"
         )
+        core = get_session()
+        core._credentials = credentials
+        core.set_config_variable("region", self.settings.aws_region)
+        session = boto3.session.Session(botocore_session=core)
         with self._lock:
             self._sessions[key] = session
         return session

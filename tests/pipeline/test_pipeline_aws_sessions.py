@@ -1,0 +1,51 @@
+"""bot/aws.py: cross-account clients assume the role with ExternalId and SourceIdentity, and refresh."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.aws import AwsSessions, source_identity
+from bot.config import Account, Settings
+
+ROLE = "arn:aws:iam::210987654321:role/EventOpsRemediation"
+
+
+def _sessions() -> tuple[AwsSessions, list[dict]]:
+    sessions = AwsSessions(
+        Settings(aws_region="us-east-1"),
+        [Account(id="210987654321", role_arn=ROLE, external_id="ext-123", regions=["eu-west-1"])],
+    )
+    calls: list[dict] = []
+    sessions.client("sts").meta.events.register(
+        "provide-client-params.sts.AssumeRole", lambda params, **_: calls.append(dict(params))
+    )
+    return sessions, calls
+
+
+def test_member_account_clients_assume_the_role_with_external_id_and_source_identity(aws):
+    sessions, calls = _sessions()
+    s3 = sessions.client("s3", region="eu-west-1", account="210987654321", identity="U0ALICE")
+    s3.list_buckets()
+    assert len(calls) == 1
+    assert calls[0]["RoleArn"] == ROLE
+    assert calls[0]["ExternalId"] == "ext-123"
+    assert calls[0]["SourceIdentity"] == "U0ALICE"
+    # the bot's own account (no role configured) uses its own credentials
+    sessions.client("s3", account="123456789012").list_buckets()
+    assert len(calls) == 1
+
+
+def test_assumed_credentials_are_refreshed_before_they_expire(aws):
+    sessions, calls = _sessions()
+    s3 = sessions.client("s3", region="eu-west-1", account="210987654321", identity="U0ALICE")
+    s3.list_buckets()
+    creds = s3._request_signer._credentials
+    creds._expiry_time = datetime.now(UTC)  # as if an hour had passed in a warm container
+    s3.list_buckets()
+    assert len(calls) == 2
+
+
+def test_source_identity_is_sanitized_for_sts():
+    assert source_identity("U0ALICE") == "U0ALICE"
+    assert source_identity("bad id!/x") == "bad-id--x"
+    assert source_identity("x") == "u-x"
