@@ -399,6 +399,8 @@ def refresh_alert_message(rt: Runtime, alert_id: str, status: str | None = None)
     alert, channel, ts = rt.store.get_alert(alert_id)
     if not channel or not ts:
         return
+    if status:
+        rt.store.set_alert_status(alert_id, status)
     rec = rt.store.get_message(alert.fingerprint)
     latest_id = rec.alert_id if rec and rec.owner_id == alert_id else alert_id
     _refresh(rt, alert_id, latest_id, channel, ts, rec, status=status)
@@ -422,6 +424,8 @@ def _refresh(
     except Exception:  # noqa: BLE001 - fall back to the owner's content
         latest, _, _ = store.get_alert(owner_id)
     proposals = store.alert_proposals(owner_id)
+    if status is None:
+        status = store.alert_status(owner_id)
     route = route_alert(latest, rt.config)
     payload = render_alert(
         latest,

@@ -269,6 +269,20 @@ class Store:
             item["proposal_ids"] = {"SS": proposal_ids}
         self.client.put_item(TableName=self.table, Item=item)
 
+    def set_alert_status(self, alert_id: str, status: str) -> None:
+        """The status line shown on an alert's message ("Acknowledged by …"), kept across re-renders."""
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": _s(f"ALERT#{alert_id}"), "sk": _s("ALERT")},
+            UpdateExpression="SET #st = :st",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={":st": _s(status)},
+        )
+
+    def alert_status(self, alert_id: str) -> str | None:
+        item = self._get(f"ALERT#{alert_id}", "ALERT")
+        return item.get("status", {}).get("S") if item else None
+
     def alert_proposals(self, alert_id: str) -> list[Proposal]:
         """The proposals offered on an alert's message, in button order."""
         item = self._get(f"ALERT#{alert_id}", "ALERT")

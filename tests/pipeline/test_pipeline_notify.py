@@ -210,3 +210,15 @@ def test_a_500_event_storm_for_one_channel_loses_nothing(notify_env):
     assert sum(int(s.text.split()[2]) for s in storm) == listed  # "Alert storm: N alerts since …"
     posts = len([c for c in notify_env.slack.calls("chat.postMessage") if c.status == 200])
     assert posts <= 25  # ≥ 20× fewer posts than one per event
+
+
+def test_a_status_line_survives_later_repeats(notify_env):
+    from bot.pipeline import refresh_alert_message
+
+    first = event(resources=[ARN], detail={"i": 0})
+    notify_env.send([first])
+    refresh_alert_message(notify_env.rt, first["id"], status="Acknowledged by alice")
+    notify_env.send([event(resources=[ARN], detail={"i": 1})])
+    (msg,) = notify_env.top("#ops")
+    rendered = json.dumps(msg.blocks)
+    assert "Acknowledged by alice" in rendered and "seen 2 times" in rendered
