@@ -213,6 +213,9 @@ class Config(_Strict):
     snooze_default_minutes: int = 60
     runbooks: list[Runbook] = Field(default_factory=list)
     slash_command: str = "/ops"
+    # The daily "EventOps is alive" message goes here (default: the default route's channel),
+    # so a silent day means trouble, not calm.
+    heartbeat_channel: str | None = None
 
     @model_validator(mode="after")
     def _unique_accounts(self) -> Config:

@@ -453,3 +453,26 @@ def flush_dirty(rt: Runtime, limit: int = 100) -> int:
         except SlackError as exc:
             log.warning("flushing message for %s failed: %s", rec.fingerprint, exc)
     return n
+
+
+def post_heartbeat(rt: Runtime) -> str:
+    """The daily heartbeat: alerts by severity and remediation outcomes over the last 24 hours."""
+    from bot.slack.render import render_outcome_reply
+
+    since = datetime.now(UTC) - timedelta(hours=24)
+    alerts = [a for a in rt.store.recent_alerts(limit=1000) if a.time >= since]
+    by_sev: dict[str, int] = {}
+    for a in alerts:
+        by_sev[a.severity.value] = by_sev.get(a.severity.value, 0) + 1
+    outcomes: dict[str, int] = {}
+    for entry in rt.store.recent_audit(limit=500):
+        if entry.at >= since:
+            outcomes[entry.outcome] = outcomes.get(entry.outcome, 0) + 1
+    lines = [
+        "Alerts: " + (", ".join(f"{n} {s}" for s, n in sorted(by_sev.items())) if by_sev else "none"),
+        "Outcomes: " + (", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) if outcomes else "none"),
+        "Kill switch: " + ("ON (notify-only)" if rt.kill_switch_on() else "off"),
+    ]
+    payload = render_outcome_reply("EventOps heartbeat: alive, last 24 hours", lines)
+    channel = rt.config.heartbeat_channel or rt.config.routing.default.channel
+    return rt.slack.post_message({"channel": channel, **payload})

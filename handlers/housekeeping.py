@@ -51,11 +51,21 @@ def _heartbeat(rt: Runtime) -> int:
     return 1
 
 
+def _daily_heartbeat(rt: Runtime) -> int:
+    """Post the daily heartbeat to Slack: what EventOps saw and did in the last 24 hours."""
+    from bot.pipeline import post_heartbeat
+
+    post_heartbeat(rt)
+    return 1
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from bot.approval import flow
 
     rt = runtime()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
+    if isinstance(event, dict) and event.get("task") == "heartbeat":
+        return {"heartbeat_posted": _run_steps(rt, {"heartbeat_posted": _daily_heartbeat})["heartbeat_posted"]}
     steps: dict[str, Callable[[Runtime], int]] = {
         "expired": flow.expire_proposals,
         "snoozes_ended": flow.end_snoozes,
@@ -64,6 +74,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "messages_flushed": _flush_dirty,
         "heartbeat": _heartbeat,
     }
+    return _run_steps(rt, steps)
+
+
+def _run_steps(rt: Runtime, steps: dict[str, Callable[[Runtime], int]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     failed: list[str] = []
     for name, step in steps.items():

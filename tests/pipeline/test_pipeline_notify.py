@@ -222,3 +222,14 @@ def test_a_status_line_survives_later_repeats(notify_env):
     (msg,) = notify_env.top("#ops")
     rendered = json.dumps(msg.blocks)
     assert "Acknowledged by alice" in rendered and "seen 2 times" in rendered
+
+
+def test_the_daily_heartbeat_posts_what_was_seen(notify_env):
+    from handlers import housekeeping
+
+    notify_env.send([event(resources=[ARN])])
+    housekeeping.set_runtime(notify_env.rt)
+    assert housekeeping.handler({"task": "heartbeat"}, None) == {"heartbeat_posted": 1}
+    beat = [m for m in notify_env.top("#ops") if "heartbeat" in m.text]
+    assert len(beat) == 1
+    assert "1 INFO" in json.dumps(beat[0].blocks)
