@@ -194,3 +194,48 @@ def test_dev_socket_mode_needs_tokens(monkeypatch: pytest.MonkeyPatch, capsys: p
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-x")
     assert cli.dev(argparse.Namespace(socket_mode=True)) == 2
     assert "xapp-" in capsys.readouterr().err
+
+
+def test_high_risk_needs_two_approvers_by_hand(console: Console) -> None:
+    """Operator requests isolation; requester, outsider and a repeat approval are refused; two approvers run it."""
+    alert = console.wait_for(lambda s: find_message(s, "SSH brute force"))
+    isolate = button(alert, "Isolate instance (quarantine security group)")
+
+    def click(user: str, msg: dict, el: dict) -> None:
+        status, body = console.post(
+            "/console/click",
+            {
+                "user": user,
+                "channel": msg["channel"],
+                "ts": msg["ts"],
+                "action_id": el["action_id"],
+                "value": el["value"],
+            },
+        )
+        assert status == 200 and body["status"] == 200, body
+
+    def said_to(user: str, text: str):
+        return lambda s: next((e for e in s["ephemerals"] if e["user"] == user and text in e["text"]), None)
+
+    click("U0OPERATOR", alert, isolate)
+    request = console.wait_for(
+        lambda s: next(
+            (m for m in s["messages"] if m["thread_ts"] == alert["ts"] and "requested by" in m["text"]), None
+        )
+    )
+    approve = button(request, "Approve")
+    click("U0OPERATOR", request, approve)
+    console.wait_for(said_to("U0OPERATOR", "you requested this change"))
+    click("U0OUTSIDER", request, approve)
+    console.wait_for(said_to("U0OUTSIDER", "not an approver"))
+    click("U0APPROVER", request, approve)
+    console.wait_for(said_to("U0APPROVER", "(1/2)"))
+    click("U0APPROVER", request, approve)
+    console.wait_for(said_to("U0APPROVER", "already approved"))
+    click("U0APPROVER2", request, approve)
+    console.wait_for(
+        lambda s: any(
+            m["thread_ts"] == alert["ts"] and "Isolate instance" in m["text"] and "succeeded" in m["text"]
+            for m in s["messages"]
+        )
+    )
