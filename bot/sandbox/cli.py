@@ -223,18 +223,61 @@ def dev(args: argparse.Namespace) -> int:
     except ImportError as exc:
         _err(f"cannot load the Bolt app: {exc}")
         return 2
-    build = getattr(slack_handler, "app", None) or getattr(slack_handler, "build_app", None)
-    if build is None:
-        _err("handlers/slack.py exposes no app()/build_app() to run over Socket Mode")
-        return 2
+    import dataclasses
+    import secrets
+
+    from bot.config import load_config
+    from bot.runtime import Runtime
+
     try:
-        # Socket Mode requests are not signed; Bolt skips the signature check for them.
-        app = build() if callable(build) else build
-        print("EventOps over Socket Mode: connected as the bot of SLACK_BOT_TOKEN; Ctrl-C to stop", flush=True)
+        config = load_config(settings.config_path)
+    except ConfigError as exc:
+        _err(f"config error: {exc}")
+        return 2
+    # Socket Mode requests are not signed (Bolt skips the check for them), but the shared app
+    # refuses to build without a secret: a random one stands in when none is set.
+    settings = dataclasses.replace(
+        settings, slack_signing_secret=settings.slack_signing_secret or secrets.token_hex(16)
+    )
+    slack_handler.set_runtime(Runtime(settings=settings, config=config))
+    pollers = _dev_pollers(settings, config)
+    try:
+        app = slack_handler.app()
+        print("EventOps over Socket Mode: connecting with SLACK_APP_TOKEN; Ctrl-C to stop", flush=True)
+        for p in pollers:
+            print(f"  polling {p.queue_url} → handlers.{p.name}", flush=True)
         SocketModeHandler(app, settings.slack_app_token).start()
     except ConfigError as exc:
         _err(f"config error: {exc}")
         return 2
+    except (urllib.error.URLError, OSError) as exc:
+        _err(f"cannot reach Slack to open the Socket Mode connection: {getattr(exc, 'reason', exc)}")
+        return 1
     except KeyboardInterrupt:
-        return 0
+        pass
+    finally:
+        for p in pollers:
+            p.stop()
     return 0
+
+
+def _dev_pollers(settings: Settings, config: Any) -> list[Any]:
+    """Clicks queue jobs: with no Lambda behind the queues, poll the configured ones here."""
+    import importlib
+
+    import boto3
+
+    from bot.runtime import Runtime
+    from bot.sandbox.pollers import SqsPoller
+
+    pollers = []
+    queues = (("notify", settings.alerts_queue_url), ("worker", settings.jobs_queue_url))
+    if not any(url for _, url in queues):
+        return pollers
+    sqs = boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+    for name, url in queues:
+        if url:
+            module = importlib.import_module(f"handlers.{name}")
+            module.set_runtime(Runtime(settings=settings, config=config))
+            pollers.append(SqsPoller(name, sqs, url, module.handler, region=settings.aws_region).start())
+    return pollers
