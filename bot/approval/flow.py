@@ -68,6 +68,12 @@ APPROVED_STUCK_S = 300
 APPROVAL_GRACE_S = 300
 SNOOZE_SECONDS = {"1h": 3600, "4h": 4 * 3600, "24h": 24 * 3600}
 VALUE_TTL_S = 90 * 86400
+# Dismissing an alert writes the decision back to its source, when the dismisser may do that:
+# the Security Hub finding is SUPPRESSED, the GuardDuty finding archived.
+WRITE_BACK_ON_DISMISS: dict[str, dict[str, Any]] = {
+    "securityhub.set-workflow-status": {"status": "SUPPRESSED"},
+    "guardduty.archive-finding": {},
+}
 _GROUP_CACHE_S = 300
 
 
@@ -535,12 +541,17 @@ def _dismiss(rt: Any, click: ActionRequest) -> Decision:
         prior = rt.store.get_value(f"DISMISS#{alert.id}")
         by = who(Actor.model_validate_json(prior)) if prior else "someone"
         return _refuse(rt, click, "already", f"Already dismissed by {by}.")
+    written_back = []
     for p in rt.store.alert_proposals(alert.id):
-        if p.state in OPEN:
-            try:
-                rt.store.save_proposal(p.model_copy(update={"state": S.DISMISSED}), p.state, p.version)
-            except ConflictError:
+        if p.state not in OPEN:
+            continue
+        try:
+            if _write_back(rt, click, p):
+                written_back.append(_title(p))
                 continue
+            rt.store.save_proposal(p.model_copy(update={"state": S.DISMISSED}), p.state, p.version)
+        except ConflictError:
+            continue
     audit.record(
         rt,
         key=f"dismiss:{alert.id}",
@@ -551,8 +562,27 @@ def _dismiss(rt: Any, click: ActionRequest) -> Decision:
         channel=channel,
         ts=ts,
     )
-    _refresh(rt, alert.id, f"🚫 Dismissed by {who(click.actor)} at {_clock(_now())}")
+    status = f"🚫 Dismissed by {who(click.actor)} at {_clock(_now())}"
+    if written_back:
+        status += " — writing back: " + ", ".join(written_back)
+    _refresh(rt, alert.id, status)
     return Decision("dismissed")
+
+
+def _write_back(rt: Any, click: ActionRequest, p: Proposal) -> bool:
+    """Queue the source write-back for a dismissed alert, as the dismisser, if they may run it."""
+    extra = WRITE_BACK_ON_DISMISS.get(p.remediation)
+    if extra is None or p.state != S.PROPOSED or rt.kill_switch_on():
+        return False
+    if not may_act(_policy(rt), click.actor, p.risk, click.channel or p.channel, _resolver(rt)):
+        return False
+    approved = rt.store.save_proposal(
+        p.model_copy(update={"state": S.APPROVED, "requester": click.actor, "params": {**p.params, **extra}}),
+        p.state,
+        p.version,
+    )
+    _queue(rt, Job(kind=JobKind.EXECUTE, proposal_id=approved.id, actor=click.actor))
+    return True
 
 
 # --- auto mode ---------------------------------------------------------------------------------
