@@ -41,6 +41,16 @@ class Console:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
+    def post_api(self, method: str, params: dict[str, Any]) -> tuple[int, Any]:
+        """A Slack Web API call as the bot makes it (bearer token, JSON body)."""
+        req = urllib.request.Request(
+            self.base + "/api/" + method,
+            data=json.dumps(params).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.sandbox.bot_token}"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+
     def messages(self) -> dict[str, Any]:
         return self.get("/api/messages")
 

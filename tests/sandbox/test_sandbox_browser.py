@@ -95,3 +95,87 @@ def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
         finally:
             context.close()
     assert not errors, f"JavaScript errors in the console: {errors}"
+
+
+@pytest.mark.browser
+def test_console_renders_block_kit_and_escapes_text(console: Console, tmp_path: Path) -> None:
+    """Every block type the bot sends renders; mrkdwn formats; text from the bot can never become HTML."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: apt-get install -y --no-install-recommends chromium (.ci/run does this)")
+    from playwright.sync_api import expect, sync_playwright
+
+    sb = console.sandbox
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Render check <b>not bold</b>"}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*bold* _italic_ `a<b>c` <https://example.com/x?a=1&amp;b=2|a link> "
+                "&lt;img src=x onerror=alert(1)&gt; <javascript:alert(1)|bad link>",
+            },
+            "fields": [{"type": "mrkdwn", "text": "*Field*\none"}, {"type": "plain_text", "text": "two"}],
+        },
+        {"type": "divider"},
+        {"type": "image", "image_url": "https://example.com/chart.png", "alt_text": "a chart"},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "context :red_circle: line"}]},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Plain"},
+                    "action_id": "x:plain",
+                    "value": "1",
+                },
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Careful"},
+                    "action_id": "x:danger",
+                    "style": "danger",
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Sure?"},
+                        "text": {"type": "mrkdwn", "text": "*Really* sure?"},
+                        "confirm": {"type": "plain_text", "text": "Yes"},
+                        "deny": {"type": "plain_text", "text": "No"},
+                        "style": "danger",
+                    },
+                },
+            ],
+        },
+    ]
+    status, body = console.post_api("chat.postMessage", {"channel": "#ops", "text": "render check", "blocks": blocks})
+    assert status == 200 and body["ok"], body
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = context.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(sb.url)
+            page.locator("#channels a[data-name='ops']").click()
+            msg = page.locator(".message", has_text="Render check")
+            expect(msg).to_be_visible(timeout=10_000)
+            expect(msg.locator(".bk-header")).to_have_text("Render check <b>not bold</b>")
+            expect(msg.locator(".mrkdwn b").first).to_have_text("bold")
+            expect(msg.locator(".mrkdwn i")).to_have_text("italic")
+            expect(msg.locator(".mrkdwn code")).to_have_text("a<b>c")
+            expect(msg.locator("a", has_text="a link")).to_have_attribute("href", "https://example.com/x?a=1&b=2")
+            expect(msg.locator("a", has_text="bad link")).to_have_count(0)
+            expect(msg).to_contain_text("<img src=x onerror=alert(1)>")
+            expect(msg.locator("img[src='x']")).to_have_count(0)
+            expect(msg.locator(".bk-fields > div")).to_have_count(2)
+            expect(msg.locator("hr.bk-divider")).to_have_count(1)
+            expect(msg.locator(".bk-image")).to_contain_text("a chart")  # offline: the alt text stands in
+            expect(msg.locator(".bk-context .emo.dot")).to_have_count(1)
+            expect(msg.locator(".bk-button.danger")).to_have_text("Careful")
+            msg.get_by_role("button", name="Careful").click()
+            expect(page.locator("dialog#confirm")).to_contain_text("Really")
+            expect(page.locator("#confirm-ok")).to_have_text("Yes")
+            page.locator("#confirm-deny").click()
+            expect(page.locator("dialog#confirm")).not_to_be_visible()
+            assert not dialogs, f"script ran from message text: {dialogs}"
+        finally:
+            context.close()
