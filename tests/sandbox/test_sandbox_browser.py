@@ -32,13 +32,20 @@ CHROMIUM_ARGS = [
 REVOKE = "Revoke open ingress rule"
 
 
-@pytest.mark.browser
-def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+def chromium() -> str:
+    """Debian's chromium, or FAIL (not skip): CI installs it, so its absence is a broken setup."""
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if not path:
         pytest.fail(
             f"{CHROMIUM} not found: install Debian's chromium "
             "(apt-get install -y --no-install-recommends chromium; .ci/run does this)"
         )
+    return path
+
+
+@pytest.mark.browser
+def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
+    executable = chromium()
     from playwright.sync_api import expect, sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -46,7 +53,7 @@ def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"),  # a fresh user-data-dir
-            executable_path=CHROMIUM,
+            executable_path=executable,
             args=CHROMIUM_ARGS,
             headless=True,
             viewport={"width": 1440, "height": 1000},
@@ -100,8 +107,7 @@ def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
 @pytest.mark.browser
 def test_console_renders_block_kit_and_escapes_text(console: Console, tmp_path: Path) -> None:
     """Every block type the bot sends renders; mrkdwn formats; text from the bot can never become HTML."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: apt-get install -y --no-install-recommends chromium (.ci/run does this)")
+    executable = chromium()
     from playwright.sync_api import expect, sync_playwright
 
     sb = console.sandbox
@@ -148,7 +154,7 @@ def test_console_renders_block_kit_and_escapes_text(console: Console, tmp_path: 
     assert status == 200 and body["ok"], body
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            str(tmp_path / "profile"), executable_path=executable, args=CHROMIUM_ARGS, headless=True
         )
         try:
             page = context.new_page()
