@@ -41,7 +41,7 @@ def buttons_for(alert: Alert, proposals: list[Proposal]) -> list[Any]:
     return out
 
 
-@command("alert", min_args=1)
+@command("alert", deferred=True, min_args=1)
 def alert(inv: Invocation) -> Reply:
     """alert <id>
     Show an alert again, with its buttons.

@@ -17,7 +17,7 @@ _OUTCOME_EMOJI = {
 }
 
 
-@command("audit")
+@command("audit", deferred=True)
 def audit(inv: Invocation) -> Reply:
     """audit [resource|@user] [n]
     Recent audit records (default 10, at most 50), for one resource or one user when given.

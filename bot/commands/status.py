@@ -48,7 +48,7 @@ def _channel_label(channel: str) -> str:
     return esc(channel)
 
 
-@command("status")
+@command("status", deferred=True)
 def status(inv: Invocation) -> Reply:
     """status
     Open alerts by severity and channel, remediations running or waiting, active snoozes, the kill switch.

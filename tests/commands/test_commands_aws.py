@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from conftest import ALICE, StubbedSessions, raw_client, texts
+from commands_support import ALICE, StubbedSessions, raw_client, texts
 
 from bot.commands import dispatch
 from bot.commands.findings import guardduty_severity

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from conftest import ALICE, raw_client, texts
+from commands_support import ALICE, raw_client, texts
 
 from bot.commands import dispatch
 from bot.commands.alarms import alarms_in

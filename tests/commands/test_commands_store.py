@@ -8,7 +8,7 @@ import types
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import ALICE, BOB, MALLORY, texts
+from commands_support import ALICE, BOB, MALLORY, texts
 
 from bot.commands import dispatch
 from bot.commands.status import open_problems
