@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_delegate("sandbox"))
 
     p = sub.add_parser("fire", help="send a sample or file event into the running sandbox")
-    p.add_argument("event", help="a sample name (see --list) or a JSON file")
+    p.add_argument("event", help="a sample name, a JSON file, or `list` to show the samples")
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--bus", help="put the event on this real EventBridge bus instead")
     p.set_defaults(func=_delegate("fire"))

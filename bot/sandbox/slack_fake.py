@@ -51,7 +51,10 @@ LIMITS = {
     "message_text": 40000,
 }
 MESSAGE_BLOCK_TYPES = {"section", "header", "context", "divider", "actions", "image", "rich_text", "video", "file"}
+# chat.postMessage: about 1 message per second per channel. chat.update is a Tier 3 method:
+# about 50 calls per minute per workspace, whatever the channel.
 RATE_LIMITED_METHODS = {"chat.postMessage", "chat.update"}
+UPDATES_PER_MINUTE = 50
 RESPONSE_URL_MAX_USES = 5
 RESPONSE_URL_TTL = 30 * 60
 
@@ -534,6 +537,8 @@ class SlackFake:
         """Seconds to wait if this call breaks 1 message/s/channel, else None (and count it)."""
         if not self.rate_limit or method not in RATE_LIMITED_METHODS:
             return None
+        if method == "chat.update":
+            return self._check_update_rate()
         ch = self.workspace.channel(str(params.get("channel") or ""), create=method == "chat.postMessage")
         key = ch.id if ch else str(params.get("channel"))
         now = time.monotonic()
@@ -542,6 +547,15 @@ class SlackFake:
             if last is not None and now - last < self.min_interval:
                 return self.min_interval - (now - last)
             self._last_post[key] = now
+        return None
+
+    def _check_update_rate(self) -> float | None:
+        now = time.monotonic()
+        with self.lock:
+            window = self._updates = [t for t in getattr(self, "_updates", []) if now - t < 60.0]
+            if len(window) >= UPDATES_PER_MINUTE:
+                return 60.0 - (now - window[0])
+            window.append(now)
         return None
 
     def handle_api(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict, dict]:

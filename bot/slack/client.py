@@ -94,7 +94,8 @@ class BudgetedRateLimitRetryHandler(RetryHandler):
         left = self.time_left() if self.time_left is not None else self.max_wait + self.margin
         if wait + self.margin > left or wait > self.max_wait:
             raise RetryLaterError(
-                f"{_method_of(request)}: rate limited, Retry-After {wait:g}s exceeds the time left ({left:.1f}s)",
+                f"{_method_of(request)}: Slack asked us to wait {wait:g}s but this invocation has only "
+                f"{left:.1f}s left (keeping a {self.margin:g}s margin); the work is re-queued instead",
                 retry_after=wait,
             )
         state.next_attempt_requested = True

@@ -147,14 +147,22 @@ def test_rate_limit_per_channel(slack_limited: SlackFake) -> None:
     assert ok[0] == 200
     status, headers, body = raw_call(slack_limited, "chat.postMessage", json_body={"channel": "C1", "text": "2"})
     assert (status, headers["Retry-After"], body["error"]) == (429, "1", "ratelimited")
-    # chat.update on the same channel counts too; another channel does not.
-    ts = ok[2]["ts"]
-    assert raw_call(slack_limited, "chat.update", json_body={"channel": "C1", "ts": ts, "text": "u"})[0] == 429
+    # another channel is not limited by C1's post
     assert raw_call(slack_limited, "chat.postMessage", json_body={"channel": "C2", "text": "1"})[0] == 200
-    assert slack_limited.rate_limited == 2
+    assert slack_limited.rate_limited == 1
     assert [m.text for m in slack_limited.messages["C1"]] == ["1"]
     time.sleep(1.05)
-    assert raw_call(slack_limited, "chat.update", json_body={"channel": "C1", "ts": ts, "text": "u"})[0] == 200
+    assert raw_call(slack_limited, "chat.postMessage", json_body={"channel": "C1", "text": "3"})[0] == 200
+
+
+def test_chat_update_is_limited_per_workspace_not_per_channel(slack_limited: SlackFake) -> None:
+    ts = raw_call(slack_limited, "chat.postMessage", json_body={"channel": "C1", "text": "1"})[2]["ts"]
+    statuses = [
+        raw_call(slack_limited, "chat.update", json_body={"channel": "C1", "ts": ts, "text": f"u{i}"})[0]
+        for i in range(51)
+    ]
+    assert statuses[:50] == [200] * 50  # right after a post on the same channel, too
+    assert statuses[50] == 429
 
 
 def test_rate_limit_toggle_and_custom_interval() -> None:
