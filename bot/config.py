@@ -37,9 +37,10 @@ class Settings:
     alerts_queue_url: str | None = None
     jobs_queue_url: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    # Secrets never appear in repr (logs, assertion messages, tracebacks).
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
     slack_secret_id: str | None = None  # Secrets Manager secret holding bot_token + signing_secret
     slack_token_parameter: str | None = None  # SSM SecureString alternative
     slack_signing_secret_parameter: str | None = None

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.errors import SlackError
+from bot.errors import ConflictError, SlackError
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Risk, Route
 from bot.routing import route as route_alert
 from bot.routing.tags import TagCache
@@ -211,13 +211,14 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s)
     if claim is None:  # another invocation posted it a moment ago
         return _repeat(alert, route.channel, rt, batch)
-    store.put_alert(alert, channel=route.channel)
-    if snoozed:
-        store.set_message_ts(alert.fingerprint, "snoozed:")
-        return "snoozed"
     try:
+        store.put_alert(alert, channel=route.channel)
+        if snoozed:
+            store.set_message_ts(alert.fingerprint, "snoozed:")
+            return "snoozed"
         return _post_new(alert, route, rt, batch, record_id)
     except Exception:
+        # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
         store.drop_message_claim(alert.fingerprint)
         raise
 
@@ -241,7 +242,7 @@ def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, recor
     parent = store.resource_thread(channel, res.key) if res else None
     if parent:
         rt.slack.post_reply(channel, parent, render_thread_reply(alert))
-        store.set_message_ts(alert.fingerprint, f"{THREAD_MARK}{parent}")
+        _after_post(rt, alert, record_id, lambda: store.set_message_ts(alert.fingerprint, f"{THREAD_MARK}{parent}"))
         return "threaded"
 
     storm_count = store.incr(f"STORM#{channel}#{_minute()}", ttl_s=3600)
@@ -255,18 +256,48 @@ def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, recor
     alert = alert.model_copy(update={"remediations": offers})
     proposals = new_proposals(alert, offers, channel, rt)
     payload = render_alert(alert, channel=channel, mentions=route.mentions, buttons=alert_buttons(alert.id, proposals))
-    channel_id, ts = rt.slack.post(payload)
-    store.set_message_ts(alert.fingerprint, ts, channel=channel_id)
-    if res:
-        store.set_resource_thread(channel, res.key, ts, rt.config.dedup.window_minutes * 60)
+    # Stored before posting, so a button can never point at a proposal that was not saved.
     for p in proposals:
-        p.message_ts = ts
-        p.channel = channel_id
         store.put_proposal(p)
-    store.put_alert(alert, channel=channel_id, ts=ts, proposal_ids=[p.id for p in proposals])
+    store.put_alert(alert, channel=channel, proposal_ids=[p.id for p in proposals])
+    channel_id, ts = rt.slack.post(payload)
+
+    def remember() -> None:
+        store.set_message_ts(alert.fingerprint, ts, channel=channel_id)
+        store.set_alert_message(alert.id, channel_id, ts)
+        if res:
+            store.set_resource_thread(channel, res.key, ts, rt.config.dedup.window_minutes * 60)
+        for i, p in enumerate(proposals):
+            try:
+                proposals[i] = store.save_proposal(
+                    p.model_copy(update={"message_ts": ts, "channel": channel_id}), ProposalState.PROPOSED, p.version
+                )
+            except ConflictError:
+                proposals[i] = store.get_proposal(p.id)  # someone clicked already; keep their state
+
+    if not _after_post(rt, alert, record_id, remember):
+        return "posted"
     if route.mode == Mode.AUTO and proposals:
         _auto(rt, proposals)
     return "posted"
+
+
+def _after_post(rt: Runtime, alert: Alert, record_id: str, remember: Any) -> bool:
+    """Bookkeeping after Slack accepted a post. A failure here must not make SQS retry the
+    record (that would post twice): it is logged with the record id and counted instead."""
+    try:
+        remember()
+        return True
+    except Exception as exc:  # noqa: BLE001 - the message is out; a retry would duplicate it
+        log.error(
+            "alert %s was posted but its bookkeeping failed (repeats may post again): %s: %s",
+            alert.id,
+            type(exc).__name__,
+            exc,
+            extra={"record_id": record_id},
+        )
+        rt.count("bookkeeping_failed")
+        return False
 
 
 def _auto(rt: Runtime, proposals: list[Proposal]) -> None:

@@ -22,6 +22,11 @@ from bot.errors import ConfigError
 
 log = logging.getLogger("eventops")
 
+# At DEBUG these log request and response bodies: GetSecretValue answers (the bot token),
+# SQS job bodies (response_url, a bearer credential). Keep them quiet whatever the root level.
+for _noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+    logging.getLogger(_noisy).setLevel(logging.INFO if _noisy == "boto3" else logging.WARNING)
+
 KILL_SWITCH_CACHE_S = 30.0
 
 
@@ -44,7 +49,7 @@ class Runtime:
     time_left: Any = None
     _store: Any = None
     _slack: Any = None
-    _secrets: SlackSecrets | None = None
+    _secrets: SlackSecrets | None = field(default=None, repr=False)
     _metrics: Any = None
     _kill_cache: tuple[float, bool] | None = None
 
