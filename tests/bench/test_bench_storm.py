@@ -32,7 +32,7 @@ BATCH = int(os.environ.get("EVENTOPS_BENCH_STORM_BATCH", "1000"))
 RESOURCES = 200
 ACCOUNTS = ["111111111111", "222222222222", "333333333333"]
 CHANNELS = ["#storm-a", "#storm-b", "#storm-c"]
-OUTCOMES = ("posted", "grouped", "grouped_late", "threaded", "storm", "snoozed", "dropped", "duplicate")
+OUTCOMES = ("posted", "grouped", "grouped_late", "threaded", "storm", "snoozed", "dropped", "duplicates_suppressed")
 
 
 def storm_config() -> dict:
