@@ -2,7 +2,7 @@
 
 Open the console, see the open-port alert, click "Revoke open ingress rule" (the title
 ``ec2.revoke-ingress`` declares), confirm, watch the message turn to succeeded/verified, type
-``/ops instances`` and read the answer. Screenshots go to docs/screenshots/ for the README.
+``/ops instances`` and read the answer. Screenshots go to docs/screenshots/ for the README when EVENTOPS_UPDATE_SCREENSHOTS=1.
 
 Chromium comes from Debian (``apt-get install -y --no-install-recommends chromium``; .ci/run
 installs it); ``playwright install`` cannot download here. A missing browser FAILS this test.
@@ -10,6 +10,7 @@ installs it); ``playwright install`` cannot download here. A missing browser FAI
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -48,7 +49,9 @@ def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
     executable = chromium()
     from playwright.sync_api import expect, sync_playwright
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # The README's screenshots are refreshed on request only, so a test run leaves the tree clean.
+    shots = SCREENSHOTS if os.environ.get("EVENTOPS_UPDATE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -70,7 +73,7 @@ def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
             expect(alert.locator(".bk-header")).to_contain_text("opened to the internet")
             expect(alert.locator(".bk-fields")).to_contain_text(console.sandbox.estate.prod.open_rule_id)
             alert.evaluate("el => el.scrollIntoView({block: 'start'})")
-            page.screenshot(path=str(SCREENSHOTS / "console-alert.png"))
+            page.screenshot(path=str(shots / "console-alert.png"))
 
             # 2. click the remediation; Slack's confirm dialog shows the plan first
             alert.get_by_role("button", name=REVOKE).click()
@@ -87,7 +90,7 @@ def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
             thread = page.locator("#thread")
             expect(thread).to_contain_text("verified by reading the resource again", timeout=10_000)
             alert.evaluate("el => el.scrollIntoView({block: 'start'})")
-            page.screenshot(path=str(SCREENSHOTS / "console-verified.png"))
+            page.screenshot(path=str(shots / "console-verified.png"))
 
             # 4. /ops instances in the message box; the answer is only visible to the user
             page.locator("#thread-close").click()
@@ -98,7 +101,7 @@ def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
             expect(answer).to_contain_text("web-1")
             expect(answer).to_contain_text("web-staging")
             answer.scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / "console-ops.png"))
+            page.screenshot(path=str(shots / "console-ops.png"))
         finally:
             context.close()
     assert not errors, f"JavaScript errors in the console: {errors}"
