@@ -1,4 +1,4 @@
-# Deploy targets (docs/deploy.md). Included by the Makefile.
+# Deploy targets (README.md "Deploy"). Included by the Makefile.
 #
 #   make package                 artifact + CloudFormation (.serverless/), cfn-lint: no errors
 #   make package-check           what CI runs through `make test`: generated infra/ fresh + package
