@@ -203,8 +203,13 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     if alias and not alert.account_alias:
         alert = alert.model_copy(update={"account_alias": alias})
 
-    snoozed = any(store.snoozed_until(t) for t in (alert.fingerprint, f"rule:{route.rule}", f"channel:{route.channel}"))
-    existing = store.get_message(alert.fingerprint)
+    res = alert.primary_resource
+    existing, snoozed, parent = store.lookup(
+        alert.fingerprint,
+        [alert.fingerprint, f"rule:{route.rule}", f"channel:{route.channel}"],
+        route.channel,
+        res.key if res else None,
+    )
     if existing is not None:
         return _repeat(alert, existing.channel, rt, batch)
     window_s = rt.config.dedup.window_minutes * 60
@@ -212,11 +217,11 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     if claim is None:  # another invocation posted it a moment ago
         return _repeat(alert, route.channel, rt, batch)
     try:
-        store.put_alert(alert, channel=route.channel)
         if snoozed:
+            store.put_alert(alert, channel=route.channel)
             store.set_message_ts(alert.fingerprint, "snoozed:")
             return "snoozed"
-        return _post_new(alert, route, rt, batch, record_id)
+        return _post_new(alert, route, rt, batch, record_id, parent)
     except Exception:
         # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
         store.drop_message_claim(alert.fingerprint)
@@ -227,20 +232,19 @@ def _repeat(alert: Alert, channel: str, rt: Runtime, batch: NotifyBatch) -> str:
     rec, newest = rt.store.bump_message(alert.fingerprint, alert.time, alert.id)
     if newest:
         rt.store.put_alert(alert, channel=rec.channel, ts=None)
-    rt.store.mark_message_updated(alert.fingerprint, dirty=True)
-    if rec.ts and not rec.ts.endswith(":") and ":" not in rec.ts:
+    if rec.ts and ":" not in rec.ts:
         batch.repeats[alert.fingerprint] = rec.channel
     return "grouped" if newest else "grouped_late"
 
 
-def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, record_id: str) -> str:
+def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, record_id: str, parent: str | None) -> str:
     from bot.slack.render import render_alert, render_thread_reply
 
     store = rt.store
     channel = route.channel
     res = alert.primary_resource
-    parent = store.resource_thread(channel, res.key) if res else None
     if parent:
+        store.put_alert(alert, channel=channel)
         rt.slack.post_reply(channel, parent, render_thread_reply(alert))
         _after_post(rt, alert, record_id, lambda: store.set_message_ts(alert.fingerprint, f"{THREAD_MARK}{parent}"))
         return "threaded"
@@ -248,6 +252,7 @@ def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, recor
     storm_count = store.incr(f"STORM#{channel}#{_minute()}", ttl_s=3600)
     if storm_count > rt.config.storm.threshold_per_minute:
         bucket = int(_now() // STORM_BUCKET_S)
+        store.put_alert(alert, channel=channel)
         batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id))
         store.set_message_ts(alert.fingerprint, f"{STORM_MARK}{bucket}")
         return "storm"

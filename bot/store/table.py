@@ -29,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.errors import ConflictError, NotFoundError
+from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
 
 AUDIT_PREFIX = "AUDIT#"
@@ -173,35 +173,69 @@ class Store:
         self.client.delete_item(TableName=self.table, Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")})
 
     def bump_message(self, fingerprint: str, event_time: datetime, alert_id: str) -> tuple[MessageRecord, bool]:
-        """Count a repeat. Returns the record and whether this event is the newest seen."""
+        """Count a repeat and mark the message dirty. Returns the record and whether this event is
+        the newest seen (an older event arriving late only counts). One write in the usual case."""
         now = _now()
+        key = {"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")}
+        t = event_time.isoformat()
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD #count :one SET last_seen = :now, dirty = :t, last_event_time = :et, alert_id = :a",
+                ConditionExpression="attribute_exists(pk) AND last_event_time <= :et",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={
+                    ":one": _n(1),
+                    ":now": _n(now),
+                    ":t": {"BOOL": True},
+                    ":et": _s(t),
+                    ":a": _s(alert_id),
+                },
+                ReturnValues="ALL_NEW",
+            )
+            return _message_from_item(resp["Attributes"]), True
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
         resp = self.client.update_item(
             TableName=self.table,
-            Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
-            UpdateExpression="ADD #count :one SET last_seen = :now",
+            Key=key,
+            UpdateExpression="ADD #count :one SET last_seen = :now, dirty = :t",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#count": "count"},
-            ExpressionAttributeValues={":one": _n(1), ":now": _n(now)},
+            ExpressionAttributeValues={":one": _n(1), ":now": _n(now), ":t": {"BOOL": True}},
             ReturnValues="ALL_NEW",
         )
-        rec = _message_from_item(resp["Attributes"])
-        newest = event_time.isoformat() >= rec.last_event_time
-        if newest:
-            try:
-                self.client.update_item(
-                    TableName=self.table,
-                    Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
-                    UpdateExpression="SET last_event_time = :t, alert_id = :a",
-                    ConditionExpression="last_event_time <= :t",
-                    ExpressionAttributeValues={":t": _s(event_time.isoformat()), ":a": _s(alert_id)},
-                )
-                rec.last_event_time = event_time.isoformat()
-                rec.alert_id = alert_id
-            except ClientError as exc:
-                if not _conditional_failed(exc):
-                    raise
-                newest = False
-        return rec, newest
+        return _message_from_item(resp["Attributes"]), False
+
+    def lookup(
+        self, fingerprint: str, snooze_targets: list[str], channel: str, resource_key: str | None
+    ) -> tuple[MessageRecord | None, bool, str | None]:
+        """One round trip for what the notify side needs to know about a new event: the
+        fingerprint's message, whether any of ``snooze_targets`` is snoozed, and the thread of
+        the resource's message in ``channel``."""
+        keys = [(f"FP#{fingerprint}", "MSG")] + [(f"SNOOZE#{t}", "SNOOZE") for t in snooze_targets]
+        if resource_key:
+            keys.append((f"RES#{channel}#{resource_key}", "MSG"))
+        request = {self.table: {"Keys": [{"pk": _s(pk), "sk": _s(sk)} for pk, sk in keys], "ConsistentRead": True}}
+        items: dict[str, dict[str, Any]] = {}
+        for _ in range(5):
+            resp = self.client.batch_get_item(RequestItems=request)
+            for item in resp.get("Responses", {}).get(self.table, []):
+                items[item["pk"]["S"]] = item
+            request = resp.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(0.05)
+        else:
+            raise StoreError("DynamoDB left keys unprocessed five times (throttled)")
+        now = _now()
+        live = {pk: it for pk, it in items.items() if "ttl" not in it or float(it["ttl"]["N"]) >= now}
+        fp = live.get(f"FP#{fingerprint}")
+        snoozed = any(float(live[f"SNOOZE#{t}"]["until"]["N"]) > now for t in snooze_targets if f"SNOOZE#{t}" in live)
+        thread = live.get(f"RES#{channel}#{resource_key}") if resource_key else None
+        return (_message_from_item(fp) if fp else None), snoozed, (thread["ts"]["S"] if thread else None)
 
     def mark_message_updated(self, fingerprint: str, dirty: bool) -> None:
         self.client.update_item(
