@@ -161,13 +161,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not headers.get("x-slack-request-timestamp", "0").isdigit():
         # slack_sdk's verifier would raise on int(timestamp) and Bolt would answer 500
         return _response(401, "invalid request")
+    if _is_ssl_check(body):
+        return _response(200, "")  # Slack's certificate check comes unsigned and runs nothing
+    # Verify the signature before parsing anything: nothing from an unsigned request reaches
+    # Bolt's parser or listeners (Bolt verifies again; that's fine).
+    if not _signed(rt, body, headers):
+        return _response(401, "invalid request")
+    problem = _unsupported(body, headers)
+    if problem:
+        log.warning("signed Slack request refused: %s", problem)
+        return _response(400, problem)
     query = {k: [v] for k, v in (event.get("queryStringParameters") or {}).items() if v is not None}
     bolt_app = app()
     try:
         request = BoltRequest(body=body, query=query, headers=headers)  # parses the body
-    except ValueError:
-        # Not what its content type says. Say 401 unless it is genuinely from Slack.
-        return _response(400 if _signed(rt, body, headers) else 401, "unreadable request body")
+    except Exception:  # noqa: BLE001 - signed but unreadable: a clear 400, never a crash
+        return _response(400, "unreadable request body")
     view = _local.rt = _ack_runtime(rt)
     try:
         resp = bolt_app.dispatch(request)
@@ -179,6 +188,62 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - metrics must never fail Slack's request
         log.warning("metrics flush failed: %s", type(exc).__name__)
     return _response(resp.status, resp.body, resp.first_headers())
+
+
+# What Slack sends: interactivity payloads by type, slash commands, Events API envelopes, ssl_check.
+_PAYLOAD_TYPES = {
+    "block_actions",
+    "block_suggestion",
+    "view_submission",
+    "view_closed",
+    "shortcut",
+    "message_action",
+    "interactive_message",
+}
+_EVENT_TYPES = {"url_verification", "event_callback", "app_rate_limited"}
+
+
+def _is_ssl_check(body: str) -> bool:
+    from urllib.parse import parse_qs
+
+    form = parse_qs(body, keep_blank_values=True)
+    return form.get("ssl_check") == ["1"] and set(form) <= {"ssl_check", "token"}
+
+
+def _unsupported(body: str, headers: dict[str, str]) -> str | None:
+    """Why a (signed) request is not one Slack sends, or None when it is."""
+    import json
+    from urllib.parse import parse_qs
+
+    ctype = headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return "the body is not JSON"
+        if not isinstance(data, dict) or data.get("type") not in _EVENT_TYPES:
+            return "not an Events API request"
+        return None
+    form = parse_qs(body, keep_blank_values=True)
+    if "ssl_check" in form or "command" in form:
+        return None
+    raw = form.get("payload", [None])[0]
+    if raw is None:
+        return "neither a slash command nor an interactivity payload"
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return "the payload is not JSON"
+    if not isinstance(payload, dict) or payload.get("type") not in _PAYLOAD_TYPES:
+        return "unknown interactivity payload type"
+    for key in ("user", "team", "channel", "container", "view", "message"):
+        if key in payload and payload[key] is not None and not isinstance(payload[key], dict):
+            return f"payload field {key!r} has the wrong type"
+    if payload["type"] == "block_actions" and not (
+        isinstance(payload.get("actions"), list) and payload["actions"] and isinstance(payload["actions"][0], dict)
+    ):
+        return "block_actions without actions"
+    return None
 
 
 def _signed(rt: Runtime, body: str, headers: dict[str, str]) -> bool:

@@ -15,9 +15,8 @@ import time
 import urllib.parse
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
-from slack_bolt.request import BoltRequest
 
 from handlers import slack as slack_handler
 from tests.fuzz.capture import capture_logs
@@ -39,20 +38,6 @@ json_bodies = st.one_of(
     ),
     json_values,
 ).map(json.dumps)
-
-
-# --- known product bug (reported; see the xfail test for bug H at the end). The fuzz steers around
-# it so it keeps looking for new ones; delete _bolt_request_crashes once that test passes.
-def _bolt_request_crashes(body: str, content_type: str) -> bool:
-    """Bug H: building Bolt's request raises something other than ValueError (payload=null, [1],
-    "user": false, ...): handlers/slack.py only catches ValueError there."""
-    try:
-        BoltRequest(body=body, headers={"content-type": content_type})
-    except ValueError:
-        return False  # unreadable: handlers/slack.py answers 400/401
-    except Exception:
-        return True
-    return False
 
 
 def _check(world, resp, seen: int) -> None:
@@ -78,7 +63,6 @@ def _check(world, resp, seen: int) -> None:
     retry=st.none() | st.integers(1, 3),
 )
 def test_signed_requests_reach_the_listeners_and_never_crash(world, body, content_type, version, b64, retry):
-    assume(not _bolt_request_crashes(body, content_type))
     slack_handler.set_runtime(world.rt)
     event = http_event(body, version=version, b64=b64, retry=retry)
     for key in list(event.get("headers", {})):
@@ -87,8 +71,6 @@ def test_signed_requests_reach_the_listeners_and_never_crash(world, body, conten
     seen = len(world.slack.requests)
     with capture_logs("eventops", "slack_bolt") as logs:
         resp = slack_handler.handler(event, None)
-    # bug I (see the xfail test at the end): a signed payload Bolt cannot digest still gets a 500
-    assume(not (resp["statusCode"] == 500 and any("Failed to run a middleware" in m for m in logs.messages())))
     _check(world, resp, seen)
     assert resp["statusCode"] != 401, "a correctly signed request was refused"
     if resp["statusCode"] >= 400:
@@ -101,7 +83,6 @@ def test_signed_requests_reach_the_listeners_and_never_crash(world, body, conten
     forgery=st.sampled_from(["wrong-secret", "stale", "future", "no-signature", "no-timestamp", "garbage-signature"]),
 )
 def test_unsigned_or_forged_requests_get_401_and_run_nothing(world, body, forgery):
-    assume(not _bolt_request_crashes(body, "application/x-www-form-urlencoded"))
     slack_handler.set_runtime(world.rt)
     now = int(time.time())
     if forgery == "wrong-secret":
@@ -164,7 +145,6 @@ def test_malformed_gateway_events_get_a_4xx(world, version, method, headers, que
             "body": body,
             "isBase64Encoded": b64,
         }
-    assume(body is None or b64 or not _bolt_request_crashes(body, headers.get("content-type", "")))
     slack_handler.set_runtime(world.rt)
     seen = len(world.slack.requests)
     resp = slack_handler.handler(event, None)
@@ -210,14 +190,6 @@ def test_non_numeric_timestamp_gets_401_not_500(world, timestamp):
     assert resp["statusCode"] == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug H: handlers/slack.py handler() catches only ValueError around BoltRequest(...) "
-    "(line 167); a body that parses to JSON other than an object (payload=null, payload=[], a JSON "
-    'body [1] or 3) or an object with odd field types ("user": false) makes Bolt\'s build_context '
-    "raise AttributeError/TypeError before the signature check: an unauthenticated request crashes "
-    "the Lambda (API Gateway 5xx)",
-)
 @pytest.mark.parametrize(
     "body, content_type",
     [
@@ -235,14 +207,6 @@ def test_body_that_is_not_a_json_object_gets_a_4xx_not_a_crash(world, body, cont
     assert 400 <= resp["statusCode"] < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug I: a signed payload that no listener matches and whose fields Bolt does not expect "
-    "(e.g. no type and view: null) makes Bolt's unhandled-request warning (_build_filtered_body: "
-    "view.get) raise inside dispatch; Bolt's middleware error handler answers 500. Signed only "
-    "(Slack never sends this), but a 4xx is the contract; handlers/slack.py could answer 400 for "
-    "payloads without a known type before dispatch",
-)
 def test_signed_payload_without_a_type_gets_a_4xx_not_500(world):
     slack_handler.set_runtime(world.rt)
     body = urllib.parse.urlencode({"payload": json.dumps({"user": {"id": "U0ALICE"}, "actions": [], "view": None})})
