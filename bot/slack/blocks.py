@@ -15,9 +15,7 @@ Example::
 
 from __future__ import annotations
 
-import copy
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -66,20 +64,23 @@ MAX_LINK_URL = 2000
 _ACTION_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-^]{1,255}$")
 
 
+# Unicode category Cc (C0 and C1 controls) but tab and newline, Cs (surrogates), and the
+# bidirectional overrides/isolates: one regex, not a per-character loop (render hot path).
+_STRIP_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
 def strip_control(text: str) -> str:
     """Remove control, format-override and surrogate characters; keep newlines and tabs."""
-    out = []
-    for ch in text:
-        if ch in _KEEP_CONTROL:
-            out.append(ch)
-            continue
-        if ch in _BIDI:
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs"):
-            continue
-        out.append(ch)
-    return "".join(out)
+    return _STRIP_RE.sub("", text)
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), much cheaper than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def escape(text: object) -> str:
@@ -398,7 +399,7 @@ def fit(blocks: Sequence[dict[str, Any]], *, budget: int = TOTAL_TEXT_BUDGET) ->
     >>> len(fit([section("x" * 5000)])[0]["text"]["text"])
     3000
     """
-    out = [b for b in (_fit_block(copy.deepcopy(dict(b))) for b in blocks) if b is not None]
+    out = [b for b in (_fit_block(_copy(dict(b))) for b in blocks) if b is not None]
 
     while len(out) > MAX_BLOCKS:
         idx = max((i for i, b in enumerate(out) if not _is_protected(b)), default=None)
