@@ -52,6 +52,7 @@ class Runtime:
     _secrets: SlackSecrets | None = field(default=None, repr=False)
     _metrics: Any = None
     _kill_cache: tuple[float, bool] | None = None
+    _tracer: Any = None
 
     def __post_init__(self) -> None:
         if self.sessions is None:
@@ -146,6 +147,21 @@ class Runtime:
         if self.time_left is None:
             return 60.0
         return float(self.time_left())
+
+    # --- tracing ------------------------------------------------------------------------------
+    def start_tracing(self) -> None:
+        """X-Ray tracing through powertools' Tracer, only when EVENTOPS_TRACING is on: creating
+        a Tracer costs ≈0.25 s even when disabled. Needs aws-xray-sdk in the artifact; without
+        it, one warning and no tracing (never a failed invocation)."""
+        if not self.settings.tracing or self._tracer is not None:
+            return
+        try:
+            from aws_lambda_powertools import Tracer
+
+            self._tracer = Tracer(service=self.settings.service)
+        except Exception as exc:  # noqa: BLE001 - tracing is optional; the work is not
+            log.warning("EVENTOPS_TRACING is on but tracing is unavailable: %s", exc)
+            self._tracer = False
 
     # --- kill switch ----------------------------------------------------------------------
     def kill_switch_on(self) -> bool:

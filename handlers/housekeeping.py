@@ -63,6 +63,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from bot.approval import flow
 
     rt = runtime()
+    rt.start_tracing()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     if isinstance(event, dict) and event.get("task") == "heartbeat":
         return {"heartbeat_posted": _run_steps(rt, {"heartbeat_posted": _daily_heartbeat})["heartbeat_posted"]}

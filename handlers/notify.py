@@ -44,6 +44,7 @@ def _body(record: SQSRecord) -> Any:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     rt = runtime()
+    rt.start_tracing()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     batch = NotifyBatch(rt)
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

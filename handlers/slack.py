@@ -32,7 +32,6 @@ log = logging.getLogger("eventops.handlers.slack")
 
 _rt: Runtime | None = None
 _app: Any = None
-_tracer: Any = None
 _ack_poster: tuple[int, Any] | None = None
 _local = threading.local()  # the per-request Runtime view (tests deliver from threads)
 
@@ -149,8 +148,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from slack_bolt.request import BoltRequest
 
     rt = runtime()
-    if rt.settings.tracing:
-        _start_tracing()
+    rt.start_tracing()
     method = (_method(event) or "").upper()
     if method != "POST":
         return _response(404 if not method else 405, "EventOps accepts Slack's POST requests only")
@@ -277,11 +275,3 @@ def _ack_runtime(rt: Runtime) -> Runtime:
     view.slack = _ack_poster[1]
     view.time_left = _ack_time_left
     return view
-
-
-def _start_tracing() -> None:
-    global _tracer
-    if _tracer is None:
-        from aws_lambda_powertools import Tracer
-
-        _tracer = Tracer(service="eventops")

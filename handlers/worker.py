@@ -38,6 +38,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from bot.approval.jobs import Job
 
     rt = runtime()
+    rt.start_tracing()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
