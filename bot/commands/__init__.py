@@ -43,6 +43,18 @@ from bot.commands.base import (
     run_deferred,
 )
 
+# The read-only IAM actions /ops queries call (run by the worker, in every configured account).
+# The deploy generator adds them to the worker's policy and the member-account role.
+QUERY_PERMISSIONS: tuple[str, ...] = (
+    "cloudwatch:DescribeAlarms",
+    "ec2:DescribeInstances",
+    "guardduty:GetFindings",
+    "guardduty:ListDetectors",
+    "guardduty:ListFindings",
+    "health:DescribeEvents",
+    "securityhub:GetFindings",
+)
+
 
 def commands_table_markdown(slash: str = "/ops") -> str:
     """The README command table, generated from the registry.
@@ -69,4 +81,5 @@ __all__ = [
     "dispatch",
     "needs_deferral",
     "run_deferred",
+    "QUERY_PERMISSIONS",
 ]

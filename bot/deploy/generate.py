@@ -75,7 +75,9 @@ def render_all(
     """Every generated file's path and expected content; registries are loaded when not given."""
     rems = list(load_remediations() if remediations is None else remediations)
     pats = load_event_patterns() if patterns is None else patterns
-    statements = remediation_statements(rems)
+    from bot.commands import QUERY_PERMISSIONS
+
+    statements = remediation_statements(rems, QUERY_PERMISSIONS)
     return {
         INFRA / "worker-policy.json": _json(statements),
         INFRA / "member-account-role.yml": _yaml(member_role_template(statements), "the remediation registry"),

@@ -56,7 +56,9 @@ def catalog_actions(remediations: Iterable[DeclaresPermissions]) -> list[str]:
     return sorted(actions, key=str.lower)
 
 
-def remediation_statements(remediations: Iterable[DeclaresPermissions]) -> list[dict[str, Any]]:
+def remediation_statements(
+    remediations: Iterable[DeclaresPermissions], query_actions: Iterable[str] = ()
+) -> list[dict[str, Any]]:
     """IAM statements granting the catalog's actions: one read statement, one change statement.
 
     ``Resource`` is ``*`` because the catalog declares actions, not resources: a remediation
@@ -72,6 +74,12 @@ def remediation_statements(remediations: Iterable[DeclaresPermissions]) -> list[
         statements.append({"Sid": "CatalogRead", "Effect": "Allow", "Action": read, "Resource": "*"})
     if change:
         statements.append({"Sid": "CatalogChange", "Effect": "Allow", "Action": change, "Resource": "*"})
+    queries = sorted(set(query_actions) - set(actions), key=str.lower)
+    not_read = [a for a in queries if not is_read_only(a)]
+    if not_read:
+        raise CatalogPermissionError(f"/ops query permissions must be read-only: {not_read}")
+    if queries:
+        statements.append({"Sid": "OpsQueriesRead", "Effect": "Allow", "Action": queries, "Resource": "*"})
     return statements
 
 

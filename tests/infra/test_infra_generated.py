@@ -50,11 +50,15 @@ def test_check_mode_reports_stale_and_writes_nothing(tmp_path, capsys):
     assert target.read_text() == "[]\n"
 
 
-def test_worker_policy_grants_exactly_the_catalog(catalog):
+def test_worker_policy_grants_exactly_the_catalog_and_the_ops_queries(catalog):
+    from bot.commands import QUERY_PERMISSIONS
+
     statements = json.loads((INFRA / "worker-policy.json").read_text())
     granted = [a for st in statements for a in st["Action"]]
-    declared = {a for rem in catalog for a in rem.permissions}
-    assert sorted(granted) == sorted(declared), "worker-policy.json differs from the catalog's permissions"
+    declared = {a for rem in catalog for a in rem.permissions} | set(QUERY_PERMISSIONS)
+    assert sorted(granted) == sorted(declared), "worker-policy.json differs from the declared permissions"
+    queries = next(st for st in statements if st["Sid"] == "OpsQueriesRead")["Action"]
+    assert all(is_read_only(a) for a in queries)
     assert len(granted) == len(set(granted)), "an action is granted twice"
     assert all(st["Effect"] == "Allow" and "Condition" not in st for st in statements)
 
