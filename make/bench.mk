@@ -1,4 +1,4 @@
-# Evidence targets (issue 7, docs/performance.md). Included by the Makefile.
+# Evidence targets (issue 7, README "Performance"). Included by the Makefile.
 #
 #   make bench                   (Makefile) benchmarks: name: value lines, .bench/results.json
 #   make fuzz                    the long fuzz run: every handler, EVENTOPS_FUZZ_EXAMPLES each test

@@ -7,7 +7,7 @@ interruption warning (a different fingerprint on the same instance: a thread rep
 instance already has a message). Resources are spread over three accounts, one channel each.
 
 Batching: Lambda's SQS batching window hands the burst over in batches of
-``EVENTOPS_BENCH_STORM_BATCH`` (default 1000; serverless.yml deploys 10, see docs/performance.md).
+``EVENTOPS_BENCH_STORM_BATCH`` (default 1000; serverless.yml deploys batches of up to 500, see README "Performance").
 Records a batch reports failed are re-delivered in a later batch, as SQS does, until none fail.
 
 Every event is accounted for by the pipeline's outcome counters (posted, grouped, threaded,
