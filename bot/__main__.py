@@ -20,9 +20,7 @@ from bot.errors import ConfigError, EventOpsError
 
 
 def _render_one(raw: Any, rt: Any) -> dict[str, Any]:
-    from bot.models import Proposal
-    from bot.pipeline import alert_buttons, offers_for, route_alert
-    from bot.remediations import remediations
+    from bot.pipeline import alert_buttons, new_proposals, offers_for, route_alert
     from bot.slack.render import render_alert
     from bot.sources import parse_event
 
@@ -37,17 +35,8 @@ def _render_one(raw: Any, rt: Any) -> dict[str, Any]:
     alert = alert.model_copy(update={"remediations": offers})
     # Offline: proposal ids are placeholders; deployed, each is stored in DynamoDB first.
     proposals = [
-        Proposal(
-            id=f"preview-{i}",
-            alert_id=alert.id,
-            fingerprint=alert.fingerprint,
-            remediation=o.name,
-            params=o.params,
-            risk=remediations[o.name].risk,
-            account=alert.account,
-            region=alert.region,
-        )
-        for i, o in enumerate(offers)
+        p.model_copy(update={"id": f"preview-{i}"})
+        for i, p in enumerate(new_proposals(alert, offers, route.channel, rt))
     ]
     return render_alert(
         alert, channel=route.channel, mentions=route.mentions, buttons=alert_buttons(alert.id, proposals)

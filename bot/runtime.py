@@ -182,3 +182,25 @@ class Runtime:
             on = True
         self._kill_cache = (now, on)
         return on
+
+
+class RuntimeSlot:
+    """A handler's Runtime: built from the environment on first use, once per cold start;
+    tests put their own in with ``set``.
+
+    Example (a handler module)::
+
+        _slot = RuntimeSlot()
+        runtime, set_runtime = _slot.get, _slot.set
+    """
+
+    def __init__(self) -> None:
+        self._rt: Runtime | None = None
+
+    def get(self) -> Runtime:
+        if self._rt is None:
+            self._rt = Runtime.from_env()
+        return self._rt
+
+    def set(self, rt: Runtime | None) -> None:
+        self._rt = rt

@@ -13,28 +13,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.runtime import Runtime
+from bot.runtime import Runtime, RuntimeSlot
 
 log = logging.getLogger("eventops.handlers.housekeeping")
-_rt: Runtime | None = None
+_slot = RuntimeSlot()
+# Built once per cold start; tests put their own in with set_runtime().
+runtime, set_runtime = _slot.get, _slot.set
 
 HEARTBEAT_KEY = "HEARTBEAT#housekeeping"
 
 
 class HousekeepingError(RuntimeError):
     """One or more steps failed; the summary says which."""
-
-
-def runtime() -> Runtime:
-    global _rt
-    if _rt is None:
-        _rt = Runtime.from_env()
-    return _rt
-
-
-def set_runtime(rt: Runtime | None) -> None:
-    global _rt
-    _rt = rt
 
 
 def _flush_dirty(rt: Runtime) -> int:

@@ -15,23 +15,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bot.pipeline import NotifyBatch, handle_event
-from bot.runtime import Runtime
+from bot.runtime import RuntimeSlot
 
 logger = Logger(service="eventops", child=False)
-_rt: Runtime | None = None
-
-
-def runtime() -> Runtime:
-    """Built once per cold start (tests replace it with ``set_runtime``)."""
-    global _rt
-    if _rt is None:
-        _rt = Runtime.from_env()
-    return _rt
-
-
-def set_runtime(rt: Runtime | None) -> None:
-    global _rt
-    _rt = rt
+_slot = RuntimeSlot()
+# Built once per cold start; tests put their own in with set_runtime().
+runtime, set_runtime = _slot.get, _slot.set
 
 
 def _body(record: SQSRecord) -> Any:

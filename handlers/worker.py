@@ -11,23 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.runtime import Runtime
+from bot.runtime import RuntimeSlot
 
 log = logging.getLogger("eventops.handlers.worker")
-_rt: Runtime | None = None
-
-
-def runtime() -> Runtime:
-    """Built once per cold start (tests replace it with ``set_runtime``)."""
-    global _rt
-    if _rt is None:
-        _rt = Runtime.from_env()
-    return _rt
-
-
-def set_runtime(rt: Runtime | None) -> None:
-    global _rt
-    _rt = rt
+_slot = RuntimeSlot()
+# Built once per cold start; tests put their own in with set_runtime().
+runtime, set_runtime = _slot.get, _slot.set
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -43,7 +43,11 @@ def _members(policy: Policy, group: str, resolve: GroupResolver | None) -> list[
         return []
 
 
-def _in_org(policy: Policy, actor: Actor) -> Verdict:
+def in_org(policy: Policy | None, actor: Actor) -> Verdict:
+    """Is ``actor`` in the organization's Slack team (and enterprise)? Ack, Snooze and Dismiss
+    need only this; a missing policy or an empty ``teams`` list trusts nobody."""
+    if policy is None:
+        return Verdict(False, "no authorization policy is configured, so nobody may change anything")
     if actor.is_system:
         return Verdict(True)
     if not policy.teams:
@@ -79,7 +83,7 @@ def may_act(
         return Verdict(True)
     if policy is None:
         return Verdict(False, "no authorization policy is configured, so nobody may change anything")
-    org = _in_org(policy, actor)
+    org = in_org(policy, actor)
     if not org:
         return org
     tier = policy.tiers.get(risk)
@@ -102,7 +106,7 @@ def may_approve(
     """May ``actor`` add an approval to ``proposal``? Never the requester, never twice."""
     if policy is None:
         return Verdict(False, "no authorization policy is configured, so nobody may approve")
-    org = _in_org(policy, actor)
+    org = in_org(policy, actor)
     if not org:
         return org
     tier = policy.tiers.get(proposal.risk)

@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.approval import audit
-from bot.approval.authz import Verdict, approvals_needed, may_act, may_approve, tier_for
+from bot.approval.authz import Verdict, approvals_needed, in_org, may_act, may_approve, tier_for
 from bot.approval.jobs import Job, JobKind, enqueue
 from bot.approval.states import OPEN, TERMINAL
 from bot.errors import ConflictError, EventOpsError, NotFoundError, RetryLaterError, SlackError
@@ -201,16 +201,7 @@ def already_message(p: Proposal) -> str:
 
 def _in_org(rt: Any, actor: Actor) -> Verdict:
     """Ack / Snooze / Dismiss: anyone in the organization's Slack team (fail closed)."""
-    policy = _policy(rt)
-    if policy is None:
-        return Verdict(False, "no authorization policy is configured, so nobody may change anything")
-    if not policy.teams:
-        return Verdict(False, "policy.teams is empty, so no Slack team is trusted (fail closed)")
-    if actor.team_id not in policy.teams:
-        return Verdict(False, "you are not a member of this organization's Slack team")
-    if policy.enterprise_id and actor.enterprise_id != policy.enterprise_id:
-        return Verdict(False, "you are not a member of this organization's Slack enterprise")
-    return Verdict(True)
+    return in_org(_policy(rt), actor)
 
 
 def _valid_approvals(rt: Any, p: Proposal, now: datetime, grace_s: float = 0) -> list[Approval]:
