@@ -38,7 +38,7 @@ class AwsSessions:
         self.accounts = {a.id: a for a in accounts or []}
         self._base: boto3.session.Session | None = None
         self._clients: dict[tuple[str, ...], Any] = {}
-        self._sessions: dict[tuple[str, str], boto3.session.Session] = {}
+        self._sessions: dict[tuple[str, str, str], boto3.session.Session] = {}
         self._lock = threading.Lock()
 
     @property
@@ -53,15 +53,20 @@ class AwsSessions:
         region: str | None = None,
         account: str | None = None,
         identity: str | None = None,
+        read_only: bool = False,
     ) -> Any:
-        """A client for ``service`` in ``region``; in ``account`` via its role when configured."""
+        """A client for ``service`` in ``region``; in ``account`` via its role when configured.
+
+        ``read_only`` lookups (tag enrichment from notify) use the account's ``read_role_arn``
+        when set: the remediation role trusts only the worker.
+        """
         region = region or self.settings.aws_region
-        key = (service, region, account or "", identity or "")
+        key = (service, region, account or "", identity or "", "ro" if read_only else "")
         with self._lock:
             cached = self._clients.get(key)
         if cached is not None:
             return cached
-        session = self._session_for(account, identity)
+        session = self._session_for(account, identity, read_only)
         client = session.client(
             service,
             region_name=region,
@@ -72,17 +77,18 @@ class AwsSessions:
             self._clients.setdefault(key, client)
             return self._clients[key]
 
-    def _session_for(self, account: str | None, identity: str | None) -> boto3.session.Session:
+    def _session_for(self, account: str | None, identity: str | None, read_only: bool = False) -> boto3.session.Session:
         acct = self.accounts.get(account or "")
-        if acct is None or not acct.role_arn:
+        role_arn = (acct.read_role_arn or acct.role_arn) if (acct and read_only) else (acct.role_arn if acct else None)
+        if acct is None or not role_arn:
             return self.base
-        key = (acct.id, identity or "")
+        key = (acct.id, identity or "", role_arn)
         with self._lock:
             if key in self._sessions:
                 return self._sessions[key]
         sts = self.client("sts")
         kwargs: dict[str, Any] = {
-            "RoleArn": acct.role_arn,
+            "RoleArn": role_arn,
             "RoleSessionName": f"eventops-{source_identity(identity or 'bot')}"[:64],
         }
         if acct.external_id:

@@ -88,7 +88,10 @@ class _Strict(BaseModel):
 class Account(_Strict):
     id: str
     alias: str | None = None
+    # Assumed by the worker (remediations, /ops queries), with the Slack user as SourceIdentity.
     role_arn: str | None = None
+    # Assumed by notify for read-only lookups (tags); infra/member-account-role.yml creates it.
+    read_role_arn: str | None = None
     external_id: str | None = None
     regions: list[str] = Field(default_factory=list)
 

@@ -76,11 +76,14 @@ def render_all(
     rems = list(load_remediations() if remediations is None else remediations)
     pats = load_event_patterns() if patterns is None else patterns
     from bot.commands import QUERY_PERMISSIONS
+    from bot.routing.tags import TAG_PERMISSIONS
 
     statements = remediation_statements(rems, QUERY_PERMISSIONS)
     return {
         INFRA / "worker-policy.json": _json(statements),
-        INFRA / "member-account-role.yml": _yaml(member_role_template(statements), "the remediation registry"),
+        INFRA / "member-account-role.yml": _yaml(
+            member_role_template(statements, TAG_PERMISSIONS), "the remediation registry and bot/routing/tags.py"
+        ),
         INFRA / "eventbridge-rules.yml": _yaml(rules_fragment(pats), "bot.sources.event_patterns()"),
         INFRA / "eventbridge-forwarder.yml": _yaml(forwarder_template(pats), "bot.sources.event_patterns()"),
         INFRA / "slack-manifest.yml": render_manifest(PLACEHOLDER_URL),

@@ -22,6 +22,7 @@ READ_ONLY_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Lookup", "Search",
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
 
 MEMBER_ROLE_NAME = "eventops-member"
+MEMBER_READ_ROLE_NAME = "eventops-member-read"
 
 
 class DeclaresPermissions(Protocol):
@@ -83,13 +84,15 @@ def remediation_statements(
     return statements
 
 
-def member_role_template(statements: list[dict[str, Any]]) -> dict[str, Any]:
-    """CloudFormation for the role the worker assumes in each member account (StackSet-ready).
+def member_role_template(statements: list[dict[str, Any]], read_actions: Iterable[str] = ()) -> dict[str, Any]:
+    """CloudFormation for the roles the bot assumes in each member account (StackSet-ready).
 
-    Trust: only the bot's worker role, only with the ExternalId; ``sts:SetSourceIdentity`` so
-    CloudTrail in the member account records the Slack user who clicked.
+    ``EventOpsMemberRole``: only the bot's worker role, only with the ExternalId;
+    ``sts:SetSourceIdentity`` so CloudTrail in the member account records the Slack user who
+    clicked. ``EventOpsMemberReadRole`` (when ``read_actions``): only the notify role, with the
+    same ExternalId, for read-only lookups (tag enrichment) and nothing else.
     """
-    return {
+    template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
             "EventOps member-account role: the EventOps worker assumes it to run remediations. "
@@ -146,3 +149,50 @@ def member_role_template(statements: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "Outputs": {"RoleArn": {"Value": {"Fn::GetAtt": ["EventOpsMemberRole", "Arn"]}}},
     }
+    reads = sorted(set(read_actions), key=str.lower)
+    if reads:
+        not_read = [a for a in reads if not is_read_only(a)]
+        if not_read:
+            raise CatalogPermissionError(f"the member read role may only read: {not_read}")
+        template["Parameters"]["NotifyRoleArn"] = {
+            "Type": "String",
+            "AllowedPattern": r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+            "Description": "ARN of the EventOps notify role (stack output NotifyRoleArn of the bot's stack)",
+        }
+        template["Parameters"]["ReadRoleName"] = {
+            "Type": "String",
+            "Default": MEMBER_READ_ROLE_NAME,
+            "Description": "Keep the default unless you also change memberReadRoleName in the bot's stack",
+        }
+        template["Resources"]["EventOpsMemberReadRole"] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": {"Ref": "ReadRoleName"},
+                "Description": "Assumed by the EventOps notify function for read-only lookups (tags)",
+                "MaxSessionDuration": 3600,
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "EventOpsNotifyOnly",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": {"Ref": "NotifyRoleArn"}},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "eventops-lookups",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [{"Sid": "Lookups", "Effect": "Allow", "Action": reads, "Resource": "*"}],
+                        },
+                    }
+                ],
+                "Tags": [{"Key": "eventops:managed", "Value": "true"}],
+            },
+        }
+        template["Outputs"]["ReadRoleArn"] = {"Value": {"Fn::GetAtt": ["EventOpsMemberReadRole", "Arn"]}}
+    return template

@@ -7,6 +7,10 @@ from typing import Any
 
 log = logging.getLogger("eventops.routing")
 
+# What tag enrichment calls, in any account: granted to the notify role for the bot's account
+# and to the member accounts' read-only role (infra/member-account-role.yml).
+TAG_PERMISSIONS: tuple[str, ...] = ("ec2:DescribeTags", "s3:GetBucketTagging")
+
 
 class TagCache:
     """``TagCache(sessions)(rtype, rid, account, region) -> tags``; one AWS call per resource."""
@@ -27,11 +31,11 @@ class TagCache:
 
     def _lookup(self, rtype: str, rid: str, account: str, region: str) -> dict[str, str]:
         if rtype in {"AwsEc2Instance", "AwsEc2SecurityGroup", "AwsEc2Volume"}:
-            ec2 = self.sessions.client("ec2", region=region or None, account=account or None)
+            ec2 = self.sessions.client("ec2", region=region or None, account=account or None, read_only=True)
             resp = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [rid]}])
             return {t["Key"]: t["Value"] for t in resp.get("Tags", [])}
         if rtype == "AwsS3Bucket":
-            s3 = self.sessions.client("s3", region=region or None, account=account or None)
+            s3 = self.sessions.client("s3", region=region or None, account=account or None, read_only=True)
             try:
                 resp = s3.get_bucket_tagging(Bucket=rid)
             except Exception:  # noqa: BLE001 - NoSuchTagSet is the normal "no tags" answer

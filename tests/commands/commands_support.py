@@ -42,11 +42,18 @@ class StubbedSessions:
     def base(self) -> Any:
         return self.real.base
 
-    def client(self, service: str, region: str | None = None, account: str | None = None, identity: str | None = None):
+    def client(
+        self,
+        service: str,
+        region: str | None = None,
+        account: str | None = None,
+        identity: str | None = None,
+        read_only: bool = False,
+    ):
         self.calls.append((service, region, account))
         if service in self.stubs:
             return self.stubs[service](region or "us-east-1", account)
-        return self.real.client(service, region=region, account=account, identity=identity)
+        return self.real.client(service, region=region, account=account, identity=identity, read_only=read_only)
 
 
 def raw_client(service: str, region: str = "us-east-1") -> Any:

@@ -127,7 +127,7 @@ def test_one_failing_target_is_a_note_not_a_failure(make_rt):
         )
 
     class Partly(StubbedSessions):
-        def client(self, service, region=None, account=None, identity=None):
+        def client(self, service, region=None, account=None, identity=None, read_only=False):
             if account == STAGE:
                 broken(region, account)
             return real.client(service, region=region, account=account)

@@ -91,11 +91,26 @@ def test_read_and_change_are_separate_statements():
     ]
 
 
+def test_member_read_role_trusts_only_notify_and_only_reads_tags(cfn_yaml):
+    from bot.routing.tags import TAG_PERMISSIONS
+
+    template = cfn_yaml(INFRA / "member-account-role.yml")
+    props = template["Resources"]["EventOpsMemberReadRole"]["Properties"]
+    (stmt,) = props["AssumeRolePolicyDocument"]["Statement"]
+    assert stmt["Principal"] == {"AWS": {"Ref": "NotifyRoleArn"}}
+    assert stmt["Action"] == "sts:AssumeRole"  # no SourceIdentity: nobody clicked
+    assert stmt["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
+    (policy,) = props["Policies"]
+    (grant,) = policy["PolicyDocument"]["Statement"]
+    assert sorted(grant["Action"]) == sorted(TAG_PERMISSIONS)
+    assert all(is_read_only(a) for a in grant["Action"])
+
+
 def test_member_role_trusts_only_the_worker_with_external_id(cfn_yaml):
     template = cfn_yaml(INFRA / "member-account-role.yml")
-    roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
-    assert len(roles) == 1, "the member template holds exactly one role"
-    props = roles[0]["Properties"]
+    roles = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert sorted(roles) == ["EventOpsMemberReadRole", "EventOpsMemberRole"]
+    props = roles["EventOpsMemberRole"]["Properties"]
     trust = props["AssumeRolePolicyDocument"]["Statement"]
     assert len(trust) == 1, "one trust statement: the worker's"
     (stmt,) = trust

@@ -233,12 +233,17 @@ def test_worker_remediation_policy_is_the_generated_file(packaged_template):
     assert not other_roles, f"only the worker may run remediations: {other_roles}"
 
 
-def test_worker_assumes_only_the_member_role(packaged_template):
-    sts = [(r, s) for r, s in statements(packaged_template) if any(a.startswith("sts:") for a in as_list(s["Action"]))]
-    assert [r for r, _ in sts] == ["WorkerRole"]
-    (_, stmt) = sts[0]
-    assert sorted(stmt["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
-    assert stmt["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/eventops-member"}
+def test_worker_assumes_only_the_member_role_and_notify_only_the_read_role(packaged_template):
+    sts = dict(
+        (r, s) for r, s in statements(packaged_template) if any(a.startswith("sts:") for a in as_list(s["Action"]))
+    )
+    assert sorted(sts) == ["NotifyRole", "WorkerRole"]
+    worker = sts["WorkerRole"]
+    assert sorted(worker["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    assert worker["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/eventops-member"}
+    notify = sts["NotifyRole"]
+    assert as_list(notify["Action"]) == ["sts:AssumeRole"]
+    assert notify["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/eventops-member-read"}
 
 
 def test_audit_items_cannot_be_updated_or_deleted(packaged_template):

@@ -117,8 +117,8 @@ class CountingSessions(AwsSessions):
         self._hooked: set[int] = set()
         self._calls_lock = threading.Lock()
 
-    def client(self, service, region=None, account=None, identity=None):  # type: ignore[override]
-        c = super().client(service, region=region, account=account, identity=identity)
+    def client(self, service, region=None, account=None, identity=None, read_only=False):  # type: ignore[override]
+        c = super().client(service, region=region, account=account, identity=identity, read_only=read_only)
         if id(c) not in self._hooked:
             self._hooked.add(id(c))
             c.meta.events.register("before-parameter-build.*.*", self._record)

@@ -49,3 +49,26 @@ def test_source_identity_is_sanitized_for_sts():
     assert source_identity("U0ALICE") == "U0ALICE"
     assert source_identity("bad id!/x") == "bad-id--x"
     assert source_identity("x") == "u-x"
+
+
+def test_read_only_lookups_use_the_read_role_without_a_source_identity(aws):
+    sessions = AwsSessions(
+        Settings(aws_region="us-east-1"),
+        [
+            Account(
+                id="210987654321",
+                role_arn=ROLE,
+                read_role_arn="arn:aws:iam::210987654321:role/eventops-member-read",
+                external_id="ext-123",
+            )
+        ],
+    )
+    calls: list[dict] = []
+    sessions.client("sts").meta.events.register(
+        "provide-client-params.sts.AssumeRole", lambda params, **_: calls.append(dict(params))
+    )
+    sessions.client("ec2", account="210987654321", read_only=True).describe_tags()
+    assert calls[0]["RoleArn"].endswith(":role/eventops-member-read")
+    assert calls[0]["ExternalId"] == "ext-123" and "SourceIdentity" not in calls[0]
+    sessions.client("ec2", account="210987654321", identity="U0ALICE").describe_instances()
+    assert calls[1]["RoleArn"] == ROLE

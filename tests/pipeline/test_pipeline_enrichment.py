@@ -47,7 +47,7 @@ def test_a_failed_tag_lookup_never_fails_the_alert(notify_env):
     def boom(**_kw):
         raise RuntimeError("tag service down")
 
-    client = notify_env.rt.sessions.client("ec2", region="us-east-1", account="123456789012")
+    client = notify_env.rt.sessions.client("ec2", region="us-east-1", account="123456789012", read_only=True)
     client.meta.events.register("before-call.ec2.DescribeTags", boom)
     resp = notify_env.send([_state_change(iid)])
     assert resp == {"batchItemFailures": []}
@@ -60,7 +60,7 @@ def test_a_failed_tag_lookup_never_fails_the_alert(notify_env):
 def test_tag_lookups_are_cached_within_an_invocation(notify_env):
     iid = _instance({"Name": "cache-me"})
     calls = []
-    client = notify_env.rt.sessions.client("ec2", region="us-east-1", account="123456789012")
+    client = notify_env.rt.sessions.client("ec2", region="us-east-1", account="123456789012", read_only=True)
     client.meta.events.register("before-call.ec2.DescribeTags", lambda **kw: calls.append(1))
     notify_env.send([_state_change(iid, "stopping"), _state_change(iid, "stopped")])
     assert len(calls) == 1
