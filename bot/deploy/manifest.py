@@ -30,9 +30,9 @@ BOT_SCOPES = [
     "commands",  # /ops
     "users:read",  # display names in messages and audit
     "usergroups:read",  # authorization by Slack user group
-    "app_mentions:read",  # "@EventOps help"
 ]
-BOT_EVENTS = ["app_mention"]
+# No Events API subscriptions: the bot listens to interactivity and /ops only. (An event without
+# a listener would get a 404 from Bolt, and Slack disables subscriptions that keep failing.)
 
 
 class ManifestURLError(EventOpsError, ValueError):
@@ -81,7 +81,6 @@ def manifest(url: str = PLACEHOLDER_URL, name: str = "EventOps", command: str = 
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
-            "event_subscriptions": {"request_url": request_url, "bot_events": list(BOT_EVENTS)},
             "interactivity": {"is_enabled": True, "request_url": request_url},
             "org_deploy_enabled": False,
             "socket_mode_enabled": False,

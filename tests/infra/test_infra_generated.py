@@ -151,7 +151,7 @@ def test_manifest_points_every_surface_at_the_events_route():
     data = yaml.safe_load(text)
     url = "https://abc123.execute-api.eu-west-1.amazonaws.com/slack/events"
     assert data["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
-    assert data["settings"]["event_subscriptions"]["request_url"] == url
+    assert "event_subscriptions" not in data["settings"]  # no Events API listener, so no subscription
     assert [c["command"] for c in data["features"]["slash_commands"]] == ["/ops"]
     assert data["features"]["slash_commands"][0]["url"] == url
     assert {"chat:write", "commands"} <= set(data["oauth_config"]["scopes"]["bot"])
