@@ -453,18 +453,34 @@ def _alert_for(rt: Any, click: ActionRequest) -> tuple[Any, str | None, str | No
         return None
 
 
-def _ack(rt: Any, click: ActionRequest) -> Decision:
+def _org_alert(rt: Any, click: ActionRequest) -> tuple[Any, str | None, str | None] | Decision:
+    """The clicked alert, if it is known and the clicker is in the organization; else the refusal."""
     found = _alert_for(rt, click)
     if found is None:
         return _refuse(rt, click, "missing", "This alert is no longer known to EventOps.")
-    alert, channel, ts = found
     verdict = _in_org(rt, click.actor)
     if not verdict:
-        return _deny(rt, click, None, verdict.reason, alert_id=alert.id)
-    if not rt.store.put_value(f"ACK#{alert.id}", click.actor.model_dump_json(), VALUE_TTL_S, only_if_absent=True):
-        prior = rt.store.get_value(f"ACK#{alert.id}")
-        by = who(Actor.model_validate_json(prior)) if prior else "someone"
-        return _refuse(rt, click, "already", f"Already acknowledged by {by}.")
+        return _deny(rt, click, None, verdict.reason, alert_id=found[0].id)
+    return found
+
+
+def _first_to(rt: Any, click: ActionRequest, key: str, done: str) -> Decision | None:
+    """Record that the clicker did this first (conditional write); else tell them who did."""
+    if rt.store.put_value(key, click.actor.model_dump_json(), VALUE_TTL_S, only_if_absent=True):
+        return None
+    prior = rt.store.get_value(key)
+    by = who(Actor.model_validate_json(prior)) if prior else "someone"
+    return _refuse(rt, click, "already", f"Already {done} by {by}.")
+
+
+def _ack(rt: Any, click: ActionRequest) -> Decision:
+    found = _org_alert(rt, click)
+    if isinstance(found, Decision):
+        return found
+    alert, channel, ts = found
+    refusal = _first_to(rt, click, f"ACK#{alert.id}", "acknowledged")
+    if refusal:
+        return refusal
     audit.record(
         rt,
         key=f"ack:{alert.id}",
@@ -483,13 +499,10 @@ def _snooze(rt: Any, click: ActionRequest) -> Decision:
     seconds = SNOOZE_SECONDS.get(click.arg)
     if seconds is None:
         return _refuse(rt, click, "refused", f"Unknown snooze duration {click.arg!r}.")
-    found = _alert_for(rt, click)
-    if found is None:
-        return _refuse(rt, click, "missing", "This alert is no longer known to EventOps.")
+    found = _org_alert(rt, click)
+    if isinstance(found, Decision):
+        return found
     alert, channel, ts = found
-    verdict = _in_org(rt, click.actor)
-    if not verdict:
-        return _deny(rt, click, None, verdict.reason, alert_id=alert.id)
     until = time.time() + seconds
     rt.store.snooze(
         alert.fingerprint,
@@ -521,17 +534,13 @@ def _snooze(rt: Any, click: ActionRequest) -> Decision:
 
 
 def _dismiss(rt: Any, click: ActionRequest) -> Decision:
-    found = _alert_for(rt, click)
-    if found is None:
-        return _refuse(rt, click, "missing", "This alert is no longer known to EventOps.")
+    found = _org_alert(rt, click)
+    if isinstance(found, Decision):
+        return found
     alert, channel, ts = found
-    verdict = _in_org(rt, click.actor)
-    if not verdict:
-        return _deny(rt, click, None, verdict.reason, alert_id=alert.id)
-    if not rt.store.put_value(f"DISMISS#{alert.id}", click.actor.model_dump_json(), VALUE_TTL_S, only_if_absent=True):
-        prior = rt.store.get_value(f"DISMISS#{alert.id}")
-        by = who(Actor.model_validate_json(prior)) if prior else "someone"
-        return _refuse(rt, click, "already", f"Already dismissed by {by}.")
+    refusal = _first_to(rt, click, f"DISMISS#{alert.id}", "dismissed")
+    if refusal:
+        return refusal
     written_back = []
     for p in rt.store.alert_proposals(alert.id):
         if p.state not in OPEN:
