@@ -29,6 +29,7 @@ from bot.errors import NotFoundError
 from bot.models import Alert, Proposal, Resource, Risk, Severity
 from bot.remediations.base import Remediation, RemediationParams, remediations
 from bot.runtime import Runtime
+from bot.sandbox.pollers import sqs_event
 from bot.sandbox.slack_fake import SlackFake
 from bot.store import create_table
 
@@ -261,7 +262,7 @@ class World:
             ).get("Messages", [])
             if not msgs:
                 break
-            event = {"Records": [sqs_record(m, self.queue_url) for m in msgs]}
+            event = sqs_event(msgs, f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs", REGION)
             resp = worker.handler(event, None)
             responses.append(resp)
             failed = {f["itemIdentifier"] for f in resp["batchItemFailures"]}
@@ -343,20 +344,6 @@ def http_event(
     if omit_b64_flag:
         event.pop("isBase64Encoded")
     return event
-
-
-def sqs_record(m: dict[str, Any], queue_url: str) -> dict[str, Any]:
-    return {
-        "messageId": m["MessageId"],
-        "receiptHandle": m["ReceiptHandle"],
-        "body": m["Body"],
-        "attributes": m.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": m["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs",
-        "awsRegion": "us-east-1",
-    }
 
 
 def make_policy(**overrides: Any) -> Policy:

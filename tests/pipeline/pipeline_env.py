@@ -15,10 +15,12 @@ from moto import mock_aws
 
 from bot.config import Settings, parse_config
 from bot.runtime import Runtime
+from bot.sandbox.pollers import sqs_event
 from bot.sandbox.slack_fake import SlackFake
 from bot.store import create_table
 
 TOKEN = "xoxb-test-token-0000"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:alerts"
 SIGNING = "test-signing-secret-0000"
 
 BASE_CONFIG: dict[str, Any] = {
@@ -48,30 +50,28 @@ class NotifyEnv:
         for ev in events:
             body = ev if isinstance(ev, str) else json.dumps(ev)
             self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
-        records = []
+        received = []
         while True:
             resp = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
             msgs = resp.get("Messages", [])
             if not msgs:
                 break
             for m in msgs:
-                records.append(sqs_record(m, self.queue_url))
+                received.append(m)
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
         notify.set_runtime(self.rt)
-        return notify.handler({"Records": records}, None)
+        return notify.handler(sqs_event(received, QUEUE_ARN, "us-east-1"), None)
 
     def handle(self, events: list[Any]) -> dict[str, Any]:
         """Run the handler on a batch built directly (no queue round trip)."""
         from handlers import notify
 
         notify.set_runtime(self.rt)
-        records = [
-            sqs_record(
-                {"MessageId": str(uuid.uuid4()), "Body": e if isinstance(e, str) else json.dumps(e)}, self.queue_url
-            )
+        messages = [
+            {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "rh", "Body": e if isinstance(e, str) else json.dumps(e)}
             for e in events
         ]
-        return notify.handler({"Records": records}, None)
+        return notify.handler(sqs_event(messages, QUEUE_ARN, "us-east-1"), None)
 
     def top(self, channel: str) -> list[Any]:
         ch = self.slack.workspace.channel(channel, create=False)
@@ -80,20 +80,6 @@ class NotifyEnv:
     def replies(self, channel: str, ts: str) -> list[Any]:
         ch = self.slack.workspace.channel(channel, create=False)
         return ch.replies(ts) if ch else []
-
-
-def sqs_record(msg: dict[str, Any], queue_url: str) -> dict[str, Any]:
-    return {
-        "messageId": msg["MessageId"],
-        "receiptHandle": msg.get("ReceiptHandle", "rh"),
-        "body": msg["Body"],
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:alerts",
-        "awsRegion": "us-east-1",
-    }
 
 
 def make_runtime(slack: SlackFake, config: dict[str, Any] | None = None) -> Runtime:
