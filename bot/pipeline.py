@@ -459,9 +459,8 @@ def _refresh(
         latest, _, _ = store.get_alert(latest_id)
     except Exception:  # noqa: BLE001 - fall back to the owner's content
         latest, _, _ = store.get_alert(owner_id)
-    proposals = store.alert_proposals(owner_id)
-    if status is None:
-        status = store.alert_status(owner_id)
+    proposals, stored_status = store.alert_message_state(owner_id)
+    status = stored_status if status is None else status
     route = route_alert(latest, rt.config)
     payload = render_alert(
         latest,

@@ -313,22 +313,24 @@ class Store:
             ExpressionAttributeValues={":st": _s(status)},
         )
 
-    def alert_status(self, alert_id: str) -> str | None:
-        item = self._get(f"ALERT#{alert_id}", "ALERT")
-        return item.get("status", {}).get("S") if item else None
-
     def alert_proposals(self, alert_id: str) -> list[Proposal]:
         """The proposals offered on an alert's message, in button order."""
+        return self.alert_message_state(alert_id)[0]
+
+    def alert_message_state(self, alert_id: str) -> tuple[list[Proposal], str | None]:
+        """What re-rendering an alert's message needs besides the alert: its proposals (button
+        order) and its status line, from one read of the alert item."""
         item = self._get(f"ALERT#{alert_id}", "ALERT")
-        if not item or "proposal_ids" not in item:
-            return []
+        if not item:
+            return [], None
+        status = item.get("status", {}).get("S")
         out = []
-        for pid in sorted(item["proposal_ids"]["SS"]):
+        for pid in item.get("proposal_ids", {}).get("SS", []):
             try:
                 out.append(self.get_proposal(pid))
             except NotFoundError:
                 continue
-        return sorted(out, key=lambda p: (p.created_at, p.remediation))
+        return sorted(out, key=lambda p: (p.created_at, p.remediation)), status
 
     def set_alert_message(self, alert_id: str, channel: str, ts: str) -> None:
         self.client.update_item(
