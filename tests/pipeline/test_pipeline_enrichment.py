@@ -44,12 +44,16 @@ def test_ec2_state_changes_show_the_instances_name_tag_and_route_by_team(notify_
 def test_a_failed_tag_lookup_never_fails_the_alert(notify_env):
     iid = _instance({"Name": "db-1"})
 
+    raised = []
+
     def boom(**_kw):
+        raised.append(1)
         raise RuntimeError("tag service down")
 
     client = notify_env.rt.sessions.client("ec2", region="us-east-1", account="123456789012", read_only=True)
     client.meta.events.register("before-call.ec2.DescribeTags", boom)
     resp = notify_env.send([_state_change(iid)])
+    assert raised  # the lookup really failed
     assert resp == {"batchItemFailures": []}
     (msg,) = notify_env.top("#ops")
     assert iid in json.dumps(msg.blocks)
