@@ -20,7 +20,8 @@ from bot.errors import ConfigError, EventOpsError
 
 
 def _render_one(raw: Any, rt: Any) -> dict[str, Any]:
-    from bot.pipeline import alert_buttons, new_proposals, offers_for, route_alert
+    from bot.messages import alert_buttons
+    from bot.pipeline import new_proposals, offers_for, route_alert
     from bot.slack.render import render_alert
     from bot.sources import parse_event
 

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.approval.clicks import auto_execute
 from bot.errors import ConflictError, SlackError
-from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Risk, Route
+from bot.messages import alert_buttons, refresh_fingerprint_message
+from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
 from bot.routing import route as route_alert
 from bot.routing.tags import TagCache
 from bot.runtime import Runtime
@@ -91,29 +93,6 @@ def new_proposals(alert: Alert, offers: list[RemediationOffer], channel: str, rt
         )
         for offer in offers
     ]
-
-
-def alert_buttons(alert_id: str, proposals: list[Proposal]) -> list[Any]:
-    """Remediation buttons for open proposals, then Acknowledge, Snooze and Dismiss."""
-    from bot.remediations import remediations
-    from bot.slack.render import Button, ConfirmSpec
-
-    buttons: list[Button] = []
-    for p in proposals:
-        if p.state not in (ProposalState.PROPOSED, ProposalState.APPROVED):
-            continue
-        rem = remediations.get(p.remediation)
-        if rem is None:
-            continue
-        confirm = None
-        if p.risk in (Risk.MEDIUM, Risk.HIGH):
-            plan = " ".join(rem.plan(rem.parse_params(p.params), p.account, p.region))
-            note = " Needs two approvers besides you." if p.risk == Risk.HIGH else ""
-            confirm = ConfirmSpec(title=f"{rem.title}?"[:100], text=plan + note, confirm=rem.title[:30], style="danger")
-        buttons.append(Button.remediate(p.remediation, p.id, rem.title, confirm=confirm, danger=p.risk == Risk.HIGH))
-    buttons += [Button.ack(alert_id)] + [Button.snooze(alert_id, d) for d in ("1h", "4h", "24h")]
-    buttons.append(Button.dismiss(alert_id))
-    return buttons
 
 
 # --- one batch of events ---------------------------------------------------------------------
@@ -306,11 +285,6 @@ def _after_post(rt: Runtime, alert: Alert, record_id: str, remember: Any) -> boo
 
 
 def _auto(rt: Runtime, proposals: list[Proposal]) -> None:
-    try:
-        from bot.approval.flow import auto_execute
-    except ImportError:  # pragma: no cover - the interactive side is not installed
-        log.error("auto mode configured but bot.approval.flow is unavailable")
-        return
     for p in proposals:
         try:
             auto_execute(rt, p)
@@ -418,61 +392,6 @@ def _publish(alert: Alert, raw: Any, rt: Runtime) -> None:
         except Exception as exc:  # noqa: BLE001 - archiving is a side channel
             log.warning("archiving event %s to %s failed: %s", alert.id, bucket, type(exc).__name__)
             rt.count("archive_failed")
-
-
-# --- re-rendering after repeats and decisions ------------------------------------------------
-def refresh_fingerprint_message(rt: Runtime, fingerprint: str) -> None:
-    """Re-render the first message of a fingerprint with its current count (chat.update)."""
-    rec = rt.store.get_message(fingerprint)
-    if rec is None or not rec.ts or ":" in rec.ts:
-        return
-    _refresh(rt, rec.owner_id, rec.alert_id, rec.channel, rec.ts, rec)
-    rt.store.mark_message_updated(fingerprint, dirty=False)
-
-
-def refresh_alert_message(rt: Runtime, alert_id: str, status: str | None = None) -> None:
-    """Re-render an alert's message with its proposals' current state and a status line."""
-    alert, channel, ts = rt.store.get_alert(alert_id)
-    if not channel or not ts:
-        return
-    if status:
-        rt.store.set_alert_status(alert_id, status)
-    rec = rt.store.get_message(alert.fingerprint)
-    latest_id = rec.alert_id if rec and rec.owner_id == alert_id else alert_id
-    _refresh(rt, alert_id, latest_id, channel, ts, rec, status=status)
-
-
-def _refresh(
-    rt: Runtime,
-    owner_id: str,
-    latest_id: str,
-    channel: str,
-    ts: str,
-    rec: Any,
-    status: str | None = None,
-) -> None:
-    """Render the newest event's content with the owner alert's buttons and the counter."""
-    from bot.slack.render import render_alert
-
-    store = rt.store
-    try:
-        latest, _, _ = store.get_alert(latest_id)
-    except Exception:  # noqa: BLE001 - fall back to the owner's content
-        latest, _, _ = store.get_alert(owner_id)
-    proposals, stored_status = store.alert_message_state(owner_id)
-    status = stored_status if status is None else status
-    route = route_alert(latest, rt.config)
-    payload = render_alert(
-        latest,
-        channel=channel,
-        mentions=route.mentions,
-        buttons=alert_buttons(owner_id, proposals),
-        count=rec.count if rec else 1,
-        first_seen=datetime.fromtimestamp(rec.first_seen, UTC) if rec else None,
-        last_seen=datetime.fromtimestamp(rec.last_seen, UTC) if rec else None,
-        status=status,
-    )
-    rt.slack.update_message(channel, ts, payload)
 
 
 def flush_dirty(rt: Runtime, limit: int = 100) -> int:

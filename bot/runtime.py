@@ -143,6 +143,16 @@ class Runtime:
         self.counts[name] += value
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
+    def flush_metrics(self) -> None:
+        """Emit what this invocation counted (EMF); nothing when nothing was counted (an empty
+        flush only warns). Never raises: metrics must not fail a batch or a Slack request."""
+        if self._metrics is None or not self._metrics.metric_set:
+            return
+        try:
+            self._metrics.flush_metrics()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("metrics flush failed: %s", type(exc).__name__)
+
     def seconds_left(self) -> float:
         if self.time_left is None:
             return 60.0

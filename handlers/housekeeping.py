@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.approval import sweeps
+from bot.pipeline import flush_dirty, post_heartbeat
 from bot.runtime import Runtime, RuntimeSlot
 
 log = logging.getLogger("eventops.handlers.housekeeping")
@@ -28,10 +30,6 @@ class HousekeepingError(RuntimeError):
 
 
 def _flush_dirty(rt: Runtime) -> int:
-    if not hasattr(rt.store, "dirty_messages"):
-        return 0
-    from bot.pipeline import flush_dirty
-
     return flush_dirty(rt)
 
 
@@ -43,25 +41,21 @@ def _heartbeat(rt: Runtime) -> int:
 
 def _daily_heartbeat(rt: Runtime) -> int:
     """Post the daily heartbeat to Slack: what EventOps saw and did in the last 24 hours."""
-    from bot.pipeline import post_heartbeat
-
     post_heartbeat(rt)
     return 1
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from bot.approval import flow
-
     rt = runtime()
     rt.start_tracing()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     if isinstance(event, dict) and event.get("task") == "heartbeat":
         return {"heartbeat_posted": _run_steps(rt, {"heartbeat_posted": _daily_heartbeat})["heartbeat_posted"]}
     steps: dict[str, Callable[[Runtime], int]] = {
-        "expired": flow.expire_proposals,
-        "snoozes_ended": flow.end_snoozes,
-        "interrupted": flow.sweep_running,
-        "requeued": flow.requeue_stuck,
+        "expired": sweeps.expire_proposals,
+        "snoozes_ended": sweeps.end_snoozes,
+        "interrupted": sweeps.sweep_running,
+        "requeued": sweeps.requeue_stuck,
         "messages_flushed": _flush_dirty,
         "heartbeat": _heartbeat,
     }
@@ -79,11 +73,7 @@ def _run_steps(rt: Runtime, steps: dict[str, Callable[[Runtime], int]]) -> dict[
             rt.count("housekeeping_failed")
             summary[name] = f"error: {type(exc).__name__}"
             failed.append(name)
-    try:
-        if getattr(getattr(rt, "_metrics", None), "metric_set", None):  # an empty flush only warns
-            rt.metrics.flush_metrics()
-    except Exception as exc:  # noqa: BLE001
-        log.warning("metrics flush failed: %s", type(exc).__name__)
+    rt.flush_metrics()
     if failed:
         raise HousekeepingError(f"housekeeping steps failed: {', '.join(failed)} ({summary})")
     return summary

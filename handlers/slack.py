@@ -3,8 +3,8 @@
 Translation only: normalize the event (base64 bodies, a missing ``isBase64Encoded`` — Bolt's
 own adapter raises KeyError on that —, v1 and v2 header shapes, ``null`` query strings), build a
 ``BoltRequest``, let the Bolt app from ``bot.slack.app`` verify the signature and dispatch, and
-return its response. Clicks go to ``bot.approval.flow.handle_action``; slash commands to
-``bot.commands.dispatch`` (slow ones are queued for the worker and answered via response_url).
+return its response. Clicks go to ``bot.approval.clicks.handle_action``; slash commands to
+``bot.commands.answer_request`` (slow ones are queued for the worker and answered via response_url).
 
 Built once per cold start: the Runtime and the Bolt app (Bolt is imported on first request).
 Tracing (powertools Tracer, ≈0.25 s to create) only when ``EVENTOPS_TRACING`` is on.
@@ -26,7 +26,10 @@ import threading
 import time
 from typing import Any
 
+from bot.approval.clicks import handle_action
+from bot.commands import answer_request
 from bot.runtime import Runtime
+from bot.slack.payloads import CommandReply, CommandRequest
 
 log = logging.getLogger("eventops.handlers.slack")
 
@@ -56,33 +59,8 @@ def set_runtime(rt: Runtime | None) -> None:
     _app = None
 
 
-def _on_command(rt: Runtime, cmd: Any) -> Any:
-    from bot.slack.payloads import CommandReply
-
-    try:
-        import bot.commands as commands
-        from bot.commands import dispatch
-    except ImportError:
-        return CommandReply("commands not available")
-    needs_deferral = getattr(commands, "needs_deferral", None)
-    if needs_deferral is not None and cmd.response_url and needs_deferral(cmd.text):
-        from bot.approval.jobs import Job, JobKind, enqueue
-
-        job = Job(
-            kind=JobKind.COMMAND,
-            actor=cmd.actor,
-            text=cmd.text,
-            channel=cmd.channel,
-            response_url=cmd.response_url,
-        )
-        try:
-            enqueue(rt, job)
-            reply = commands.ack_reply(cmd.text, rt)
-        except Exception as exc:  # noqa: BLE001 - say so rather than time out
-            log.error("queueing /ops %s failed: %s", cmd.text.split(" ")[0], type(exc).__name__)
-            return CommandReply(":warning: That command could not be started; please try again.")
-    else:
-        reply = dispatch(cmd.text, cmd.actor, cmd.channel, rt, cmd.response_url)
+def _on_command(rt: Runtime, cmd: CommandRequest) -> CommandReply:
+    reply = answer_request(cmd.text, cmd.actor, cmd.channel, rt, cmd.response_url)
     body = reply.payload()
     return CommandReply(body["text"], body.get("blocks"), reply.public)
 
@@ -100,8 +78,7 @@ def app() -> Any:
     """The Bolt app with EventOps' listeners, built on first use."""
     global _app
     if _app is None:
-        from bot.approval.flow import handle_action
-        from bot.slack.app import build_app
+        from bot.slack.app import build_app  # imports slack_bolt (measured ≈0.1 s): on first request
 
         _app = build_app(
             runtime().secrets.signing_secret,
@@ -180,11 +157,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         resp = bolt_app.dispatch(request)
     finally:
         _local.rt = None
-    try:
-        if getattr(getattr(view, "_metrics", None), "metric_set", None):  # an empty flush only warns
-            view.metrics.flush_metrics()
-    except Exception as exc:  # noqa: BLE001 - metrics must never fail Slack's request
-        log.warning("metrics flush failed: %s", type(exc).__name__)
+    view.flush_metrics()
     return _response(resp.status, resp.body, resp.first_headers())
 
 

@@ -1,9 +1,13 @@
-"""Lambda entry point: the SQS jobs queue → bot.approval.flow.process_job, one record each.
+"""Lambda entry point: the SQS jobs queue → the worker, one record each.
+
+Remediation jobs (execute, undo, dry run) go to ``bot.approval.worker.process_job``; a queued
+``/ops`` sub-command goes to ``bot.commands.answer_job``, which answers through the request's
+response_url.
 
 Partial batch failures (powertools ``BatchProcessor``): a record whose job raised is reported
 failed, SQS delivers it again after the visibility timeout and, after the queue's
-maxReceiveCount, moves it to the DLQ. The flow makes that safe: a re-delivered job never runs a
-remediation twice (see ``bot.approval.flow``).
+maxReceiveCount, moves it to the DLQ. A re-delivered job never runs a remediation twice (see
+``bot.approval.worker``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.runtime import RuntimeSlot
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from bot.approval.jobs import Job, JobKind
+from bot.approval.worker import process_job
+from bot.commands import answer_job
+from bot.runtime import Runtime, RuntimeSlot
 
 log = logging.getLogger("eventops.handlers.worker")
 _slot = RuntimeSlot()
@@ -19,13 +29,14 @@ _slot = RuntimeSlot()
 runtime, set_runtime = _slot.get, _slot.set
 
 
+def run_job(rt: Runtime, job: Job) -> str:
+    """One job, to the stage that owns its kind."""
+    if job.kind == JobKind.COMMAND:
+        return answer_job(rt, job)
+    return process_job(rt, job)
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-    from bot.approval.flow import process_job
-    from bot.approval.jobs import Job
-
     rt = runtime()
     rt.start_tracing()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
@@ -39,7 +50,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             rt.count("job_unreadable")
             raise
         try:
-            outcome = process_job(rt, job)
+            outcome = run_job(rt, job)
         except Exception as exc:
             log.error("job %s (record %s) failed: %s: %s", job, record.message_id, type(exc).__name__, exc)
             rt.count("job_failed")
@@ -49,9 +60,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     with processor(event.get("Records", []), record_handler):
         processor.process()
-    try:
-        if getattr(getattr(rt, "_metrics", None), "metric_set", None):  # an empty flush only warns
-            rt.metrics.flush_metrics()
-    except Exception as exc:  # noqa: BLE001 - metrics must never fail the batch
-        log.warning("metrics flush failed: %s", type(exc).__name__)
+    rt.flush_metrics()
     return processor.response()

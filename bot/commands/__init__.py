@@ -42,6 +42,7 @@ from bot.commands.base import (
     needs_deferral,
     run_deferred,
 )
+from bot.commands.entry import answer_job, answer_request
 
 # The read-only IAM actions /ops queries call (run by the worker, in every configured account).
 # The deploy generator adds them to the worker's policy and the member-account role.
@@ -76,6 +77,8 @@ __all__ = [
     "Invocation",
     "Reply",
     "ack_reply",
+    "answer_job",
+    "answer_request",
     "commands",
     "commands_table_markdown",
     "dispatch",

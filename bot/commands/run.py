@@ -1,5 +1,5 @@
 """``/ops run``: propose a remediation by hand, through the same authorization, approval and audit
-path as a button (``bot.approval.flow.request_action``)."""
+path as a button (``bot.approval.clicks.request_action``)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.approval.authz import may_act
-from bot.commands.alert import catalog
+from bot.approval.clicks import request_action
 from bot.commands.base import Invocation, Reply, command
 from bot.commands.output import code, esc, message
 from bot.errors import RemediationError
+from bot.messages import manual_request
 from bot.models import Alert, Proposal
+from bot.remediations import remediations
 
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[^:]*:(?P<region>[a-z0-9-]*):(?P<account>\d{12})?:")
 _KV_RE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
 _WHERE_KEYS = ("account", "region")
+_ANSWERS = {
+    "queued": "Queued: the worker runs it now; the outcome comes in the thread of the request.",
+    "awaiting_approval": "Requested: the dry run and an Approve button come in the thread of the request.",
+}
 
 
 def split_params(inv: Invocation, words: list[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -73,7 +79,7 @@ def run(inv: Invocation) -> Reply:
 
     Example: ``/ops run ec2.stop-instance i-0abc1234 account=prod region=eu-west-1``
     """
-    rems = catalog()
+    rems = remediations
     name, resource = inv.args[0], inv.args[1]
     rem = rems.get(name)
     if rem is None:
@@ -89,11 +95,6 @@ def run(inv: Invocation) -> Reply:
         parsed = rem.parse_params(resource_param(rem, params, resource))
     except RemediationError as exc:
         raise inv.usage_error(esc(exc)) from None
-    try:
-        from bot.approval.flow import request_action
-    except ImportError:
-        return message(f":construction: `{inv.slash} run` is not available yet (the approval flow is not deployed).")
-
     policy = inv.rt.config.policy
     now = datetime.now(UTC)
     proposal_id = uuid.uuid4().hex
@@ -109,11 +110,15 @@ def run(inv: Invocation) -> Reply:
         channel=inv.channel,
         # requester stays empty: request_action records it, exactly as for a button click
         expires_at=now + timedelta(hours=policy.proposal_ttl_hours if policy else 24),
+        correlation_id=proposal_id,
     )
-    inv.rt.store.put_proposal(proposal)
-    answer = request_action(inv.rt, proposal.id, inv.actor, inv.channel)
+    # The request is a message in the channel: its thread carries the Approve button (HIGH
+    # risk), the outcome and Undo, as an alert's thread does.
+    channel, ts = inv.rt.slack.post({**manual_request(proposal, inv.actor, inv.slash), "channel": inv.channel})
+    inv.rt.store.put_proposal(proposal.model_copy(update={"channel": channel, "message_ts": ts}))
+    decision = request_action(inv.rt, proposal.id, inv.actor, channel)
     plan = rem.plan(parsed, account, region)
     lines = [f"*{esc(rem.title)}* ({rem.risk.value} risk) — proposal {code(proposal.id)}"]
     lines += [f"• {esc(p)}" for p in plan]
-    lines.append(esc(answer))
+    lines.append(esc(decision.message or _ANSWERS.get(decision.outcome, decision.outcome)))
     return message("\n".join(lines))

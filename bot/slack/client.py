@@ -22,6 +22,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.webhook import WebhookClient
 
 from bot.errors import RetryLaterError, SlackError
 
@@ -242,6 +243,15 @@ class SlackPoster:
         """User ids in a Slack user group (usergroups.users.list)."""
         resp = self._call("usergroups.users.list", {"usergroup": group_id})
         return [str(u) for u in resp.get("users") or []]
+
+    def respond(self, response_url: str, body: dict[str, Any], *, timeout: int = 10) -> None:
+        """POST a reply to a slash command's ``response_url`` (a bearer URL: never logged)."""
+        try:
+            resp = WebhookClient(response_url, timeout=timeout).send_dict(body)
+        except (SlackClientError, OSError, ValueError) as exc:
+            raise _slack_error(f"response_url: {type(exc).__name__}", "connection_error") from None
+        if resp.status_code >= 400:
+            raise _slack_error(f"response_url: HTTP {resp.status_code}", f"http_{resp.status_code}")
 
     # -- internals -----------------------------------------------------------------------------
 

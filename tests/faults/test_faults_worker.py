@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.approval import flow
+from bot.approval import sweeps
 from bot.models import ProposalState
 from bot.slack.client import SlackPoster
 from tests.bench.interact_env import ALICE, REMEDIATE, interact_world, new_instance
@@ -94,7 +94,7 @@ def test_dynamodb_throttling_at_every_worker_write(world):
         if first and first[0]["batchItemFailures"] and world.rt.counts["job_failed"] == failed_before:
             problems.append((k, what, "failed record without a job_failed metric"))
         _drain_all(world)
-        flow.sweep_running(world.rt, stale_s=0)  # housekeeping, once the worker is surely dead
+        sweeps.sweep_running(world.rt, stale_s=0)  # housekeeping, once the worker is surely dead
         final = world.rt.store.get_proposal(p.id)
         stops = _stops(world, iid)
         if stops > 1:
@@ -122,7 +122,7 @@ def test_worker_killed_after_the_change_is_never_rerun_and_ends_visibly_failed(w
     assert again[0]["batchItemFailures"]
     assert _stops(world, world.instance_id) == 1
 
-    assert flow.sweep_running(world.rt, stale_s=0) == 1  # housekeeping, 15 min later
+    assert sweeps.sweep_running(world.rt, stale_s=0) == 1  # housekeeping, 15 min later
     final = world.rt.store.get_proposal(p.id)
     assert final.state == ProposalState.FAILED and "worker interrupted" in final.result
     assert world.rt.counts["worker_interrupted"] == 1

@@ -158,7 +158,7 @@ class World:
     # --- setup helpers --------------------------------------------------------------------
     def post_alert(self, risk: Risk = Risk.MEDIUM, ttl_hours: float = 24, instance_id: str | None = None) -> Proposal:
         """What the notify pipeline does: one proposal, one message with its buttons."""
-        from bot.pipeline import alert_buttons
+        from bot.messages import alert_buttons
         from bot.slack.render import render_alert
 
         iid = instance_id or self.instance_id

@@ -12,7 +12,7 @@ import urllib.parse
 
 from botocore.exceptions import ClientError
 
-from bot.approval import flow
+from bot.approval import sweeps
 from bot.models import ProposalState
 from tests.interact.conftest import (
     ALICE,
@@ -67,11 +67,11 @@ def test_snooze_then_housekeeping_reminds_thread_and_reopens(world):
     world.click(REMEDIATE, p.id, ALICE)
     assert "snoozed" in world.ephemerals_for(ALICE)[-1]
 
-    assert flow.end_snoozes(world.rt, now=time.time() + 3601) == 1
+    assert sweeps.end_snoozes(world.rt, now=time.time() + 3601) == 1
     reply = world.replies()[-1]
     assert "Snooze ended" in str(reply.blocks) and "@alice" in str(reply.blocks)
     assert world.rt.store.get_proposal(p.id).state == ProposalState.PROPOSED
-    assert flow.end_snoozes(world.rt, now=time.time() + 3601) == 0  # reminded once
+    assert sweeps.end_snoozes(world.rt, now=time.time() + 3601) == 0  # reminded once
     assert [e.outcome for e in world.audit()] == ["SNOOZED"]
 
 
@@ -99,7 +99,7 @@ def test_failed_enqueue_is_requeued_by_housekeeping(world):
     assert world.rt.store.get_proposal(p.id).state == ProposalState.APPROVED
     del world.sessions.failures["SendMessage"]
 
-    assert flow.requeue_stuck(world.rt, stuck_s=0) == 1
+    assert sweeps.requeue_stuck(world.rt, stuck_s=0) == 1
     world.drain()
     assert world.state() == "stopped"
     assert world.sessions.mutations() == ["StopInstances"]
@@ -110,7 +110,7 @@ def test_sweep_marks_stale_running_failed(world):
     world.click(REMEDIATE, p.id, ALICE)
     cur = world.rt.store.get_proposal(p.id)
     world.rt.store.save_proposal(cur.model_copy(update={"state": ProposalState.RUNNING}), cur.state, cur.version)
-    assert flow.sweep_running(world.rt, stale_s=0) == 1
+    assert sweeps.sweep_running(world.rt, stale_s=0) == 1
     assert world.rt.store.get_proposal(p.id).state == ProposalState.FAILED
     assert world.sessions.mutations() == []
 

@@ -14,7 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from bot.approval import flow
+from bot.approval import clicks, worker
 from bot.approval.jobs import Job, JobKind
 from bot.config import Config
 from bot.models import Actor, Approval, ProposalState, Risk
@@ -185,7 +185,7 @@ def test_row2_running_guard_never_reruns(world):
     assert responses[0]["batchItemFailures"]  # returned to SQS, not run
     assert world.sessions.mutations() == []
     [job] = world.queued_jobs()
-    assert flow.process_job(world.rt, Job.model_validate(job), running_stale_s=0) == "failed"
+    assert worker.process_job(world.rt, Job.model_validate(job), running_stale_s=0) == "failed"
 
     final = world.rt.store.get_proposal(p.id)
     assert final.state == ProposalState.FAILED
@@ -475,7 +475,7 @@ def test_row8_kill_switch_makes_every_path_notify_only(world):
     world.click(REMEDIATE, p.id, ALICE)
     world.click("eventops:undo", done.id, ALICE)
     world.click("eventops:approve", p.id, BOB)
-    decision = flow.auto_execute(world.rt, world.rt.store.get_proposal(p.id))
+    decision = clicks.auto_execute(world.rt, world.rt.store.get_proposal(p.id))
     world.drain()
 
     assert world.sessions.mutations() == before
@@ -546,7 +546,7 @@ def test_row9_stale_approval_does_not_count(world):
 
 def test_row9_auto_mode_never_runs_high_risk(world):
     p = world.post_alert(risk=Risk.HIGH)
-    assert flow.auto_execute(world.rt, p).outcome == "refused"
+    assert clicks.auto_execute(world.rt, p).outcome == "refused"
     world.drain()
     assert world.sessions.mutations() == []
 

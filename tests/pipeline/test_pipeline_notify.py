@@ -213,7 +213,7 @@ def test_a_500_event_storm_for_one_channel_loses_nothing(notify_env):
 
 
 def test_a_status_line_survives_later_repeats(notify_env):
-    from bot.pipeline import refresh_alert_message
+    from bot.messages import refresh_alert_message
 
     first = event(resources=[ARN], detail={"i": 0})
     notify_env.send([first])

@@ -1,0 +1,498 @@
+"""Decisions at ack time: one click (or one ``/ops run``, or auto mode) → one conditional write.
+
+Inside Slack's 3 seconds: parse → authorize (fail closed) → one conditional DynamoDB write →
+SQS send → ``chat.update`` of the message. Nothing touches AWS resources here. A refusal answers
+with an ephemeral reason; a refused click writes a ``DENIED`` audit record but leaves the
+proposal open, so a stranger's click cannot lock the people who *are* allowed out of it.
+
+At most once: every transition is conditional on (state, version), so of five concurrent
+deliveries of a click one wins and four are told who did it.
+
+HIGH risk: the remediate button's confirm dialog shows the plan (``bot.messages``). The click
+records the *request* (the proposal stays ``PROPOSED``, ``requester`` set) and queues a
+``dry_run`` job; the worker posts the plan, the dry run's answer and an **Approve** button in the
+thread. Approvals count only from distinct people other than the requester, each within the
+tier's ``approval_ttl_minutes``; the last needed approval makes the proposal ``APPROVED``.
+
+Example::
+
+    decision = handle_action(rt, parse_action(body))   # handlers/slack.py, via Bolt
+    answer = request_action(rt, proposal, actor, channel)  # /ops run
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.approval import audit
+from bot.approval.authz import Verdict, approvals_needed, in_org, may_act, may_approve
+from bot.approval.jobs import Job, JobKind
+from bot.approval.proposal import (
+    KILL_SWITCH_MESSAGE,
+    VALUE_TTL_S,
+    S,
+    already_message,
+    expire_proposal,
+    group_resolver,
+    is_expired,
+    now_utc,
+    policy_of,
+    queue_job,
+    refresh_message,
+    valid_approvals,
+)
+from bot.approval.states import OPEN
+from bot.errors import ConflictError, NotFoundError
+from bot.messages import awaiting_line, clock, requested_line, title_of, who
+from bot.models import Actor, Approval, Proposal, Risk
+from bot.slack.payloads import ActionRequest
+from bot.slack.render import render_ephemeral
+
+log = logging.getLogger("eventops.approval")
+SNOOZE_SECONDS = {"1h": 3600, "4h": 4 * 3600, "24h": 24 * 3600}
+# Dismissing an alert writes the decision back to its source, when the dismisser may do that:
+# the Security Hub finding is SUPPRESSED, the GuardDuty finding archived.
+WRITE_BACK_ON_DISMISS: dict[str, dict[str, Any]] = {
+    "securityhub.set-workflow-status": {"status": "SUPPRESSED"},
+    "guardduty.archive-finding": {},
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a click led to (for logs, metrics and tests)."""
+
+    outcome: str
+    message: str = ""
+
+
+def _ephemeral(rt: Any, click: ActionRequest, text: str) -> None:
+    payload = render_ephemeral(text)
+    if click.thread_ts:
+        payload["thread_ts"] = click.thread_ts
+    try:
+        rt.slack.post_ephemeral(click.channel, click.actor.user_id, payload)
+    except Exception as exc:  # noqa: BLE001 - the decision stands; the note is best effort
+        log.warning("ephemeral reply to %s failed: %s", click.actor.user_id, type(exc).__name__)
+
+
+def _in_org(rt: Any, actor: Actor) -> Verdict:
+    """Ack / Snooze / Dismiss: anyone in the organization's Slack team (fail closed)."""
+    return in_org(policy_of(rt), actor)
+
+
+# --- the ack path: one click -------------------------------------------------------------------
+
+
+def handle_action(rt: Any, click: ActionRequest) -> Decision:
+    """Decide one click within Slack's ack budget. Never raises; refusals go to the clicker."""
+    handlers = {
+        "remediate": _remediate,
+        "approve": _approve,
+        "undo": _undo_click,
+        "ack": _ack,
+        "snooze": _snooze,
+        "dismiss": _dismiss,
+    }
+    fn = handlers.get(click.kind)
+    if fn is None:
+        log.warning("unknown EventOps action %r", click.action_id)
+        _ephemeral(rt, click, "This button is not one EventOps knows; nothing was changed.")
+        return Decision("unknown")
+    try:
+        decision = fn(rt, click)
+    except Exception as exc:  # the clicker hears about it; the log has the trace
+        log.exception("handling %s on %s failed", click.kind, click.value)
+        rt.count("action_failed")
+        _ephemeral(rt, click, f"Something went wrong handling that click ({type(exc).__name__}); see the bot's log.")
+        return Decision("error", type(exc).__name__)
+    rt.count(f"click_{decision.outcome}")
+    return decision
+
+
+def _refuse(rt: Any, click: ActionRequest, outcome: str, message: str) -> Decision:
+    _ephemeral(rt, click, message)
+    return Decision(outcome, message)
+
+
+def _deny(rt: Any, click: ActionRequest, p: Proposal | None, reason: str, *, alert_id: str | None = None) -> Decision:
+    """A refused click: one DENIED audit record per click, an ephemeral reason, nothing else."""
+    target = p.id if p else alert_id
+    audit.record(
+        rt,
+        key=f"denied:{target}:{click.kind}:{click.click_id}",
+        action=click.action_id,
+        outcome="DENIED",
+        actor=click.actor,
+        proposal=p,
+        alert_id=alert_id,
+        result=reason,
+        channel=click.channel,
+        ts=click.message_ts,
+    )
+    rt.count("denied")
+    return _refuse(rt, click, "denied", f"Not allowed: {reason}.")
+
+
+def _load(rt: Any, click: ActionRequest) -> Proposal | None:
+    try:
+        return rt.store.get_proposal(click.value)
+    except NotFoundError:
+        return None
+
+
+def _common_refusal(rt: Any, click: ActionRequest, p: Proposal | None) -> Decision | None:
+    if p is None:
+        return _refuse(rt, click, "missing", "This button is no longer valid: its proposal was not found.")
+    if click.channel and p.channel and click.channel != p.channel:
+        return _refuse(rt, click, "refused", "This button does not belong to this channel; nothing was changed.")
+    if rt.kill_switch_on():
+        return _refuse(rt, click, "kill_switch", f"Refused: {KILL_SWITCH_MESSAGE}. Nothing was changed.")
+    return None
+
+
+def _remediate(rt: Any, click: ActionRequest) -> Decision:
+    p = _load(rt, click)
+    refusal = _common_refusal(rt, click, p)
+    if refusal:
+        return refusal
+    assert p is not None
+    if click.arg and click.arg != p.remediation:
+        return _refuse(rt, click, "refused", "This button does not match its proposal; nothing was changed.")
+    decision = _request(rt, p, click.actor, click.channel or p.channel)
+    if decision.outcome == "denied":
+        return _deny(rt, click, p, decision.message)
+    if decision.message:
+        _ephemeral(rt, click, decision.message)
+    return decision
+
+
+def request_action(rt: Any, proposal_id: str, actor: Actor, channel: str) -> Decision:
+    """``/ops run``: request a proposal made by hand, exactly as its remediate button would.
+
+    The decision's message is what the requester is told; a refusal writes one DENIED record.
+
+    Example::
+
+        decision = request_action(rt, proposal.id, inv.actor, inv.channel)   # → "queued"
+    """
+    if rt.kill_switch_on():
+        return Decision("kill_switch", f"Refused: {KILL_SWITCH_MESSAGE}. Nothing was changed.")
+    try:
+        p = rt.store.get_proposal(proposal_id)
+    except NotFoundError:
+        return Decision("missing", "The proposal was not found; nothing was changed.")
+    decision = _request(rt, p, actor, channel)
+    if decision.outcome == "denied":
+        audit.record(
+            rt,
+            key=f"denied:{p.id}:run",
+            action=p.remediation,
+            outcome="DENIED",
+            actor=actor,
+            proposal=p,
+            result=decision.message,
+            channel=channel,
+        )
+        rt.count("denied")
+        return Decision("denied", f"Not allowed: {decision.message}.")
+    return decision
+
+
+def _request(rt: Any, p: Proposal, actor: Actor, channel: str) -> Decision:
+    """PROPOSED → requested, for the remediate button and ``/ops run`` alike.
+
+    No approvals needed: APPROVED (conditional) and an execute job. HIGH risk: the requester is
+    recorded (still PROPOSED) and a dry-run job posts the Approve button. The decision's message
+    is what the requester is told (empty when the message update says it all); ``denied``
+    carries the reason, for the caller to audit.
+    """
+    if p.state != S.PROPOSED:
+        return Decision("already", already_message(p))
+    if is_expired(p):
+        expire_proposal(rt, p)
+        refresh_message(rt, p.alert_id, f"⌛ {title_of(p)}: the offer expired at {clock(p.expires_at)}")
+        return Decision("expired", f"This proposal expired at {clock(p.expires_at)}; nothing was changed.")
+    policy = policy_of(rt)
+    verdict = may_act(policy, actor, p.risk, channel, group_resolver(rt))
+    if not verdict:
+        return Decision("denied", verdict.reason)
+    needed = approvals_needed(policy, p.risk)
+    if needed == 0:
+        try:
+            saved = rt.store.save_proposal(
+                p.model_copy(update={"state": S.APPROVED, "requester": actor}), S.PROPOSED, p.version
+            )
+        except ConflictError:
+            return Decision("already", already_message(rt.store.get_proposal(p.id)))
+        note = queue_job(rt, Job(kind=JobKind.EXECUTE, proposal_id=saved.id, actor=actor))
+        refresh_message(rt, p.alert_id, requested_line(p, actor))
+        return Decision("queued", note or "")
+    if p.requester is not None:
+        if p.requester.user_id == actor.user_id:
+            return Decision("already", f"You already requested this; it needs {needed} approval(s).")
+        return Decision(
+            "already", f"Already requested by {who(p.requester)} at {clock(p.updated_at)}; use Approve in the thread."
+        )
+    try:
+        saved = rt.store.save_proposal(
+            p.model_copy(update={"requester": actor, "approvals": []}), S.PROPOSED, p.version
+        )
+    except ConflictError:
+        fresh = rt.store.get_proposal(p.id)
+        if fresh.state == S.PROPOSED and fresh.requester:
+            return Decision("already", f"Already requested by {who(fresh.requester)}; use Approve.")
+        return Decision("already", already_message(fresh))
+    note = queue_job(rt, Job(kind=JobKind.DRY_RUN, proposal_id=saved.id, actor=actor))
+    refresh_message(rt, p.alert_id, awaiting_line(p, actor, 0, needed))
+    return Decision("awaiting_approval", note or "")
+
+
+def _approve(rt: Any, click: ActionRequest) -> Decision:
+    p = _load(rt, click)
+    refusal = _common_refusal(rt, click, p)
+    if refusal:
+        return refusal
+    assert p is not None
+    policy = policy_of(rt)
+    needed = approvals_needed(policy, p.risk)
+    for _attempt in range(5):
+        if p.state != S.PROPOSED:
+            return _refuse(rt, click, "already", already_message(p))
+        if p.requester is None:
+            return _refuse(rt, click, "refused", "Nobody has requested this change yet; nothing to approve.")
+        if is_expired(p):
+            expire_proposal(rt, p)
+            return _refuse(rt, click, "expired", f"This proposal expired at {clock(p.expires_at)}.")
+        verdict = may_approve(policy, click.actor, p, click.channel or p.channel, group_resolver(rt))
+        if not verdict:
+            return _deny(rt, click, p, verdict.reason)
+        now = now_utc()
+        approvals = [*valid_approvals(rt, p, now), Approval(actor=click.actor, at=now)]
+        state = S.APPROVED if len(approvals) >= needed else S.PROPOSED
+        try:
+            saved = rt.store.save_proposal(
+                p.model_copy(update={"approvals": approvals, "state": state}), S.PROPOSED, p.version
+            )
+            break
+        except ConflictError:
+            p = rt.store.get_proposal(p.id)  # another approver was faster: look again
+    else:
+        return _refuse(rt, click, "conflict", "Too many simultaneous approvals; please press Approve again.")
+    title = title_of(saved)
+    names = ", ".join(who(a.actor) for a in saved.approvals)
+    if saved.state == S.APPROVED:
+        note = queue_job(rt, Job(kind=JobKind.EXECUTE, proposal_id=saved.id, actor=saved.requester or click.actor))
+        refresh_message(rt, saved.alert_id, f"⏳ {title} — requested by {who(saved.requester)}, approved by {names}")
+        _ephemeral(rt, click, note or f"Approved ({len(saved.approvals)}/{needed}); {title} is queued.")
+        return Decision("approved")
+    status = f"🔐 {title} — requested by {who(saved.requester)}; approved by {names} ({len(saved.approvals)}/{needed})"
+    refresh_message(rt, saved.alert_id, status)
+    _ephemeral(rt, click, f"Approved ({len(saved.approvals)}/{needed}); waiting for another approver.")
+    return Decision("approval_recorded")
+
+
+def _undo_click(rt: Any, click: ActionRequest) -> Decision:
+    p = _load(rt, click)
+    refusal = _common_refusal(rt, click, p)
+    if refusal:
+        return refusal
+    assert p is not None
+    if p.state == S.UNDONE:
+        return _refuse(rt, click, "already", f"Already undone (at {clock(p.updated_at)}).")
+    if p.state != S.SUCCEEDED:
+        return _refuse(rt, click, "refused", f"Nothing to undo: the remediation is {p.state.value.lower()}.")
+    if p.undo_until is None or now_utc() >= p.undo_until:
+        return _refuse(rt, click, "refused", f"The undo window closed at {clock(p.undo_until)}; nothing was changed.")
+    verdict = may_act(policy_of(rt), click.actor, p.risk, click.channel or p.channel, group_resolver(rt))
+    if not verdict:
+        return _deny(rt, click, p, verdict.reason)
+    if not rt.store.put_value(f"UNDO#{p.id}", click.actor.model_dump_json(), VALUE_TTL_S, only_if_absent=True):
+        prior = rt.store.get_value(f"UNDO#{p.id}")
+        by = who(Actor.model_validate_json(prior)) if prior else "someone"
+        return _refuse(rt, click, "already", f"Undo was already requested by {by}.")
+    note = queue_job(rt, Job(kind=JobKind.UNDO, proposal_id=p.id, actor=click.actor))
+    refresh_message(rt, p.alert_id, f"⏳ Undoing {title_of(p)} — requested by {who(click.actor)}")
+    if note:
+        _ephemeral(rt, click, note)
+    return Decision("undo_queued")
+
+
+def _alert_for(rt: Any, click: ActionRequest) -> tuple[Any, str | None, str | None] | None:
+    try:
+        return rt.store.get_alert(click.value)
+    except NotFoundError:
+        return None
+
+
+def _org_alert(rt: Any, click: ActionRequest) -> tuple[Any, str | None, str | None] | Decision:
+    """The clicked alert, if it is known and the clicker is in the organization; else the refusal."""
+    found = _alert_for(rt, click)
+    if found is None:
+        return _refuse(rt, click, "missing", "This alert is no longer known to EventOps.")
+    verdict = _in_org(rt, click.actor)
+    if not verdict:
+        return _deny(rt, click, None, verdict.reason, alert_id=found[0].id)
+    return found
+
+
+def _first_to(rt: Any, click: ActionRequest, key: str, done: str) -> Decision | None:
+    """Record that the clicker did this first (conditional write); else tell them who did."""
+    if rt.store.put_value(key, click.actor.model_dump_json(), VALUE_TTL_S, only_if_absent=True):
+        return None
+    prior = rt.store.get_value(key)
+    by = who(Actor.model_validate_json(prior)) if prior else "someone"
+    return _refuse(rt, click, "already", f"Already {done} by {by}.")
+
+
+def _ack(rt: Any, click: ActionRequest) -> Decision:
+    found = _org_alert(rt, click)
+    if isinstance(found, Decision):
+        return found
+    alert, channel, ts = found
+    refusal = _first_to(rt, click, f"ACK#{alert.id}", "acknowledged")
+    if refusal:
+        return refusal
+    audit.record(
+        rt,
+        key=f"ack:{alert.id}",
+        action="alert.acknowledge",
+        outcome="ACKNOWLEDGED",
+        actor=click.actor,
+        alert_id=alert.id,
+        channel=channel,
+        ts=ts,
+    )
+    refresh_message(rt, alert.id, f"👀 Acknowledged by {who(click.actor)} at {clock(now_utc())}")
+    return Decision("acknowledged")
+
+
+def _snooze(rt: Any, click: ActionRequest) -> Decision:
+    seconds = SNOOZE_SECONDS.get(click.arg)
+    if seconds is None:
+        return _refuse(rt, click, "refused", f"Unknown snooze duration {click.arg!r}.")
+    found = _org_alert(rt, click)
+    if isinstance(found, Decision):
+        return found
+    alert, channel, ts = found
+    until = time.time() + seconds
+    rt.store.snooze(
+        alert.fingerprint,
+        until,
+        click.actor,
+        reason=f"Snoozed {click.arg} from Slack",
+        channel=channel or click.channel,
+        ts=ts or click.message_ts or "",
+    )
+    for p in rt.store.alert_proposals(alert.id):
+        if p.state == S.PROPOSED:
+            try:
+                rt.store.save_proposal(p.model_copy(update={"state": S.SNOOZED}), S.PROPOSED, p.version)
+            except ConflictError:
+                continue
+    audit.record(
+        rt,
+        key=f"snooze:{alert.id}:{click.click_id}",
+        action=f"alert.snooze.{click.arg}",
+        outcome="SNOOZED",
+        actor=click.actor,
+        alert_id=alert.id,
+        result=f"until {datetime.fromtimestamp(until, UTC).isoformat()}",
+        channel=channel,
+        ts=ts,
+    )
+    refresh_message(rt, alert.id, f"😴 Snoozed by {who(click.actor)} until {clock(until)}")
+    return Decision("snoozed")
+
+
+def _dismiss(rt: Any, click: ActionRequest) -> Decision:
+    found = _org_alert(rt, click)
+    if isinstance(found, Decision):
+        return found
+    alert, channel, ts = found
+    refusal = _first_to(rt, click, f"DISMISS#{alert.id}", "dismissed")
+    if refusal:
+        return refusal
+    written_back = []
+    for p in rt.store.alert_proposals(alert.id):
+        if p.state not in OPEN:
+            continue
+        try:
+            if _write_back(rt, click, p):
+                written_back.append(title_of(p))
+                continue
+            rt.store.save_proposal(p.model_copy(update={"state": S.DISMISSED}), p.state, p.version)
+        except ConflictError:
+            continue
+    audit.record(
+        rt,
+        key=f"dismiss:{alert.id}",
+        action="alert.dismiss",
+        outcome="DISMISSED",
+        actor=click.actor,
+        alert_id=alert.id,
+        channel=channel,
+        ts=ts,
+    )
+    status = f"🚫 Dismissed by {who(click.actor)} at {clock(now_utc())}"
+    if written_back:
+        status += " — writing back: " + ", ".join(written_back)
+    refresh_message(rt, alert.id, status)
+    return Decision("dismissed")
+
+
+def _write_back(rt: Any, click: ActionRequest, p: Proposal) -> bool:
+    """Queue the source write-back for a dismissed alert, as the dismisser, if they may run it."""
+    extra = WRITE_BACK_ON_DISMISS.get(p.remediation)
+    if extra is None or p.state != S.PROPOSED or rt.kill_switch_on():
+        return False
+    if not may_act(policy_of(rt), click.actor, p.risk, click.channel or p.channel, group_resolver(rt)):
+        return False
+    approved = rt.store.save_proposal(
+        p.model_copy(update={"state": S.APPROVED, "requester": click.actor, "params": {**p.params, **extra}}),
+        p.state,
+        p.version,
+    )
+    queue_job(rt, Job(kind=JobKind.EXECUTE, proposal_id=approved.id, actor=click.actor))
+    return True
+
+
+# --- auto mode ---------------------------------------------------------------------------------
+
+
+def auto_execute(rt: Any, proposal: Proposal) -> Decision:
+    """Run ``proposal`` without a click (a route in ``mode: auto``), as the system actor.
+
+    Same limits as a click: the kill switch refuses here and again in the worker, the blast
+    radius is counted in the worker, and HIGH-risk remediations are never automatic (they need
+    two human approvers). The worker posts the result with an Undo button when reversible.
+
+    Example::
+
+        auto_execute(rt, proposal)   # → Decision("queued") and a job on the jobs queue
+    """
+    title = title_of(proposal)
+    if rt.kill_switch_on():
+        rt.count("auto_refused")
+        refresh_message(rt, proposal.alert_id, f"🛑 Auto {title} not run: {KILL_SWITCH_MESSAGE}")
+        return Decision("kill_switch", KILL_SWITCH_MESSAGE)
+    if proposal.risk == Risk.HIGH:
+        rt.count("auto_refused")
+        msg = "HIGH-risk remediations need two human approvers; auto mode does not run them"
+        refresh_message(rt, proposal.alert_id, f"🔐 Auto {title} not run: {msg}")
+        return Decision("refused", msg)
+    system = Actor.system()
+    try:
+        current = rt.store.get_proposal(proposal.id)
+        saved = rt.store.save_proposal(
+            current.model_copy(update={"state": S.APPROVED, "requester": system}), S.PROPOSED, current.version
+        )
+    except (ConflictError, NotFoundError) as exc:
+        return Decision("already", str(exc))
+    note = queue_job(rt, Job(kind=JobKind.EXECUTE, proposal_id=saved.id, actor=system))
+    refresh_message(rt, proposal.alert_id, f"⏳ {title} — running automatically (route mode: auto)")
+    return Decision("queued", note or "")

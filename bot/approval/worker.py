@@ -1,0 +1,363 @@
+"""Jobs from the jobs queue: execute, verify, undo, dry run.
+
+``process_job``: re-read the proposal, re-authorize (policy, team, approvals — fail closed),
+``APPROVED → RUNNING`` (conditional: the only way in), kill switch, blast radius, run,
+``RUNNING → outcome`` (conditional), one audit record, then ``chat.update`` (channel + ts, never
+a response_url) and a thread reply with an Undo button.
+
+A job that finds ``RUNNING`` is a duplicate or the re-delivery of a crashed worker. We never
+re-run it and never guess: if the ``RUNNING`` write is older than ``RUNNING_STALE_S`` (the Lambda
+maximum, so the first worker is certainly dead) it becomes ``FAILED`` with "worker interrupted;
+state unknown — check the resource"; if younger, the record is returned to SQS and looked at
+again later.
+
+Example::
+
+    outcome = process_job(rt, Job.from_body(record.body))  # handlers/worker.py
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bot.approval import audit
+from bot.approval.authz import approvals_needed, may_act, tier_for
+from bot.approval.jobs import Job, JobKind
+from bot.approval.proposal import (
+    APPROVAL_GRACE_S,
+    KILL_SWITCH_MESSAGE,
+    RUNNING_STALE_S,
+    VALUE_TTL_S,
+    S,
+    group_resolver,
+    now_utc,
+    policy_of,
+    refresh_message,
+    valid_approvals,
+)
+from bot.approval.states import TERMINAL
+from bot.errors import ConflictError, EventOpsError, NotFoundError, RetryLaterError, SlackError
+from bot.messages import approval_request, clock, outcome_line, outcome_reply, undo_reply, who
+from bot.models import Actor, Outcome, Proposal, Risk
+from bot.remediations import remediations
+from bot.remediations.base import RemediationContext, run, run_undo
+
+log = logging.getLogger("eventops.approval")
+
+
+class JobFailedError(EventOpsError):
+    """The job ended in an unexpected error; its SQS record must fail (and reach the DLQ)."""
+
+
+# --- the worker --------------------------------------------------------------------------------
+
+
+def process_job(rt: Any, job: Job, *, running_stale_s: float = RUNNING_STALE_S) -> str:
+    """Run one job. Returns what happened; raises when the SQS record must be retried / DLQ'd."""
+    if job.kind == JobKind.EXECUTE:
+        return _execute(rt, job, running_stale_s)
+    if job.kind == JobKind.UNDO:
+        return _undo(rt, job)
+    if job.kind == JobKind.DRY_RUN:
+        return _dry_run(rt, job)
+    raise JobFailedError(f"unknown job kind {job.kind!r}")  # pragma: no cover - enum
+
+
+def _reauthorize(rt: Any, p: Proposal) -> str | None:
+    """Why ``p`` may not run now, or None. Fail closed: every doubt is a reason."""
+    requester = p.requester
+    if requester is None:
+        return "nobody requested it"
+    if requester.is_system:
+        return "auto mode never runs HIGH-risk remediations" if p.risk == Risk.HIGH else None
+    policy = policy_of(rt)
+    verdict = may_act(policy, requester, p.risk, p.channel, group_resolver(rt))
+    if not verdict:
+        return f"{who(requester)} may no longer run it: {verdict.reason}"
+    needed = approvals_needed(policy, p.risk)
+    if needed:
+        valid = valid_approvals(rt, p, now_utc(), grace_s=APPROVAL_GRACE_S)
+        if len(valid) < needed:
+            return f"it needs {needed} valid approvals from people other than the requester, and has {len(valid)}"
+    return None
+
+
+def _execute(rt: Any, job: Job, running_stale_s: float) -> str:
+    try:
+        p = rt.store.get_proposal(job.proposal_id)
+    except NotFoundError:
+        log.warning("job for unknown proposal %s dropped", job.proposal_id)
+        return "missing"
+    if p.state in TERMINAL:
+        failure = rt.store.get_value(f"JOBFAIL#{p.id}")
+        if failure:  # keep failing the record until SQS moves it to the DLQ; never re-run
+            raise JobFailedError(f"proposal {p.id} failed earlier: {failure}")
+        _notify(rt, p)  # a no-op unless the earlier delivery died before telling Slack
+        return "already_done"
+    if p.state == S.RUNNING:
+        age = (now_utc() - p.updated_at).total_seconds()
+        if age < running_stale_s:
+            raise RetryLaterError(f"proposal {p.id} is RUNNING since {age:.0f}s; looking again later")
+        return interrupted(rt, p)
+    if p.state != S.APPROVED:
+        log.warning("job for proposal %s in state %s: nothing to do", p.id, p.state.value)
+        return f"skipped_{p.state.value.lower()}"
+
+    reason = _reauthorize(rt, p)
+    if reason:
+        try:
+            denied = rt.store.save_proposal(
+                p.model_copy(update={"state": S.DENIED, "result": reason}), S.APPROVED, p.version
+            )
+        except ConflictError:
+            return "duplicate"
+        audit.record(
+            rt,
+            key=f"{p.id}:DENIED",
+            action=p.remediation,
+            outcome="DENIED",
+            actor=p.requester or job.actor,
+            proposal=denied,
+            result=reason,
+            resolve_permalink=True,
+        )
+        rt.count("denied")
+        _notify(rt, denied)
+        return "denied"
+
+    try:
+        running = rt.store.save_proposal(p.model_copy(update={"state": S.RUNNING}), S.APPROVED, p.version)
+    except ConflictError:
+        return "duplicate"
+
+    if rt.kill_switch_on():
+        return _finish(rt, running, Outcome(state=S.FAILED, message=f"Refused: {KILL_SWITCH_MESSAGE}"))
+    limit = rt.config.blast_radius.max_executions_per_account_per_hour
+    hour = now_utc().strftime("%Y%m%d%H")
+    count = rt.store.incr(f"RATE#{p.account or 'default'}#{hour}", ttl_s=2 * 3600)
+    if count > limit:
+        rt.count("blast_radius_refused")
+        msg = (
+            f"Refused: blast radius limit reached — at most {limit} executions per hour in account "
+            f"{p.account or '(default)'}; this would have been number {count}"
+        )
+        return _finish(rt, running, Outcome(state=S.FAILED, message=msg))
+
+    rem = remediations.get(p.remediation)
+    if rem is None:
+        return _finish(rt, running, Outcome(state=S.FAILED, message=f"Unknown remediation {p.remediation}"))
+    ctx = RemediationContext(rt.sessions, p.account, p.region, actor=p.requester or job.actor)
+    try:
+        outcome = run(rem, ctx, p.params)
+    except Exception as exc:  # recorded, announced, and the record goes to the DLQ
+        log.exception("remediation %s on proposal %s raised", p.remediation, p.id)
+        outcome = Outcome(state=S.FAILED, message=f"Error while running: {type(exc).__name__}: {str(exc)[:300]}")
+    if not is_error(outcome):
+        return _finish(rt, running, outcome)
+    # An AWS error or a bug: FAILED and announced like any failure, and the SQS record fails too,
+    # on every delivery, so it lands in the DLQ where an alarm sees it. It never runs again.
+    rt.count("remediation_error")
+    rt.store.put_value(f"JOBFAIL#{p.id}", outcome.message[:500], VALUE_TTL_S)
+    _finish(rt, running, outcome, slack_errors=False)
+    raise JobFailedError(f"proposal {p.id}: {outcome.message[:300]}")
+
+
+# bot.remediations.base.run() turns AWS exceptions into FAILED outcomes with these openings.
+_AWS_ERROR_PREFIXES = ("AWS refused while ", "AWS call failed while ", "Error while running: ")
+
+
+def is_error(outcome: Outcome) -> bool:
+    """A FAILED outcome caused by an error (AWS refused or unreachable, a bug), not by a finding
+    such as "resource gone", "exempt" or "verification shows no change".
+
+    >>> is_error(Outcome(state=S.FAILED, message="AWS refused while making the change: AccessDenied: no"))
+    True
+    >>> is_error(Outcome(state=S.FAILED, message="Resource gone: instance i-1 does not exist"))
+    False
+    """
+    return outcome.state == S.FAILED and outcome.message.startswith(_AWS_ERROR_PREFIXES)
+
+
+def interrupted(rt: Any, p: Proposal) -> str:
+    msg = "worker interrupted; state unknown — check the resource"
+    rt.count("worker_interrupted")
+    return _finish(rt, p, Outcome(state=S.FAILED, message=msg, verification="unknown"))
+
+
+def _finish(rt: Any, running: Proposal, outcome: Outcome, *, slack_errors: bool = True) -> str:
+    """RUNNING → outcome (conditional), one audit record, then the message and a thread reply."""
+    undo_until = None
+    if outcome.state == S.SUCCEEDED and outcome.reversible:
+        window = rt.config.policy.undo_window_minutes if rt.config.policy else 60
+        undo_until = now_utc() + timedelta(minutes=window)
+    final = running.model_copy(
+        update={
+            "state": outcome.state,
+            "pre_state": outcome.pre_state,
+            "result": outcome.message,
+            "verification": outcome.verification,
+            "undo_until": undo_until,
+        }
+    )
+    try:
+        saved = rt.store.save_proposal(final, S.RUNNING, running.version)
+    except ConflictError:
+        log.warning("proposal %s was finished by someone else", running.id)
+        return "duplicate"
+    if outcome.post_state is not None:
+        rt.store.put_value(f"POST#{saved.id}", json.dumps(outcome.post_state, default=str), VALUE_TTL_S)
+    actor = saved.requester or Actor.system()
+    audit.record(
+        rt,
+        key=f"{saved.id}:{saved.state.value}",
+        action=saved.remediation,
+        outcome=saved.state.value,
+        actor=actor,
+        proposal=saved,
+        result=_result_line(saved),
+        verification=outcome.verification,
+        pre_state=outcome.pre_state,
+        resolve_permalink=True,
+    )
+    rt.count(f"remediation_{saved.state.value.lower()}")
+    try:
+        _notify(rt, saved)
+    except (SlackError, RetryLaterError):
+        if slack_errors:
+            raise
+    return saved.state.value.lower()
+
+
+def _result_line(p: Proposal) -> str:
+    parts = [p.result or ""]
+    if p.approvals:
+        parts.append("approved by " + ", ".join(a.actor.user_id for a in p.approvals))
+    return "; ".join(x for x in parts if x)
+
+
+def _notify(rt: Any, p: Proposal) -> None:
+    """chat.update of the alert message + one thread reply, once per terminal state.
+
+    Raises SlackError so the SQS record is retried; the retry finds the state recorded and
+    only repeats what Slack did not get (the ``NOTIFIED#`` marker is written after the reply).
+    """
+    marker = f"NOTIFIED#{p.id}:{p.state.value}"
+    if rt.store.get_value(marker):
+        return
+    refresh_message(rt, p.alert_id, outcome_line(p), raise_errors=True)
+    payload = outcome_reply(p)
+    if p.channel and p.message_ts:
+        rt.slack.post_reply(p.channel, p.message_ts, payload)
+    rt.store.put_value(marker, "1", VALUE_TTL_S)
+
+
+def _undo(rt: Any, job: Job) -> str:
+    try:
+        p = rt.store.get_proposal(job.proposal_id)
+    except NotFoundError:
+        return "missing"
+    if p.state == S.UNDONE:
+        _notify(rt, p)
+        return "already_done"
+    if p.state != S.SUCCEEDED:
+        return f"skipped_{p.state.value.lower()}"
+    refusal = None
+    if rt.kill_switch_on():
+        refusal = f"Undo refused: {KILL_SWITCH_MESSAGE}"
+    else:
+        verdict = may_act(policy_of(rt), job.actor, p.risk, p.channel, group_resolver(rt))
+        if not verdict:
+            refusal = f"Undo refused: {who(job.actor)} may not: {verdict.reason}"
+        elif p.undo_until is None or now_utc() >= p.undo_until:
+            refusal = f"Undo refused: the undo window closed at {clock(p.undo_until)}"
+    if refusal:
+        return _undo_reply(rt, p, job, "UNDO_REFUSED", refusal)
+    if not rt.store.put_value(f"UNDORUN#{p.id}", job.correlation_id, VALUE_TTL_S, only_if_absent=True):
+        if rt.store.get_value(f"UNDORUN#{p.id}") != job.correlation_id:
+            return "duplicate"
+        return _undo_reply(rt, p, job, "UNDO_FAILED", "Undo interrupted; state unknown — check the resource")
+    rem = remediations.get(p.remediation)
+    if rem is None:
+        return _undo_reply(rt, p, job, "UNDO_FAILED", f"Unknown remediation {p.remediation}")
+    raw_post = rt.store.get_value(f"POST#{p.id}")
+    post = json.loads(raw_post) if raw_post else None
+    ctx = RemediationContext(rt.sessions, p.account, p.region, actor=job.actor)
+    try:
+        outcome = run_undo(rem, ctx, p.params, p.pre_state or {}, post)
+    except Exception as exc:  # announced; the record goes to the DLQ
+        log.exception("undo of proposal %s raised", p.id)
+        rt.count("undo_error")
+        _undo_reply(rt, p, job, "UNDO_FAILED", f"Undo failed: {type(exc).__name__}: {str(exc)[:300]}")
+        raise JobFailedError(f"undo of {p.id} raised {type(exc).__name__}") from None
+    if outcome.state != S.UNDONE:
+        return _undo_reply(rt, p, job, "UNDO_FAILED", outcome.message)
+    try:
+        saved = rt.store.save_proposal(
+            p.model_copy(update={"state": S.UNDONE, "result": outcome.message, "requester": p.requester}),
+            S.SUCCEEDED,
+            p.version,
+        )
+    except ConflictError:
+        return "duplicate"
+    audit.record(
+        rt,
+        key=f"{p.id}:UNDONE",
+        action=f"{p.remediation}.undo",
+        outcome="UNDONE",
+        actor=job.actor,
+        proposal=saved,
+        result=outcome.message,
+        pre_state=outcome.pre_state,
+        resolve_permalink=True,
+    )
+    rt.count("remediation_undone")
+    _notify(rt, saved)
+    return "undone"
+
+
+def _undo_reply(rt: Any, p: Proposal, job: Job, outcome: str, message: str) -> str:
+    audit.record(
+        rt,
+        key=f"{p.id}:{outcome}:{job.correlation_id}",
+        action=f"{p.remediation}.undo",
+        outcome=outcome,
+        actor=job.actor,
+        proposal=p,
+        result=message,
+        resolve_permalink=True,
+    )
+    if p.channel and p.message_ts:
+        rt.slack.post_reply(p.channel, p.message_ts, undo_reply(message, job.actor))
+    return outcome.lower()
+
+
+def _dry_run(rt: Any, job: Job) -> str:
+    """HIGH risk: ask AWS, then post plan + dry run + an Approve button in the thread."""
+    try:
+        p = rt.store.get_proposal(job.proposal_id)
+    except NotFoundError:
+        return "missing"
+    if p.state != S.PROPOSED or p.requester is None:
+        return "skipped"
+    if not rt.store.put_value(f"DRYRUN#{p.id}:{job.correlation_id}", "1", VALUE_TTL_S, only_if_absent=True):
+        return "duplicate"
+    rem = remediations[p.remediation]
+    params = rem.parse_params(p.params)
+    ctx = RemediationContext(rt.sessions, p.account, p.region, actor=p.requester)
+    try:
+        result = rem.check_dry_run(ctx, params)
+    except Exception as exc:  # noqa: BLE001 - a failed dry run is information for the approvers
+        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+        result = f"dry run failed: {code or type(exc).__name__}"
+    tier = tier_for(policy_of(rt), p.risk)
+    payload = approval_request(
+        p, result, approvals_needed(policy_of(rt), p.risk), tier.approval_ttl_minutes if tier else 0
+    )
+    if p.channel and p.message_ts:
+        rt.slack.post_reply(p.channel, p.message_ts, payload)
+    return "dry_run_posted"

@@ -1,0 +1,52 @@
+"""The two ways an ``/ops`` text arrives: a Slack request, and a command job in the worker.
+
+A sub-command that reads AWS across accounts is too slow for Slack's 3-second ack, so the Slack
+handler's answer is an "Looking up …" line and a ``command`` job on the jobs queue; the worker
+(``handlers/worker.py``) runs it and answers through the request's ``response_url``. Everything
+else is answered in the ack.
+
+Example::
+
+    reply = answer_request(text, actor, channel, rt, response_url)   # handlers/slack.py
+    answer_job(rt, job)                                              # handlers/worker.py
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.approval.jobs import Job, JobKind, enqueue
+from bot.commands.base import Reply, ack_reply, dispatch, needs_deferral, run_deferred
+from bot.models import Actor
+from bot.runtime import Runtime
+
+log = logging.getLogger("eventops.commands")
+
+
+def answer_request(text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None) -> Reply:
+    """The reply inside the ack: the answer itself, or "Looking up …" with the work queued."""
+    if not (response_url and needs_deferral(text)):
+        return dispatch(text, actor, channel, rt, response_url)
+    job = Job(kind=JobKind.COMMAND, actor=actor, text=text, channel=channel, response_url=response_url)
+    try:
+        enqueue(rt, job)
+    except Exception as exc:  # noqa: BLE001 - say so rather than time out
+        log.error("queueing /ops %s failed: %s", text.split(" ")[0], type(exc).__name__)
+        return Reply(":warning: That command could not be started; please try again.")
+    return ack_reply(text, rt)
+
+
+def answer_job(rt: Runtime, job: Job) -> str:
+    """A queued ``/ops`` sub-command (read-only), answered through its response_url."""
+    if not job.response_url:
+        return "no_response_url"
+    run_deferred(
+        job.text,
+        job.actor,
+        job.channel,
+        rt,
+        job.response_url,
+        post=rt.slack.respond,
+        acked_at=job.enqueued_at.timestamp(),
+    )
+    return "answered"

@@ -1,0 +1,208 @@
+"""Every Slack message about an alert, composed in one place.
+
+The spine (``bot.pipeline``), the click side (``bot.approval``) and ``/ops`` (``bot.commands``)
+all build their Slack payloads here, so a button, a status line or an outcome reply reads the
+same wherever it comes from. This module sits below all three: it imports the renderer
+(``bot.slack.render``), the routing rules (for mentions on a re-render), the remediation catalog
+(for titles and plans) and the store through the runtime — never the spine, approval or commands.
+
+Example::
+
+    buttons = alert_buttons(alert.id, proposals)       # remediate…, Acknowledge, Snooze, Dismiss
+    refresh_alert_message(rt, alert.id, "⏳ Stop instance — requested by @alice")
+    rt.slack.post_reply(channel, ts, outcome_reply(proposal))
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.models import Actor, Proposal, ProposalState, Risk
+from bot.remediations import remediations
+from bot.routing import route as route_alert
+from bot.runtime import Runtime
+from bot.slack import blocks as bk
+from bot.slack.render import SNOOZE_CHOICES, Button, ConfirmSpec, render_alert, render_outcome_reply
+
+S = ProposalState
+# The proposal states whose button still belongs on the alert message.
+OFFERED_STATES = (S.PROPOSED, S.APPROVED)
+
+STATUS_ICON = {
+    S.SUCCEEDED: "✅",
+    S.NOOP: "➖",
+    S.FAILED: "❌",
+    S.DENIED: "🚫",
+    S.UNDONE: "↩️",
+    S.EXPIRED: "⌛",
+}
+
+
+# --- words -------------------------------------------------------------------------------------
+def clock(dt: datetime | float | None) -> str:
+    """``10:42 UTC`` — the one time format of status lines and replies."""
+    if dt is None:
+        return "?"
+    if isinstance(dt, int | float):
+        dt = datetime.fromtimestamp(dt, UTC)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%H:%M UTC")
+
+
+def who(actor: Actor | None) -> str:
+    """``@alice`` for people, ``EventOps (auto)`` for the bot itself."""
+    if actor is None:
+        return "someone"
+    if actor.is_system:
+        return actor.user_name or "EventOps (auto)"
+    return "@" + (actor.user_name or actor.user_id)
+
+
+def title_of(p: Proposal) -> str:
+    """The remediation's title ("Stop instance"), or its name when the catalog lacks it."""
+    rem = remediations.get(p.remediation)
+    return rem.title if rem is not None else p.remediation
+
+
+def plan_text(p: Proposal) -> str:
+    """The remediation's plan as one paragraph ("Would stop i-0abc in eu-west-1.")."""
+    rem = remediations[p.remediation]
+    return " ".join(rem.plan(rem.parse_params(p.params), p.account, p.region))
+
+
+# --- buttons -----------------------------------------------------------------------------------
+def remediation_button(p: Proposal) -> Button | None:
+    """The button for one offered proposal, with its plan in the confirm dialog (MEDIUM, HIGH)."""
+    rem = remediations.get(p.remediation)
+    if rem is None or p.state not in OFFERED_STATES:
+        return None
+    confirm = None
+    if p.risk in (Risk.MEDIUM, Risk.HIGH):
+        note = " Needs two approvers besides you." if p.risk == Risk.HIGH else ""
+        confirm = ConfirmSpec(
+            title=f"{rem.title}?"[:100], text=plan_text(p) + note, confirm=rem.title[:30], style="danger"
+        )
+    return Button.remediate(p.remediation, p.id, rem.title, confirm=confirm, danger=p.risk == Risk.HIGH)
+
+
+def alert_buttons(alert_id: str, proposals: list[Proposal]) -> list[Button]:
+    """Remediation buttons for offered proposals, then Acknowledge, Snooze and Dismiss."""
+    buttons = [b for b in (remediation_button(p) for p in proposals) if b is not None]
+    buttons += [Button.ack(alert_id)] + [Button.snooze(alert_id, d) for d in SNOOZE_CHOICES]
+    buttons.append(Button.dismiss(alert_id))
+    return buttons
+
+
+# --- re-rendering an alert message after repeats and decisions --------------------------------
+def refresh_fingerprint_message(rt: Runtime, fingerprint: str) -> None:
+    """Re-render the first message of a fingerprint with its current count (chat.update)."""
+    rec = rt.store.get_message(fingerprint)
+    if rec is None or not rec.ts or ":" in rec.ts:
+        return
+    _rerender(rt, rec.owner_id, rec.alert_id, rec.channel, rec.ts, rec)
+    rt.store.mark_message_updated(fingerprint, dirty=False)
+
+
+def refresh_alert_message(rt: Runtime, alert_id: str, status: str | None = None) -> None:
+    """Re-render an alert's message with its proposals' current state and a status line."""
+    alert, channel, ts = rt.store.get_alert(alert_id)
+    if not channel or not ts:
+        return
+    if status:
+        rt.store.set_alert_status(alert_id, status)
+    rec = rt.store.get_message(alert.fingerprint)
+    latest_id = rec.alert_id if rec and rec.owner_id == alert_id else alert_id
+    _rerender(rt, alert_id, latest_id, channel, ts, rec, status=status)
+
+
+def _rerender(
+    rt: Runtime, owner_id: str, latest_id: str, channel: str, ts: str, rec: Any, status: str | None = None
+) -> None:
+    """Render the newest event's content with the owner alert's buttons and the counter."""
+    store = rt.store
+    try:
+        latest, _, _ = store.get_alert(latest_id)
+    except Exception:  # noqa: BLE001 - fall back to the owner's content
+        latest, _, _ = store.get_alert(owner_id)
+    proposals, stored_status = store.alert_message_state(owner_id)
+    status = stored_status if status is None else status
+    route = route_alert(latest, rt.config)
+    payload = render_alert(
+        latest,
+        channel=channel,
+        mentions=route.mentions,
+        buttons=alert_buttons(owner_id, proposals),
+        count=rec.count if rec else 1,
+        first_seen=datetime.fromtimestamp(rec.first_seen, UTC) if rec else None,
+        last_seen=datetime.fromtimestamp(rec.last_seen, UTC) if rec else None,
+        status=status,
+    )
+    rt.slack.update_message(channel, ts, payload)
+
+
+# --- status lines ------------------------------------------------------------------------------
+def requested_line(p: Proposal, actor: Actor) -> str:
+    return f"⏳ {title_of(p)} — requested by {who(actor)}"
+
+
+def awaiting_line(p: Proposal, actor: Actor, have: int, needed: int) -> str:
+    return f"🔐 {title_of(p)} — requested by {who(actor)}; needs {needed} approvals ({have}/{needed})"
+
+
+def outcome_line(p: Proposal) -> str:
+    icon = STATUS_ICON.get(p.state, "ℹ️")
+    return f"{icon} {title_of(p)}: {p.state.value.lower()} — requested by {who(p.requester)}. {p.result or ''}".strip()
+
+
+# --- thread replies ----------------------------------------------------------------------------
+def outcome_reply(p: Proposal) -> dict[str, Any]:
+    """The thread reply once a proposal reaches a terminal state (with Undo while it is open)."""
+    by = who(p.requester)
+    approved = ", approved by " + ", ".join(who(a.actor) for a in p.approvals) if p.approvals else ""
+    lines = [
+        p.result or "",
+        f"Verification: {p.verification}" if p.verification else "",
+        f"Requested by {by}{approved}",
+        f"Account {p.account or '-'} · region {p.region or '-'}",
+        f"Undo available until {clock(p.undo_until)}" if p.undo_until else "",
+        f"Correlation id {p.correlation_id}" if p.correlation_id else "",
+    ]
+    icon = STATUS_ICON.get(p.state, "ℹ️")
+    payload = render_outcome_reply(f"{icon} {title_of(p)}: {p.state.value.lower()}", lines)
+    if p.state == S.SUCCEEDED and p.undo_until:
+        payload["blocks"] = [*payload["blocks"], bk.actions([Button.undo(p.id).to_block()])]
+    return payload
+
+
+def undo_reply(message: str, actor: Actor) -> dict[str, Any]:
+    """The thread reply when an undo was refused or failed."""
+    return render_outcome_reply(f"↩️ {message}", [f"By {who(actor)}"])
+
+
+def approval_request(p: Proposal, dry_run: str, needed: int, ttl_minutes: int) -> dict[str, Any]:
+    """HIGH risk: the plan, the dry run's answer and an Approve button (a confirm dialog with the plan)."""
+    rem = remediations[p.remediation]
+    plan = rem.plan(rem.parse_params(p.params), p.account, p.region)
+    lines = [
+        *plan,
+        f"Dry run: {dry_run}",
+        f"Needs {needed} approvals from people other than {who(p.requester)}, within {ttl_minutes} minutes.",
+    ]
+    payload = render_outcome_reply(f"🔐 {rem.title} requested by {who(p.requester)}", lines)
+    confirm = ConfirmSpec(
+        title=f"Approve {rem.title}?"[:100],
+        text=" ".join(plan) + f" Dry run: {dry_run}",
+        confirm="Approve",
+        style="danger",
+    )
+    approve = Button("Approve", "eventops:approve", p.id, "primary", confirm)
+    payload["blocks"] = [*payload["blocks"], bk.actions([approve.to_block()])]
+    return payload
+
+
+def manual_request(p: Proposal, actor: Actor, slash: str = "/ops") -> dict[str, Any]:
+    """The channel message that ``/ops run`` posts: its thread carries approvals and outcomes."""
+    lines = [plan_text(p), f"Account {p.account or '-'} · region {p.region or '-'}", f"Proposal {p.id}"]
+    return render_outcome_reply(f"🛠️ {title_of(p)} ({p.risk.value} risk) — {slash} run by {who(actor)}", lines)
