@@ -26,8 +26,12 @@ MEMBER_READ_ROLE_NAME = "eventops-member-read"
 
 
 class DeclaresPermissions(Protocol):
-    name: str
-    permissions: tuple[str, ...]
+    # Read-only, so a class-level declaration (``permissions: ClassVar[...] = (...)``) satisfies it.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def permissions(self) -> tuple[str, ...]: ...
 
 
 class CatalogPermissionError(EventOpsError):

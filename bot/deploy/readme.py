@@ -30,13 +30,18 @@ def _commands() -> str:
 SECTIONS: dict[str, Callable[[], str]] = {"catalog": _catalog, "commands": _commands}
 
 
+def _between_markers(body: str) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement keeping both markers; a function, so ``body`` is taken literally."""
+    return lambda m: m.group(1) + body + m.group(2)
+
+
 def render(text: str) -> str:
     for name, make in SECTIONS.items():
         pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no <!-- generated:{name} --> block")
         body = make().rstrip("\n") + "\n"
-        text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text)
+        text = pattern.sub(_between_markers(body), text)
     return text
 
 

@@ -72,6 +72,7 @@ def sandbox(args: argparse.Namespace) -> int:
     try:
         secret_from = "SLACK_SIGNING_SECRET" if settings.slack_signing_secret else "a generated secret"
         print(f"\n  Console:   {sb.url}")
+        assert sb.server is not None, "Sandbox.start() runs the console server"
         print(
             f"  Slack API: {sb.server.api_url}   front door: {sb.server.base}/slack/events (signed with {secret_from})"
         )
@@ -213,7 +214,7 @@ def dev(args: argparse.Namespace) -> int:
             "enabled. `python -m bot manifest --url https://example.invalid` prints a manifest to create one."
         )
         return 2
-    if not settings.slack_app_token.startswith("xapp-"):
+    if not (settings.slack_app_token or "").startswith("xapp-"):
         _err("SLACK_APP_TOKEN must be an app-level token (xapp-…), not a bot or user token")
         return 2
     try:
@@ -270,7 +271,7 @@ def _dev_pollers(settings: Settings, config: Any) -> list[Any]:
     from bot.runtime import Runtime
     from bot.sandbox.pollers import SqsPoller
 
-    pollers = []
+    pollers: list[SqsPoller] = []
     queues = (("notify", settings.alerts_queue_url), ("worker", settings.jobs_queue_url))
     if not any(url for _, url in queues):
         return pollers

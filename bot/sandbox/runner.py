@@ -274,6 +274,7 @@ class Sandbox:
 
     def put_events(self, events: list[Any]) -> list[str]:
         """Put events on the alerts queue, as the EventBridge rule's SQS target would."""
+        assert self.estate is not None, "start() first"
         ids = []
         for ev in events:
             body = ev if isinstance(ev, str) else json.dumps(ev)

@@ -469,6 +469,8 @@ class SlackFake:
         if self._server is None:
             raise RuntimeError("SlackFake is not started")
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows a bytes host; an AF_INET server has a str one
+            host = host.decode()
         return f"http://{host}:{port}"
 
     @property
@@ -577,8 +579,8 @@ class SlackFake:
                 if fault.status == 429:
                     with self.lock:
                         self.rate_limited += 1
-                    wait = fault.retry_after if fault.retry_after is not None else 1
-                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": _fmt_seconds(wait)}
+                    retry = fault.retry_after if fault.retry_after is not None else 1
+                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": _fmt_seconds(retry)}
                 return fault.status, {"ok": False, "error": fault.error or "internal_error"}, {}
             if fault.error is not None:
                 return 200, {"ok": False, "error": fault.error}, {}
@@ -678,7 +680,7 @@ def _apply_update(msg: Message, params: Mapping[str, Any]) -> None:
 
 
 def _message_json(msg: Message) -> dict[str, Any]:
-    out = {"type": "message", "user": msg.user, "bot_id": msg.bot_id, "ts": msg.ts, "text": msg.text}
+    out: dict[str, Any] = {"type": "message", "user": msg.user, "bot_id": msg.bot_id, "ts": msg.ts, "text": msg.text}
     if msg.blocks:
         out["blocks"] = msg.blocks
     if msg.thread_ts:

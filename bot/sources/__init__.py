@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -90,7 +90,7 @@ def event_patterns() -> list[dict[str, Any]]:
     by_source: dict[str, set[str]] = {}
     filtered: list[dict[str, Any]] = []
     for key, cls in parsers.items():
-        source, detail_type = key  # type: ignore[misc]
+        source, detail_type = cast(tuple[str, str], key)  # parsers are keyed by (source, detail-type)
         if cls.detail_filter:
             filtered.append(
                 {"source": [source], "detail-type": [detail_type], "detail": copy.deepcopy(cls.detail_filter)}

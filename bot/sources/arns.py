@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from bot.models import Resource
 
@@ -29,8 +30,12 @@ ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso[a-z-]*):([a-z0-9-]+):(
 SAFE_ARN_RE = re.compile(r"^arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:[A-Za-z0-9_+=,.@:/ -]{1,1024}$")
 
 
-def is_region(value: object) -> bool:
+def is_region(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(REGION_RE.match(value))
+
+
+def is_account(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(ACCOUNT_RE.match(value))
 
 
 def matches(pattern: re.Pattern[str], value: object) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from pydantic import Field
 
@@ -69,6 +69,14 @@ class Finding:
     fields: dict[str, Any] = field(default_factory=dict)
     links: list[Link | None] = field(default_factory=list)
     active: bool = True
+
+
+class _BucketCommon(TypedDict):
+    """The ``Finding`` arguments both bucket rules share, whatever they conclude."""
+
+    resources: list[Resource]
+    context: dict[str, Any]
+    links: list[Link | None]
 
 
 @dataclass
@@ -186,7 +194,7 @@ def authorize_ingress(call: Call) -> Finding:
                     }
                 )
                 rule_id = r.get("securityGroupRuleId")
-                if arns.matches(arns.SECURITY_GROUP_RULE_ID_RE, rule_id):
+                if isinstance(rule_id, str) and arns.matches(arns.SECURITY_GROUP_RULE_ID_RE, rule_id):
                     rule_ids.append(rule_id)
     else:
         for perm in _items(req.get("ipPermissions")):
@@ -259,7 +267,7 @@ def put_bucket_acl(call: Call) -> Finding:
         g.rsplit("/", 1)[-1] for g in _strings(req.get("AccessControlPolicy")) if any(p in g for p in PUBLIC_GRANTEES)
     }
     res = _bucket_resource(call, bucket)
-    common = {
+    common: _BucketCommon = {
         "resources": [res],
         "context": {"bucket": {"name": bucket}},
         "links": [console.s3_bucket(call.region, bucket)],
@@ -299,7 +307,7 @@ def put_bucket_policy(call: Call) -> Finding:
     bucket = _bucket(call)
     public = _public_statements(call.detail.request.get("bucketPolicy"))
     res = _bucket_resource(call, bucket)
-    common = {
+    common: _BucketCommon = {
         "resources": [res],
         "context": {"bucket": {"name": bucket}},
         "links": [console.s3_bucket(call.region, bucket)],
@@ -375,7 +383,8 @@ def put_public_access_block(call: Call) -> Finding:
 
 
 def create_access_key(call: Call) -> Finding:
-    key = call.detail.response.get("accessKey") if isinstance(call.detail.response.get("accessKey"), dict) else {}
+    access_key = call.detail.response.get("accessKey")
+    key = access_key if isinstance(access_key, dict) else {}
     key_id = key.get("accessKeyId")
     user = key.get("userName") or call.detail.request.get("userName") or call.detail.user_identity.user_name
     root = call.detail.user_identity.type == "Root" and not call.detail.request.get("userName")
@@ -487,9 +496,7 @@ class CloudTrailParser(Parser):
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = ApiCall.model_validate(event.detail)
         region = d.aws_region if arns.is_region(d.aws_region) else event.region
-        account = (
-            d.user_identity.account_id if arns.matches(arns.ACCOUNT_RE, d.user_identity.account_id) else event.account
-        )
+        account = d.user_identity.account_id if arns.is_account(d.user_identity.account_id) else event.account
         account = event.account or account
         call = Call(detail=d, account=account, region=region)
         finding = RULES.get(d.event_name, other_call)(call)

@@ -35,9 +35,8 @@ class TrustedAdvisorParser(Parser):
         resources = []
         if d.resource_id:
             resources.append(arns.resource_from_arn(d.resource_id))
-        subject = d.resource_id and (
-            arns.parse_arn(d.resource_id).resource_id if arns.parse_arn(d.resource_id) else d.resource_id
-        )
+        parsed = arns.parse_arn(d.resource_id) if d.resource_id else None
+        subject = d.resource_id and (parsed.resource_id if parsed else d.resource_id)
         fields: dict[str, Any] = {"Check": d.check_name, "Status": status}
         for key, value in list(item.items())[:8]:
             fields[key] = value
