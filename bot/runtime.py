@@ -19,6 +19,7 @@ from typing import Any
 from bot.aws import AwsSessions
 from bot.config import Config, Settings, load_config
 from bot.errors import ConfigError
+from bot.ports import SlackPort, StorePort
 
 log = logging.getLogger("eventops")
 
@@ -43,7 +44,8 @@ class SlackSecrets:
 class Runtime:
     settings: Settings
     config: Config
-    sessions: AwsSessions | None = None
+    # Built in __post_init__ when not given (tests pass their own); never None afterwards.
+    sessions: AwsSessions = None  # type: ignore[assignment]
     counts: Counter[str] = field(default_factory=Counter)
     # Seconds left in this invocation (Lambda context), so Slack waits never outlive it.
     time_left: Any = None
@@ -72,7 +74,7 @@ class Runtime:
 
     # --- lazily built dependencies --------------------------------------------------------
     @property
-    def store(self) -> Any:
+    def store(self) -> StorePort:
         if self._store is None:
             from bot.store import Store
 
@@ -80,7 +82,7 @@ class Runtime:
         return self._store
 
     @property
-    def slack(self) -> Any:
+    def slack(self) -> SlackPort:
         if self._slack is None:
             from bot.slack.client import SlackPoster
 
@@ -92,7 +94,7 @@ class Runtime:
         return self._slack
 
     @slack.setter
-    def slack(self, value: Any) -> None:
+    def slack(self, value: SlackPort) -> None:
         self._slack = value
 
     @property

@@ -24,19 +24,29 @@ import copy
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from bot.approval.clicks import handle_action
 from bot.commands import answer_request
-from bot.runtime import Runtime
-from bot.slack.payloads import CommandReply, CommandRequest
+from bot.runtime import Runtime, RuntimeSlot
+from bot.slack.payloads import CommandReply, CommandRequest, payload_problem
 
 log = logging.getLogger("eventops.handlers.slack")
 
-_rt: Runtime | None = None
-_app: Any = None
+_slot = RuntimeSlot()
+_app: tuple[Runtime, Any] | None = None  # (the Runtime it was built for, the Bolt app)
 _ack_poster: tuple[int, Any] | None = None
-_local = threading.local()  # the per-request Runtime view (tests deliver from threads)
+
+
+class _Request(threading.local):
+    """The request being served on this thread (tests deliver from threads)."""
+
+    rt: Runtime | None = None  # the per-request Runtime view (a Slack poster within the ack budget)
+    deadline: float = 0.0
+
+
+_local = _Request()
 
 # Slack wants the HTTP answer within 3 s. Everything this handler sends to Slack (the message
 # update, an ephemeral refusal) must fit in that, so it gets a short-timeout poster without
@@ -45,18 +55,8 @@ ACK_BUDGET_S = 2.5
 ACK_SLACK_TIMEOUT_S = 2
 
 
-def runtime() -> Runtime:
-    """Built once per cold start (tests replace it with ``set_runtime``)."""
-    global _rt
-    if _rt is None:
-        _rt = Runtime.from_env()
-    return _rt
-
-
-def set_runtime(rt: Runtime | None) -> None:
-    global _rt, _app
-    _rt = rt
-    _app = None
+# Built once per cold start; tests put their own in with set_runtime().
+runtime, set_runtime = _slot.get, _slot.set
 
 
 def _on_command(rt: Runtime, cmd: CommandRequest) -> CommandReply:
@@ -71,22 +71,24 @@ def _on_view(view: Any) -> None:
 
 
 def _request_runtime() -> Runtime:
-    return getattr(_local, "rt", None) or runtime()
+    return _local.rt or runtime()
 
 
 def app() -> Any:
     """The Bolt app with EventOps' listeners, built on first use."""
     global _app
-    if _app is None:
+    rt = runtime()
+    if _app is None or _app[0] is not rt:
         from bot.slack.app import build_app  # imports slack_bolt (measured ≈0.1 s): on first request
 
-        _app = build_app(
-            runtime().secrets.signing_secret,
+        bolt_app = build_app(
+            rt.secrets.signing_secret,
             on_action=lambda click: handle_action(_request_runtime(), click),
             on_command=lambda cmd: _on_command(_request_runtime(), cmd),
             on_view=_on_view,
         )
-    return _app
+        _app = (rt, bolt_app)
+    return _app[1]
 
 
 def _method(event: dict[str, Any]) -> str | None:
@@ -146,10 +148,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if problem:
         log.warning("signed Slack request refused: %s", problem)
         return _response(400, problem)
-    query = {k: [v] for k, v in (event.get("queryStringParameters") or {}).items() if v is not None}
+    query: dict[str, Sequence[str]] = {
+        str(k): [str(v)] for k, v in (event.get("queryStringParameters") or {}).items() if v is not None
+    }
     bolt_app = app()
     try:
-        request = BoltRequest(body=body, query=query, headers=headers)  # parses the body
+        request = BoltRequest(body=body, query=query, headers=dict(headers))  # parses the body
     except Exception:  # noqa: BLE001 - signed but unreadable: a clear 400, never a crash
         return _response(400, "unreadable request body")
     view = _local.rt = _ack_runtime(rt)
@@ -207,14 +211,7 @@ def _unsupported(body: str, headers: dict[str, str]) -> str | None:
         return "the payload is not JSON"
     if not isinstance(payload, dict) or payload.get("type") not in _PAYLOAD_TYPES:
         return "unknown interactivity payload type"
-    for key in ("user", "team", "channel", "container", "view", "message"):
-        if key in payload and payload[key] is not None and not isinstance(payload[key], dict):
-            return f"payload field {key!r} has the wrong type"
-    if payload["type"] == "block_actions" and not (
-        isinstance(payload.get("actions"), list) and payload["actions"] and isinstance(payload["actions"][0], dict)
-    ):
-        return "block_actions without actions"
-    return None
+    return payload_problem(payload)
 
 
 def _signed(rt: Runtime, body: str, headers: dict[str, str]) -> bool:
@@ -225,7 +222,7 @@ def _signed(rt: Runtime, body: str, headers: dict[str, str]) -> bool:
 
 
 def _ack_time_left() -> float:
-    return getattr(_local, "deadline", 0.0) - time.monotonic()
+    return _local.deadline - time.monotonic()
 
 
 def _ack_runtime(rt: Runtime) -> Runtime:

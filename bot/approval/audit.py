@@ -32,6 +32,7 @@ import uuid
 from typing import Any
 
 from bot.models import Actor, AuditEntry, Proposal
+from bot.runtime import Runtime
 
 log = logging.getLogger("eventops.audit")
 
@@ -64,7 +65,7 @@ def _resource(proposal: Proposal | None) -> str | None:
 
 
 def record(
-    rt: Any,
+    rt: Runtime,
     *,
     key: str,
     action: str,

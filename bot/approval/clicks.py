@@ -49,6 +49,7 @@ from bot.approval.states import OPEN
 from bot.errors import ConflictError, NotFoundError
 from bot.messages import awaiting_line, clock, requested_line, title_of, who
 from bot.models import Actor, Approval, Proposal, Risk
+from bot.runtime import Runtime
 from bot.slack.payloads import ActionRequest
 from bot.slack.render import render_ephemeral
 
@@ -70,7 +71,7 @@ class Decision:
     message: str = ""
 
 
-def _ephemeral(rt: Any, click: ActionRequest, text: str) -> None:
+def _ephemeral(rt: Runtime, click: ActionRequest, text: str) -> None:
     payload = render_ephemeral(text)
     if click.thread_ts:
         payload["thread_ts"] = click.thread_ts
@@ -80,7 +81,7 @@ def _ephemeral(rt: Any, click: ActionRequest, text: str) -> None:
         log.warning("ephemeral reply to %s failed: %s", click.actor.user_id, type(exc).__name__)
 
 
-def _in_org(rt: Any, actor: Actor) -> Verdict:
+def _in_org(rt: Runtime, actor: Actor) -> Verdict:
     """Ack / Snooze / Dismiss: anyone in the organization's Slack team (fail closed)."""
     return in_org(policy_of(rt), actor)
 
@@ -88,7 +89,7 @@ def _in_org(rt: Any, actor: Actor) -> Verdict:
 # --- the ack path: one click -------------------------------------------------------------------
 
 
-def handle_action(rt: Any, click: ActionRequest) -> Decision:
+def handle_action(rt: Runtime, click: ActionRequest) -> Decision:
     """Decide one click within Slack's ack budget. Never raises; refusals go to the clicker."""
     handlers = {
         "remediate": _remediate,
@@ -114,12 +115,14 @@ def handle_action(rt: Any, click: ActionRequest) -> Decision:
     return decision
 
 
-def _refuse(rt: Any, click: ActionRequest, outcome: str, message: str) -> Decision:
+def _refuse(rt: Runtime, click: ActionRequest, outcome: str, message: str) -> Decision:
     _ephemeral(rt, click, message)
     return Decision(outcome, message)
 
 
-def _deny(rt: Any, click: ActionRequest, p: Proposal | None, reason: str, *, alert_id: str | None = None) -> Decision:
+def _deny(
+    rt: Runtime, click: ActionRequest, p: Proposal | None, reason: str, *, alert_id: str | None = None
+) -> Decision:
     """A refused click: one DENIED audit record per click, an ephemeral reason, nothing else."""
     target = p.id if p else alert_id
     audit.record(
@@ -138,14 +141,14 @@ def _deny(rt: Any, click: ActionRequest, p: Proposal | None, reason: str, *, ale
     return _refuse(rt, click, "denied", f"Not allowed: {reason}.")
 
 
-def _load(rt: Any, click: ActionRequest) -> Proposal | None:
+def _load(rt: Runtime, click: ActionRequest) -> Proposal | None:
     try:
         return rt.store.get_proposal(click.value)
     except NotFoundError:
         return None
 
 
-def _common_refusal(rt: Any, click: ActionRequest, p: Proposal | None) -> Decision | None:
+def _common_refusal(rt: Runtime, click: ActionRequest, p: Proposal | None) -> Decision | None:
     if p is None:
         return _refuse(rt, click, "missing", "This button is no longer valid: its proposal was not found.")
     if click.channel and p.channel and click.channel != p.channel:
@@ -155,7 +158,7 @@ def _common_refusal(rt: Any, click: ActionRequest, p: Proposal | None) -> Decisi
     return None
 
 
-def _remediate(rt: Any, click: ActionRequest) -> Decision:
+def _remediate(rt: Runtime, click: ActionRequest) -> Decision:
     p = _load(rt, click)
     refusal = _common_refusal(rt, click, p)
     if refusal:
@@ -171,7 +174,7 @@ def _remediate(rt: Any, click: ActionRequest) -> Decision:
     return decision
 
 
-def request_action(rt: Any, proposal_id: str, actor: Actor, channel: str) -> Decision:
+def request_action(rt: Runtime, proposal_id: str, actor: Actor, channel: str) -> Decision:
     """``/ops run``: request a proposal made by hand, exactly as its remediate button would.
 
     The decision's message is what the requester is told; a refusal writes one DENIED record.
@@ -203,7 +206,7 @@ def request_action(rt: Any, proposal_id: str, actor: Actor, channel: str) -> Dec
     return decision
 
 
-def _request(rt: Any, p: Proposal, actor: Actor, channel: str) -> Decision:
+def _request(rt: Runtime, p: Proposal, actor: Actor, channel: str) -> Decision:
     """PROPOSED → requested, for the remediate button and ``/ops run`` alike.
 
     No approvals needed: APPROVED (conditional) and an execute job. HIGH risk: the requester is
@@ -252,7 +255,7 @@ def _request(rt: Any, p: Proposal, actor: Actor, channel: str) -> Decision:
     return Decision("awaiting_approval", note or "")
 
 
-def _approve(rt: Any, click: ActionRequest) -> Decision:
+def _approve(rt: Runtime, click: ActionRequest) -> Decision:
     p = _load(rt, click)
     refusal = _common_refusal(rt, click, p)
     if refusal:
@@ -296,7 +299,7 @@ def _approve(rt: Any, click: ActionRequest) -> Decision:
     return Decision("approval_recorded")
 
 
-def _undo_click(rt: Any, click: ActionRequest) -> Decision:
+def _undo_click(rt: Runtime, click: ActionRequest) -> Decision:
     p = _load(rt, click)
     refusal = _common_refusal(rt, click, p)
     if refusal:
@@ -322,14 +325,14 @@ def _undo_click(rt: Any, click: ActionRequest) -> Decision:
     return Decision("undo_queued")
 
 
-def _alert_for(rt: Any, click: ActionRequest) -> tuple[Any, str | None, str | None] | None:
+def _alert_for(rt: Runtime, click: ActionRequest) -> tuple[Any, str | None, str | None] | None:
     try:
         return rt.store.get_alert(click.value)
     except NotFoundError:
         return None
 
 
-def _org_alert(rt: Any, click: ActionRequest) -> tuple[Any, str | None, str | None] | Decision:
+def _org_alert(rt: Runtime, click: ActionRequest) -> tuple[Any, str | None, str | None] | Decision:
     """The clicked alert, if it is known and the clicker is in the organization; else the refusal."""
     found = _alert_for(rt, click)
     if found is None:
@@ -340,7 +343,7 @@ def _org_alert(rt: Any, click: ActionRequest) -> tuple[Any, str | None, str | No
     return found
 
 
-def _first_to(rt: Any, click: ActionRequest, key: str, done: str) -> Decision | None:
+def _first_to(rt: Runtime, click: ActionRequest, key: str, done: str) -> Decision | None:
     """Record that the clicker did this first (conditional write); else tell them who did."""
     if rt.store.put_value(key, click.actor.model_dump_json(), VALUE_TTL_S, only_if_absent=True):
         return None
@@ -349,7 +352,7 @@ def _first_to(rt: Any, click: ActionRequest, key: str, done: str) -> Decision | 
     return _refuse(rt, click, "already", f"Already {done} by {by}.")
 
 
-def _ack(rt: Any, click: ActionRequest) -> Decision:
+def _ack(rt: Runtime, click: ActionRequest) -> Decision:
     found = _org_alert(rt, click)
     if isinstance(found, Decision):
         return found
@@ -371,7 +374,7 @@ def _ack(rt: Any, click: ActionRequest) -> Decision:
     return Decision("acknowledged")
 
 
-def _snooze(rt: Any, click: ActionRequest) -> Decision:
+def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
     seconds = SNOOZE_SECONDS.get(click.arg)
     if seconds is None:
         return _refuse(rt, click, "refused", f"Unknown snooze duration {click.arg!r}.")
@@ -409,7 +412,7 @@ def _snooze(rt: Any, click: ActionRequest) -> Decision:
     return Decision("snoozed")
 
 
-def _dismiss(rt: Any, click: ActionRequest) -> Decision:
+def _dismiss(rt: Runtime, click: ActionRequest) -> Decision:
     found = _org_alert(rt, click)
     if isinstance(found, Decision):
         return found
@@ -445,7 +448,7 @@ def _dismiss(rt: Any, click: ActionRequest) -> Decision:
     return Decision("dismissed")
 
 
-def _write_back(rt: Any, click: ActionRequest, p: Proposal) -> bool:
+def _write_back(rt: Runtime, click: ActionRequest, p: Proposal) -> bool:
     """Queue the source write-back for a dismissed alert, as the dismisser, if they may run it."""
     extra = WRITE_BACK_ON_DISMISS.get(p.remediation)
     if extra is None or p.state != S.PROPOSED or rt.kill_switch_on():
@@ -464,7 +467,7 @@ def _write_back(rt: Any, click: ActionRequest, p: Proposal) -> bool:
 # --- auto mode ---------------------------------------------------------------------------------
 
 
-def auto_execute(rt: Any, proposal: Proposal) -> Decision:
+def auto_execute(rt: Runtime, proposal: Proposal) -> Decision:
     """Run ``proposal`` without a click (a route in ``mode: auto``), as the system actor.
 
     Same limits as a click: the kill switch refuses here and again in the worker, the blast

@@ -18,12 +18,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import ConfigError
 from bot.models import Actor, utcnow
+from bot.runtime import Runtime
 
 
 class JobKind(StrEnum):
@@ -61,7 +61,7 @@ class Job(BaseModel):
     __str__ = __repr__
 
 
-def enqueue(rt: Any, job: Job) -> str:
+def enqueue(rt: Runtime, job: Job) -> str:
     """Send ``job`` to the jobs queue; returns the SQS message id.
 
     Raises ConfigError when no queue is configured (fail closed: nothing runs without it).

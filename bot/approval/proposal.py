@@ -19,6 +19,7 @@ from bot.approval.jobs import Job, enqueue
 from bot.errors import ConflictError, NotFoundError, SlackError
 from bot.messages import clock, refresh_alert_message, who
 from bot.models import Actor, Approval, Proposal, ProposalState
+from bot.runtime import Runtime
 
 log = logging.getLogger("eventops.approval")
 
@@ -44,7 +45,7 @@ def now_utc() -> datetime:
 _group_cache: dict[str, tuple[float, list[str]]] = {}
 
 
-def group_resolver(rt: Any):
+def group_resolver(rt: Runtime):
     """Slack user group → members (usergroups.users.list), cached a few minutes per container."""
 
     def resolve(group: str) -> list[str]:
@@ -58,11 +59,11 @@ def group_resolver(rt: Any):
     return resolve
 
 
-def policy_of(rt: Any) -> Any:
+def policy_of(rt: Runtime) -> Any:
     return rt.config.policy
 
 
-def refresh_message(rt: Any, alert_id: str, status: str | None, *, raise_errors: bool = False) -> None:
+def refresh_message(rt: Runtime, alert_id: str, status: str | None, *, raise_errors: bool = False) -> None:
     """Re-render the alert's message (chat.update by channel + ts) with a status line."""
     try:
         refresh_alert_message(rt, alert_id, status)
@@ -97,7 +98,7 @@ def already_message(p: Proposal) -> str:
     return f"This proposal is {p.state.value.lower()} (since {clock(p.updated_at)}); nothing was changed."
 
 
-def valid_approvals(rt: Any, p: Proposal, now: datetime, grace_s: float = 0) -> list[Approval]:
+def valid_approvals(rt: Runtime, p: Proposal, now: datetime, grace_s: float = 0) -> list[Approval]:
     """Distinct approvers, none the requester, each within the tier's TTL and still allowed."""
     tier = tier_for(policy_of(rt), p.risk)
     ttl = timedelta(minutes=tier.approval_ttl_minutes if tier else 0, seconds=grace_s)
@@ -115,7 +116,7 @@ def valid_approvals(rt: Any, p: Proposal, now: datetime, grace_s: float = 0) -> 
     return out
 
 
-def expire_proposal(rt: Any, p: Proposal) -> None:
+def expire_proposal(rt: Runtime, p: Proposal) -> None:
     try:
         saved = rt.store.save_proposal(p.model_copy(update={"state": S.EXPIRED}), p.state, p.version)
     except ConflictError:
@@ -131,7 +132,7 @@ def expire_proposal(rt: Any, p: Proposal) -> None:
     )
 
 
-def queue_job(rt: Any, job: Job) -> str | None:
+def queue_job(rt: Runtime, job: Job) -> str | None:
     """Enqueue; on failure say so. Housekeeping re-queues APPROVED proposals nobody picked up."""
     try:
         enqueue(rt, job)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import Any
 
 from bot.approval.jobs import Job, JobKind
 from bot.approval.proposal import (
@@ -30,6 +29,7 @@ from bot.approval.worker import interrupted
 from bot.errors import ConflictError, RetryLaterError, SlackError
 from bot.messages import who
 from bot.models import Actor
+from bot.runtime import Runtime
 from bot.slack.render import render_outcome_reply
 
 log = logging.getLogger("eventops.approval")
@@ -38,7 +38,7 @@ log = logging.getLogger("eventops.approval")
 # --- housekeeping ------------------------------------------------------------------------------
 
 
-def expire_proposals(rt: Any, now: datetime | None = None) -> int:
+def expire_proposals(rt: Runtime, now: datetime | None = None) -> int:
     """PROPOSED / SNOOZED proposals past ``expires_at`` → EXPIRED, audited, message updated."""
     now = now or now_utc()
     alerts: set[str] = set()
@@ -56,7 +56,7 @@ def expire_proposals(rt: Any, now: datetime | None = None) -> int:
     return n
 
 
-def end_snoozes(rt: Any, now: float | None = None) -> int:
+def end_snoozes(rt: Runtime, now: float | None = None) -> int:
     """Snoozes whose time is up: remind the thread, reopen snoozed proposals, forget the snooze."""
     now = now if now is not None else time.time()
     n = 0
@@ -88,7 +88,7 @@ def end_snoozes(rt: Any, now: float | None = None) -> int:
     return n
 
 
-def sweep_running(rt: Any, stale_s: float = RUNNING_STALE_S) -> int:
+def sweep_running(rt: Runtime, stale_s: float = RUNNING_STALE_S) -> int:
     """RUNNING longer than any worker can live → FAILED, "worker interrupted; state unknown"."""
     n = 0
     for p in rt.store.proposals_in({S.RUNNING}):
@@ -101,7 +101,7 @@ def sweep_running(rt: Any, stale_s: float = RUNNING_STALE_S) -> int:
     return n
 
 
-def requeue_stuck(rt: Any, stuck_s: float = APPROVED_STUCK_S) -> int:
+def requeue_stuck(rt: Runtime, stuck_s: float = APPROVED_STUCK_S) -> int:
     """APPROVED proposals no worker picked up (the SQS send failed) are queued again.
 
     Safe because the worker's ``APPROVED → RUNNING`` write admits exactly one job.

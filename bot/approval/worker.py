@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -46,6 +45,7 @@ from bot.messages import approval_request, clock, outcome_line, outcome_reply, u
 from bot.models import Actor, Outcome, Proposal, Risk
 from bot.remediations import remediations
 from bot.remediations.base import RemediationContext, run, run_undo
+from bot.runtime import Runtime
 
 log = logging.getLogger("eventops.approval")
 
@@ -57,7 +57,7 @@ class JobFailedError(EventOpsError):
 # --- the worker --------------------------------------------------------------------------------
 
 
-def process_job(rt: Any, job: Job, *, running_stale_s: float = RUNNING_STALE_S) -> str:
+def process_job(rt: Runtime, job: Job, *, running_stale_s: float = RUNNING_STALE_S) -> str:
     """Run one job. Returns what happened; raises when the SQS record must be retried / DLQ'd."""
     if job.kind == JobKind.EXECUTE:
         return _execute(rt, job, running_stale_s)
@@ -68,7 +68,7 @@ def process_job(rt: Any, job: Job, *, running_stale_s: float = RUNNING_STALE_S) 
     raise JobFailedError(f"unknown job kind {job.kind!r}")  # pragma: no cover - enum
 
 
-def _reauthorize(rt: Any, p: Proposal) -> str | None:
+def _reauthorize(rt: Runtime, p: Proposal) -> str | None:
     """Why ``p`` may not run now, or None. Fail closed: every doubt is a reason."""
     requester = p.requester
     if requester is None:
@@ -87,7 +87,7 @@ def _reauthorize(rt: Any, p: Proposal) -> str | None:
     return None
 
 
-def _execute(rt: Any, job: Job, running_stale_s: float) -> str:
+def _execute(rt: Runtime, job: Job, running_stale_s: float) -> str:
     try:
         p = rt.store.get_proposal(job.proposal_id)
     except NotFoundError:
@@ -183,13 +183,13 @@ def is_error(outcome: Outcome) -> bool:
     return outcome.state == S.FAILED and outcome.message.startswith(_AWS_ERROR_PREFIXES)
 
 
-def interrupted(rt: Any, p: Proposal) -> str:
+def interrupted(rt: Runtime, p: Proposal) -> str:
     msg = "worker interrupted; state unknown — check the resource"
     rt.count("worker_interrupted")
     return _finish(rt, p, Outcome(state=S.FAILED, message=msg, verification="unknown"))
 
 
-def _finish(rt: Any, running: Proposal, outcome: Outcome, *, slack_errors: bool = True) -> str:
+def _finish(rt: Runtime, running: Proposal, outcome: Outcome, *, slack_errors: bool = True) -> str:
     """RUNNING → outcome (conditional), one audit record, then the message and a thread reply."""
     undo_until = None
     if outcome.state == S.SUCCEEDED and outcome.reversible:
@@ -240,7 +240,7 @@ def _result_line(p: Proposal) -> str:
     return "; ".join(x for x in parts if x)
 
 
-def _notify(rt: Any, p: Proposal) -> None:
+def _notify(rt: Runtime, p: Proposal) -> None:
     """chat.update of the alert message + one thread reply, once per terminal state.
 
     Raises SlackError so the SQS record is retried; the retry finds the state recorded and
@@ -256,7 +256,7 @@ def _notify(rt: Any, p: Proposal) -> None:
     rt.store.put_value(marker, "1", VALUE_TTL_S)
 
 
-def _undo(rt: Any, job: Job) -> str:
+def _undo(rt: Runtime, job: Job) -> str:
     try:
         p = rt.store.get_proposal(job.proposal_id)
     except NotFoundError:
@@ -320,7 +320,7 @@ def _undo(rt: Any, job: Job) -> str:
     return "undone"
 
 
-def _undo_reply(rt: Any, p: Proposal, job: Job, outcome: str, message: str) -> str:
+def _undo_reply(rt: Runtime, p: Proposal, job: Job, outcome: str, message: str) -> str:
     audit.record(
         rt,
         key=f"{p.id}:{outcome}:{job.correlation_id}",
@@ -336,7 +336,7 @@ def _undo_reply(rt: Any, p: Proposal, job: Job, outcome: str, message: str) -> s
     return outcome.lower()
 
 
-def _dry_run(rt: Any, job: Job) -> str:
+def _dry_run(rt: Runtime, job: Job) -> str:
     """HIGH risk: ask AWS, then post plan + dry run + an Approve button in the thread."""
     try:
         p = rt.store.get_proposal(job.proposal_id)

@@ -144,6 +144,9 @@ _USER_MENTION_RE = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL_MENTION_RE = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
+_CURLY_QUOTES = str.maketrans('“”‘’', "\"\"''")
+
+
 def split_args(text: str) -> list[str]:
     """Words of the slash text; quotes group words ("a reason with spaces").
 
@@ -152,7 +155,7 @@ def split_args(text: str) -> list[str]:
     """
     text = (text or "").replace("\u00a0", " ").strip()
     # Slack clients turn straight quotes into curly ones.
-    text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"}))
+    text = text.translate(_CURLY_QUOTES)
     try:
         words = shlex.split(text)
     except ValueError:  # unbalanced quote: take the words as typed

@@ -40,6 +40,7 @@ from bot.slack.payloads import (
     parse_action,
     parse_command,
     parse_view,
+    payload_problem,
 )
 
 # RELIABILITY 13: Bolt's INFO log of an invalid signature prints the whole body.
@@ -50,7 +51,7 @@ log = logging.getLogger("eventops.slack")
 
 RETRY_HEADER = "x-slack-retry-num"
 
-OnAction = Callable[[ActionRequest], None]
+OnAction = Callable[[ActionRequest], object]  # what it returns is for logs and tests
 OnCommand = Callable[[CommandRequest], CommandReply]
 OnView = Callable[[ViewRequest], "dict[str, Any] | None"]
 OnOptions = Callable[[dict[str, Any]], OptionsReply]
@@ -76,24 +77,12 @@ class _SkipRetries(Middleware):
             reason = (req.headers.get("x-slack-retry-reason") or ["?"])[0]
             log.info("Slack retry #%s (%s) answered without running listeners", retry[0], reason)
             return BoltResponse(status=200, body="")
-        problem = _malformed(req.body)
+        problem = payload_problem(req.body)
         if problem:
             # Bolt's own listener matchers index into these (body["actions"][0]) and would 500.
             log.warning("refusing a signed but malformed Slack payload: %s", problem)
             return BoltResponse(status=400, body=f"malformed payload: {problem}")
         return next()
-
-
-def _malformed(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return "not an object"
-    if "user" in body and not isinstance(body["user"], dict):
-        return "user is not an object"
-    if body.get("type") == "block_actions":
-        actions = body.get("actions")
-        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
-            return "block_actions without actions"
-    return None
 
 
 def build_app(

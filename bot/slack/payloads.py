@@ -213,3 +213,22 @@ def parse_view(body: dict[str, Any]) -> ViewRequest:
         values=values,
         actor=actor_from(body),
     )
+
+
+def payload_problem(payload: object) -> str | None:
+    """Why a (signed) interactivity payload is not one Slack sends, or None when it is.
+
+    One check for every way a payload arrives (the Lambda front door, Socket Mode through Bolt):
+    Bolt's own listener matchers index into these fields (``body["actions"][0]``) and would
+    answer 500 on a malformed one.
+    """
+    if not isinstance(payload, dict):
+        return "the payload is not an object"
+    for key in ("user", "team", "channel", "container", "view", "message"):
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            return f"payload field {key!r} has the wrong type"
+    if payload.get("type") == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return "block_actions without actions"
+    return None

@@ -29,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bot.approval.states import check as check_transition
 from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
 
@@ -377,7 +378,12 @@ class Store:
         return Proposal.model_validate_json(item["data"]["S"])
 
     def save_proposal(self, proposal: Proposal, expect_state: ProposalState, expect_version: int) -> Proposal:
-        """Conditional write: succeeds only if nobody moved the proposal since it was read."""
+        """Conditional write: succeeds only if nobody moved the proposal since it was read.
+
+        Every transition goes through the state machine: an illegal one (RUNNING → PROPOSED,
+        FAILED → RUNNING, …) raises ``InvalidTransitionError`` before anything is written.
+        """
+        check_transition(expect_state, proposal.state)
         new = proposal.model_copy(update={"version": expect_version + 1, "updated_at": datetime.now(UTC)})
         try:
             self.client.put_item(
