@@ -11,8 +11,8 @@
       → optionally publish the Alert to a bus and archive the raw event to S3
 
 ``NotifyBatch`` collects what is best sent once per batch (repeat updates, storm replies) and
-sends it in ``flush()``. Decisions (clicks) go through ``bot.approval.flow``; this module only
-offers ``refresh_alert_message`` for re-rendering an alert's message after a decision.
+sends it in ``flush()``. Decisions (clicks) go through ``bot.approval.clicks``; every Slack
+message about an alert, re-rendering included, is composed in ``bot.messages``.
 """
 
 from __future__ import annotations

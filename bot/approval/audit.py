@@ -5,7 +5,7 @@ resource), before (pre-state) and after (result, verification), the correlation 
 message. ``unique_key`` makes a record once-only: a retried click, a re-delivered job or two
 concurrent workers writing the same outcome produce one record, not two.
 
-Keys used by ``bot.approval.flow``:
+Keys used by ``bot.approval`` (clicks, worker, sweeps):
 
 =================================  ===================================================
 ``<proposal>:<STATE>``             a proposal's terminal state (SUCCEEDED, DENIED, …)

@@ -144,7 +144,7 @@ _USER_MENTION_RE = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL_MENTION_RE = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
-_CURLY_QUOTES = str.maketrans('“”‘’', "\"\"''")
+_CURLY_QUOTES = str.maketrans("“”‘’", "\"\"''")
 
 
 def split_args(text: str) -> list[str]:

@@ -1,7 +1,7 @@
 """The Bolt app: signature check, Slack-retry guard, and listeners that hand plain data over.
 
 ``bot/slack`` never imports boto3, so the app knows nothing about DynamoDB or SQS: the caller
-injects callbacks (``handlers/slack.py`` wires ``bot.approval.flow`` and ``bot.commands``).
+injects callbacks (``handlers/slack.py`` wires ``bot.approval.clicks`` and ``bot.commands``).
 Every request is signature-checked by Bolt's ``RequestVerification`` (timestamp within 300 s,
 HMAC over the raw body); Bolt's ``SslCheck`` answers ``ssl_check=1`` with an empty 200 and
 runs nothing. A request Slack *retries* (``X-Slack-Retry-Num``) is answered 200 after the

@@ -1,5 +1,5 @@
 """``/ops`` fan-out: the alarms query over 10 accounts × 4 regions with 100 ms injected before
-every AWS request (a botocore ``before-send`` hook, ``bot.commands.fanout.delay_every_call``).
+every AWS request (a botocore ``before-send`` hook, ``tests.bench.fanout_hooks.delay_every_call``).
 
 ``ops_fanout_s`` is the warm figure (clients cached, as in a warm Lambda); the first run, which
 also creates 40 clients, is in details.json. Serially the 40 calls would take ≥ 4 s.
@@ -10,8 +10,8 @@ from __future__ import annotations
 import boto3
 from moto import mock_aws
 
-from bot.commands.fanout import delay_every_call, measure_fanout
 from tests.bench.bench_env import make_runtime
+from tests.bench.fanout_hooks import delay_every_call, measure_fanout
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"]
 DELAY_S = 0.1

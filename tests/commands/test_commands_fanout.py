@@ -1,5 +1,5 @@
 """Fan-out over accounts × regions: complete, concurrent, bounded. Timing is printed, not asserted
-(``make bench`` owns the figure; it calls ``bot.commands.fanout.measure_fanout``)."""
+(``make bench`` owns the figure; it calls ``tests.bench.fanout_hooks.measure_fanout``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from commands_support import ALICE, raw_client, texts
 
 from bot.commands import dispatch
 from bot.commands.alarms import alarms_in
-from bot.commands.fanout import MAX_WORKERS, Target, delay_every_call, fan_out, measure_fanout, targets
+from bot.commands.fanout import MAX_WORKERS, Target, fan_out, targets
+from tests.bench.fanout_hooks import delay_every_call, measure_fanout
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"]
 # No role_arn: no STS, every account answers with the same moto account's data.
