@@ -106,6 +106,23 @@ def account_checks(rt: Any) -> list[str]:
     return lines
 
 
+def approvers_besides_requester(tier: Any) -> int | None:
+    """The fewest distinct approvers any requester of ``tier`` can ask (never themselves).
+
+    Approvers are ``tier.approvers``, or the tier's users when that is empty. A requester who is
+    also an approver cannot approve their own change, so they do not count for that request.
+    None when the count is unknown: the approvers are the tier's users and user groups (group
+    members are looked up at click time).
+    """
+    approvers = set(tier.approvers or tier.users)
+    if not tier.approvers and tier.user_groups:
+        return None
+    requesters = set(tier.users)  # a requester from a user group is assumed not to be a listed approver
+    if not requesters:
+        return len(approvers)
+    return min(len(approvers - {r}) for r in requesters)
+
+
 def policy_warnings(rt: Any) -> list[str]:
     policy = rt.config.policy
     if policy is None:
@@ -119,13 +136,15 @@ def policy_warnings(rt: Any) -> list[str]:
             out.append(f"{WARN} policy.tiers.{risk.value}: nobody may run {risk.value}-risk remediations")
             continue
         needed = approvals_needed(policy, risk)
-        approvers = tier.approvers or tier.users
-        if needed and not approvers and not tier.user_groups:
-            out.append(f"{WARN} policy.tiers.{risk.value}: {needed} approval(s) needed but the approver list is empty")
-        elif needed and not tier.user_groups and len(set(approvers)) <= needed:
+        if not needed:
+            continue
+        available = approvers_besides_requester(tier)
+        if available is None:
+            continue  # approvers come from a user group: its size is only known at click time
+        if available < needed:
             out.append(
-                f"{WARN} policy.tiers.{risk.value}: {needed} approval(s) by others needed but only "
-                f"{len(set(approvers))} approver(s) listed (a requester cannot approve their own change)"
+                f"{WARN} policy.tiers.{risk.value}: {needed} approval(s) by others needed but a requester has only "
+                f"{available} other approver(s) (a requester cannot approve their own change)"
             )
     return out
 

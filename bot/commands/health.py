@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,10 +63,35 @@ def health(inv: Invocation) -> Reply:
         f" — {esc(ev['region'] or 'global')}, {esc(t.account_label)}, {esc(ev['status'])} since {ago(ev['start'])}"
         for t, ev in events
     ]
+    # One clear line per account/region the Health API did not answer (no subscription, an
+    # endpoint that answers HTML, no permission); "no events" only about the ones that answered.
+    unavailable = [
+        f":warning: AWS Health is not available in {esc(t.label)}: {esc(_reason(err))}"
+        for t, err in sorted(result.errors.items(), key=lambda te: te[0].label)
+    ]
+    if result.answered:
+        where_ok = ", ".join(t.label for t in result.answered)
+        empty = f":white_check_mark: No open AWS Health events in {esc(where_ok)}."
+    else:
+        empty = "\n".join(unavailable) or ":white_check_mark: No open AWS Health events."
+        unavailable = []
     return listing(
         "AWS Health events (open and upcoming)",
         rows,
         hint=f"narrow with `{inv.slash} health <account> <region>`",
-        empty=":white_check_mark: No open AWS Health events.",
-        notes=result.notes("health"),
+        empty=empty,
+        notes=unavailable,
     )
+
+
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def _reason(err: str) -> str:
+    """A one-line reason from a fan-out error: never an HTML page (moto and proxies answer HTML)."""
+    if "<" in err and _TAG_RE.search(err):
+        code_part = err.split(":", 1)[0].strip()
+        label = f"HTTP {code_part}" if code_part.isdigit() else code_part
+        return f"the Health endpoint answered {label} with a web page instead of the AWS API"
+    line = " ".join(err.split())
+    return line[:200]

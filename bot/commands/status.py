@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from bot.approval.states import TERMINAL
 from bot.commands.base import Invocation, Reply, command
 from bot.commands.output import code, esc
 from bot.errors import NotFoundError
@@ -16,17 +19,52 @@ RECENT_ALERTS = 200
 CHANNEL_LOOKUPS = 30
 
 
-def open_problems(alerts: list[Alert]) -> list[Alert]:
-    """The newest alert per fingerprint, kept when it is still active (newest first in, out)."""
+def open_problems(alerts: list[Alert], closed: Callable[[Alert], bool] | None = None) -> list[Alert]:
+    """The newest alert per fingerprint, kept when it is still active (newest first in, out)
+    and not ``closed`` (dismissed, or fixed by a remediation)."""
     seen: set[str] = set()
     out = []
     for alert in sorted(alerts, key=lambda a: a.time, reverse=True):
         if alert.fingerprint in seen:
             continue
         seen.add(alert.fingerprint)
-        if alert.active:
+        if alert.active and not (closed and closed(alert)):
             out.append(alert)
     return out
+
+
+def _dismissed(store: Any, alert_id: str) -> bool:
+    # The Dismiss button records who dismissed an alert first under this key (bot.approval.clicks).
+    return store.get_value(f"DISMISS#{alert_id}") is not None
+
+
+class _Closed:
+    """Whether a problem is over although its source has not said so: its message (owned by the
+    fingerprint's first alert) was dismissed, or a remediation on it SUCCEEDED after its newest event."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.fixed_at: dict[str, datetime] = {}
+        for p in store.proposals_in({ProposalState.SUCCEEDED}):
+            at = p.updated_at or p.created_at
+            if p.alert_id not in self.fixed_at or at > self.fixed_at[p.alert_id]:
+                self.fixed_at[p.alert_id] = at
+        self.dismissed_ids: set[str] = set()
+
+    def owner_ids(self, alert: Alert) -> set[str]:
+        rec = self.store.get_message(alert.fingerprint)
+        return {alert.id} | ({rec.owner_id} if rec is not None and rec.owner_id else set())
+
+    def __call__(self, alert: Alert) -> bool:
+        ids = self.owner_ids(alert)
+        if any(_dismissed(self.store, i) for i in ids):
+            self.dismissed_ids |= ids
+            return True
+        return any(i in self.fixed_at and self.fixed_at[i] >= alert.time for i in ids)
+
+    def proposal_closed(self, alert_id: str) -> bool:
+        """A proposal on a dismissed or fixed alert waits for nobody."""
+        return alert_id in self.dismissed_ids or alert_id in self.fixed_at or _dismissed(self.store, alert_id)
 
 
 def _channels(store: Any, alerts: list[Alert]) -> Counter[str]:
@@ -55,13 +93,18 @@ def status(inv: Invocation) -> Reply:
     """
     rt = inv.rt
     store = rt.store
-    problems = open_problems(store.recent_alerts(RECENT_ALERTS))
+    closed = _Closed(store)
+    problems = open_problems(store.recent_alerts(RECENT_ALERTS), closed)
     by_sev = Counter(a.severity for a in problems)
     sev_line = "  ".join(f"{s.emoji} {s.value.title()} *{by_sev[s]}*" for s in Severity if by_sev[s]) or "none"
     by_channel = _channels(store, problems)
     chan_line = ", ".join(f"{_channel_label(c)} {n}" for c, n in by_channel.most_common(10)) or "—"
     running = store.proposals_in({ProposalState.RUNNING})
-    waiting = store.proposals_in({ProposalState.PROPOSED, ProposalState.APPROVED})
+    waiting = [
+        p
+        for p in store.proposals_in({ProposalState.PROPOSED, ProposalState.APPROVED})
+        if p.state not in TERMINAL and not closed.proposal_closed(p.alert_id)
+    ]
     snoozes = store.snoozes()
     kill = rt.kill_switch_on()
     lines = [

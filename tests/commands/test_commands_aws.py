@@ -368,8 +368,39 @@ def test_health_events_per_account(make_rt):
     assert "*EC2* `AWS_EC2_OPERATIONAL_ISSUE` — eu-west-1, prod, open" in body
     assert "*RDS* `AWS_RDS_MAINTENANCE_SCHEDULED` — us-east-1, prod, upcoming" in body
     assert body.index("EC2") < body.index("RDS")  # open before upcoming
-    assert "health: SubscriptionRequiredException: upgrade your plan — stage/us-east-1" in body
+    assert "AWS Health is not available in stage/us-east-1: SubscriptionRequiredException: upgrade your plan" in body
+    assert "No open AWS Health events" not in body  # prod answered with events
     assert seen_regions == ["us-east-1", "us-east-1"]  # one global endpoint per account
+
+
+def _html_health(status: int = 500):
+    client = raw_client("health")
+    stub = Stubber(client)
+    page = "<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body><h1>Oops</h1></body></html>"
+    stub.add_client_error(
+        "describe_events", service_error_code=str(status), service_message=page, http_status_code=status
+    )
+    stub.activate()
+    return client
+
+
+def test_health_unavailable_is_one_clear_line_per_account_never_html(make_rt):
+    rt = make_rt(TWO_ACCOUNTS)
+    rt.sessions = StubbedSessions(rt.sessions, {"health": lambda region, account: _html_health()})
+    body = texts(dispatch("health", ALICE, "C0OPS", rt))
+    assert "<html" not in body.lower() and "<h1>" not in body.lower()
+    assert "No open AWS Health events" not in body  # nobody answered: no claim that all is well
+    for label in ("prod/us-east-1", "stage/us-east-1"):
+        assert body.count(f"AWS Health is not available in {label}: ") >= 1
+    assert "HTTP 500" in body
+
+
+def test_health_on_moto_says_unavailable_not_no_events(make_rt):
+    # moto does not implement the Health API: the answer must say so, not "no events"
+    body = texts(dispatch("health", ALICE, "C0OPS", make_rt(TWO_ACCOUNTS)))
+    assert "No open AWS Health events" not in body
+    assert "AWS Health is not available in prod/us-east-1: " in body
+    assert "AWS Health is not available in stage/us-east-1: " in body
 
 
 # --- doctor ---------------------------------------------------------------------------------------
@@ -408,7 +439,7 @@ def test_doctor_reports_checks_and_dangerous_settings(make_rt):
     assert f":white_check_mark: prod `{PROD}`: `arn:aws:sts::{PROD}:assumed-role/eventops/" in body
     assert ":warning: norole `333333333333`: answered as account `123456789012` (no role_arn" in body
     assert "policy.tiers.MEDIUM: nobody may run MEDIUM-risk remediations" in body
-    assert "policy.tiers.HIGH: 2 approval(s) by others needed but only 1 approver(s) listed" in body
+    assert "policy.tiers.HIGH: 2 approval(s) by others needed but a requester has only 0 other approver(s)" in body
     assert "routing.rules[loud]: mentions !channel" in body
     from bot.commands.alert import catalog
 
@@ -465,3 +496,47 @@ def test_security_hub_filter_spells_informational(rt):
     rows = securityhub_findings(sh, Target(None, "us-east-1"), Severity.INFO)
     stub.assert_no_pending_responses()
     assert [r["severity"] for r in rows] == [Severity.INFO]
+
+
+def _demo_config() -> dict:
+    from pathlib import Path
+
+    import yaml
+
+    import bot.sandbox
+
+    return yaml.safe_load((Path(bot.sandbox.__file__).parent / "demo-config.yml").read_text())
+
+
+def test_doctor_accepts_the_shipped_demo_policy(make_rt):
+    # HIGH: requester U0OPERATOR, approvers U0APPROVER and U0APPROVER2 (not the requester): 2 of 2 possible
+    body = texts(dispatch("doctor", ALICE, "C0OPS", make_rt({"policy": _demo_config()["policy"]})))
+    assert "approval(s) by others needed" not in body
+    assert "every tier has people and enough approvers" in body
+
+
+def test_doctor_counts_approvers_other_than_the_requester(make_rt):
+    policy = {
+        "teams": ["T0ORG"],
+        "tiers": {
+            "LOW": {"users": ["UA"]},
+            "MEDIUM": {"users": ["UA"]},
+            # approvers default to the users: whoever of the two asks has only the other one
+            "HIGH": {"users": ["UA", "UB"], "approvals": 2},
+        },
+    }
+    body = texts(dispatch("doctor", ALICE, "C0OPS", make_rt({"policy": policy})))
+    assert "policy.tiers.HIGH: 2 approval(s) by others needed but a requester has only 1 other approver(s)" in body
+
+
+def test_doctor_does_not_guess_the_size_of_an_approver_group(make_rt):
+    policy = {
+        "teams": ["T0ORG"],
+        "tiers": {
+            "LOW": {"users": ["UA"]},
+            "MEDIUM": {"users": ["UA"]},
+            "HIGH": {"users": ["UA"], "user_groups": ["S0SRE"], "approvals": 2},
+        },
+    }
+    body = texts(dispatch("doctor", ALICE, "C0OPS", make_rt({"policy": policy})))
+    assert "approval(s) by others needed" not in body

@@ -69,6 +69,45 @@ def test_status(rt):
     assert "Kill switch:* off" in body
 
 
+def test_status_leaves_out_dismissed_and_fixed_alerts_and_their_proposals(rt):
+    store = rt.store
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    for aid in ("open1", "dismissed1", "fixed1", "fixed-then-back"):
+        store.put_alert(make_alert(aid, Severity.HIGH, time=t0), channel="C0OPS", ts=f"1.{len(aid)}")
+    # Dismissed from Slack: the first-to-dismiss record, and an APPROVED write-back still queued
+    store.put_value("DISMISS#dismissed1", BOB.model_dump_json(), 3600, only_if_absent=True)
+    store.put_proposal(
+        Proposal(
+            id="pd",
+            alert_id="dismissed1",
+            fingerprint="f",
+            remediation="ec2.stop-instance",
+            state=ProposalState.APPROVED,
+        )
+    )
+    # Fixed by a verified remediation; another offer on the same alert is left unclicked
+    done = Proposal(id="pf", alert_id="fixed1", fingerprint="f", remediation="ec2.stop-instance")
+    store.put_proposal(done.model_copy(update={"state": ProposalState.SUCCEEDED, "verification": "verified"}))
+    store.put_proposal(Proposal(id="pf2", alert_id="fixed1", fingerprint="f", remediation="ec2.reboot-instance"))
+    # Fixed an hour ago, but the problem came back since: open again
+    store.put_proposal(
+        Proposal(
+            id="pb",
+            alert_id="fixed-then-back",
+            fingerprint="f",
+            remediation="ec2.stop-instance",
+            state=ProposalState.SUCCEEDED,
+            updated_at=t0 - timedelta(minutes=5),
+        )
+    )
+    store.put_proposal(Proposal(id="po", alert_id="open1", fingerprint="f", remediation="ec2.stop-instance"))
+
+    body = texts(dispatch("status", ALICE, "C0OPS", rt))
+    assert "(2 problems" in body and "High *2*" in body
+    assert "<#C0OPS> 2" in body
+    assert "0 running, 1 waiting" in body
+
+
 def test_status_shows_kill_switch(make_rt):
     rt = make_rt({"kill_switch": True})
     assert ":octagonal_sign: ON" in texts(dispatch("status", ALICE, "C0OPS", rt))
