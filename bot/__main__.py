@@ -20,6 +20,7 @@ from bot.errors import ConfigError, EventOpsError
 
 
 def _render_one(raw: Any, rt: Any) -> dict[str, Any]:
+    # deferred: each sub-command loads only what it uses (render runs offline, fast)
     from bot.messages import alert_buttons
     from bot.pipeline import new_proposals, offers_for, route_alert
     from bot.slack.render import render_alert
@@ -45,6 +46,7 @@ def _render_one(raw: Any, rt: Any) -> dict[str, Any]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    # deferred: each sub-command loads only what it uses (render runs offline, fast)
     from bot.config import Settings, load_config
     from bot.runtime import Runtime
 
@@ -75,6 +77,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    # deferred: each sub-command loads only what it uses (render runs offline, fast)
     from bot.config import Settings, load_config
 
     path = args.file or Settings.from_env().config_path
@@ -91,6 +94,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
+    # deferred: each sub-command loads only what it uses (render runs offline, fast)
     from bot.deploy.manifest import render_manifest
 
     print(render_manifest(args.url), end="")
@@ -99,6 +103,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 def _delegate(name: str) -> Any:
     def run(args: argparse.Namespace) -> int:
+        # deferred: each sub-command loads only what it uses (render runs offline, fast)
         from bot.sandbox import cli
 
         return getattr(cli, name)(args)

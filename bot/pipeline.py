@@ -29,9 +29,11 @@ from bot.approval.clicks import auto_execute
 from bot.errors import ConflictError, SlackError
 from bot.messages import alert_buttons, refresh_fingerprint_message
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
+from bot.remediations import remediations
 from bot.routing import route as route_alert
 from bot.routing.tags import TagCache
 from bot.runtime import Runtime
+from bot.slack.render import render_alert, render_outcome_reply, render_storm_summary, render_thread_reply
 from bot.sources import parse_event
 from bot.sources.base import ParseContext
 
@@ -55,8 +57,6 @@ def offers_for(alert: Alert, route: Route, rt: Runtime) -> list[RemediationOffer
     """The remediations this route offers on this alert (none in notify mode or kill switch)."""
     if route.mode == Mode.NOTIFY or rt.kill_switch_on():
         return []
-    from bot.remediations import remediations
-
     offers: list[RemediationOffer] = []
     for name, rem in remediations.items():
         if route.remediations is not None and name not in route.remediations:
@@ -72,8 +72,6 @@ def offers_for(alert: Alert, route: Route, rt: Runtime) -> list[RemediationOffer
 
 
 def new_proposals(alert: Alert, offers: list[RemediationOffer], channel: str, rt: Runtime) -> list[Proposal]:
-    from bot.remediations import remediations
-
     ttl = timedelta(hours=rt.config.policy.proposal_ttl_hours if rt.config.policy else 24)
     now = datetime.now(UTC)
     return [
@@ -217,8 +215,6 @@ def _repeat(alert: Alert, channel: str, rt: Runtime, batch: NotifyBatch) -> str:
 
 
 def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, record_id: str, parent: str | None) -> str:
-    from bot.slack.render import render_alert, render_thread_reply
-
     store = rt.store
     channel = route.channel
     res = alert.primary_resource
@@ -294,8 +290,6 @@ def _auto(rt: Runtime, proposals: list[Proposal]) -> None:
 
 
 def _flush_storm(rt: Runtime, channel: str, bucket: int, items: list[_StormItem]) -> None:
-    from bot.slack.render import render_outcome_reply, render_storm_summary
-
     store = rt.store
     key = f"STORMMSG#{channel}#{bucket}"
     total = store.incr(f"STORMTOTAL#{channel}#{bucket}", ttl_s=2 * STORM_BUCKET_S + 3600, by=len(items))
@@ -411,8 +405,6 @@ def flush_dirty(rt: Runtime, limit: int = 100) -> int:
 
 def post_heartbeat(rt: Runtime) -> str:
     """The daily heartbeat: alerts by severity and remediation outcomes over the last 24 hours."""
-    from bot.slack.render import render_outcome_reply
-
     since = datetime.now(UTC) - timedelta(hours=24)
     alerts = [a for a in rt.store.recent_alerts(limit=1000) if a.time >= since]
     by_sev: dict[str, int] = {}

@@ -16,6 +16,7 @@ target, timed; ``delay_every_call(rt, 0.1)`` injects latency before clients are 
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 import time
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.commands.output import esc
 
 T = TypeVar("T")
 
@@ -63,8 +66,6 @@ class FanOut(Generic[T]):
 
     def notes(self, what: str = "") -> list[str]:
         """One line per distinct error, naming where it happened (escaped for mrkdwn)."""
-        from bot.commands.output import esc
-
         by_error: dict[str, list[str]] = defaultdict(list)
         for target, err in self.errors.items():
             by_error[err].append(target.label)
@@ -227,8 +228,6 @@ def scoped_targets(
     inv: Any, account: str | None, region: str | None, per_account_region: str | None = None
 ) -> list[Target]:
     """``targets()`` for an invocation; an account or region outside the config is a usage error."""
-    import difflib
-
     rt = inv.rt
     where = targets(rt, account, region, per_account_region)
     if where:

@@ -56,6 +56,7 @@ def _json(data: Any) -> str:
 
 def load_remediations() -> list[DeclaresPermissions]:
     """The remediation catalog (importing it registers every remediation)."""
+    # deferred: the generator loads the catalog only when it renders
     from bot.remediations import remediations
 
     return list(remediations.values())
@@ -63,6 +64,7 @@ def load_remediations() -> list[DeclaresPermissions]:
 
 def load_event_patterns() -> list[dict[str, Any]]:
     """The EventBridge patterns the parsers understand."""
+    # deferred: the generator loads the catalog only when it renders
     from bot.sources import event_patterns
 
     return list(event_patterns())
@@ -75,6 +77,7 @@ def render_all(
     """Every generated file's path and expected content; registries are loaded when not given."""
     rems = list(load_remediations() if remediations is None else remediations)
     pats = load_event_patterns() if patterns is None else patterns
+    # deferred: the generator loads the catalog only when it renders
     from bot.commands import QUERY_PERMISSIONS
     from bot.routing.tags import TAG_PERMISSIONS
 

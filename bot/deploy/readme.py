@@ -16,12 +16,14 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _catalog() -> str:
+    # deferred: the README renderer loads the registries only when it renders
     from bot.remediations.catalog import catalog_table_markdown
 
     return catalog_table_markdown()
 
 
 def _commands() -> str:
+    # deferred: the README renderer loads the registries only when it renders
     from bot.commands import commands_table_markdown
 
     return commands_table_markdown()

@@ -35,6 +35,7 @@ def _err(message: str) -> None:
 
 def sandbox(args: argparse.Namespace) -> int:
     """Run the sandbox until SIGINT/SIGTERM."""
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
     import logging
     import os
 
@@ -43,6 +44,7 @@ def sandbox(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
     from bot.sandbox.runner import DEMO_USERS, Sandbox, SandboxOptions
     from bot.sandbox.server import PortInUseError
 
@@ -149,6 +151,7 @@ def fire(args: argparse.Namespace) -> int:
 def _fire_to_bus(bus: str, path: Path, name: str) -> int:
     """PutEvents onto a real bus. Built-in samples name sandbox resources, so only files are sent."""
     if not path.is_file():
+        # deferred: the sandbox loads moto, the fake and the handlers only when it starts
         from bot.sandbox.estate import SAMPLES_DIR
 
         candidate = SAMPLES_DIR / f"{name}.json"
@@ -161,6 +164,7 @@ def _fire_to_bus(bus: str, path: Path, name: str) -> int:
     except (OSError, ValueError) as exc:
         _err(f"{path}: cannot read an event: {exc}")
         return 2
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -218,15 +222,19 @@ def dev(args: argparse.Namespace) -> int:
         _err("SLACK_APP_TOKEN must be an app-level token (xapp-…), not a bot or user token")
         return 2
     try:
+        # deferred: the sandbox loads moto, the fake and the handlers only when it starts
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        # deferred: the sandbox loads moto, the fake and the handlers only when it starts
         from handlers import slack as slack_handler
     except ImportError as exc:
         _err(f"cannot load the Bolt app: {exc}")
         return 2
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
     import dataclasses
     import secrets
 
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
     from bot.config import load_config
     from bot.runtime import Runtime
 
@@ -264,10 +272,13 @@ def dev(args: argparse.Namespace) -> int:
 
 def _dev_pollers(settings: Settings, config: Any) -> list[Any]:
     """Clicks queue jobs: with no Lambda behind the queues, poll the configured ones here."""
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
     import importlib
 
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
     import boto3
 
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
     from bot.runtime import Runtime
     from bot.sandbox.pollers import SqsPoller
 
