@@ -1,0 +1,54 @@
+"""Acknowledge, Snooze and Dismiss on a posted alert: signed block_actions over HTTP."""
+
+from __future__ import annotations
+
+import time
+
+from tests.e2e.conftest import OPERATOR, OUTSIDER, Ops, clean, find_message
+
+
+def _alert(ops: Ops, text: str) -> dict:
+    return ops.wait_for(lambda s: find_message(s, text))
+
+
+def _edited(ops: Ops, ts: str, word: str) -> dict:
+    return ops.wait_for(lambda s: next((m for m in s["messages"] if m["ts"] == ts and word in str(m["blocks"])), None))
+
+
+def test_outsider_cannot_dismiss(ops: Ops) -> None:
+    """README, demo users: the outsider may do nothing; every click is refused, with the reason."""
+    alert = _alert(ops, "Alarm:")
+    ops.click(OUTSIDER, alert, "Dismiss")
+    time.sleep(2)  # the click's outcome is written before the ack; give the message update time too
+    done = [e for e in ops.audit() if e.outcome == "DISMISSED" and e.actor.user_id == OUTSIDER]
+    assert not done, "the outsider's Dismiss was carried out and audited as DISMISSED"
+    assert ops.message(alert["ts"])["blocks"] == alert["blocks"], "the alert message was changed"
+    refusal = ops.wait_for(lambda s: next((e for e in s["ephemerals"] if e["user"] == OUTSIDER), None), 5)
+    assert any(w in refusal["text"].lower() for w in ("not allowed", "may not", "not permitted")), refusal["text"]
+
+
+def test_acknowledge(ops: Ops) -> None:
+    alert = _alert(ops, "SSH brute force")
+    ops.click(OPERATOR, alert, "Acknowledge")
+    _edited(ops, alert["ts"], "cknowledged")
+
+
+def test_snooze(ops: Ops) -> None:
+    alert = _alert(ops, "Alarm:")
+    ops.click(OPERATOR, alert, "Snooze 1h")
+    _edited(ops, alert["ts"], "nooze")
+    assert ops.sb.runtime().store.snoozes(), "the snooze is stored"
+    ops.audited("snoozed")
+    assert "1h" in clean(ops.command(OPERATOR, "snoozes")) or ops.sb.runtime().store.snoozes()
+
+
+def test_dismiss_and_status_no_longer_counts_it(ops: Ops) -> None:
+    alert = _alert(ops, "opened to the internet")
+    ops.click(OPERATOR, alert, "Dismiss")
+    _edited(ops, alert["ts"], "ismissed")
+    ops.audited("dismissed")
+    alert_id = ops.sb.fake.workspace.channel(alert["channel"]).find(alert["ts"]).metadata["event_payload"]["alert_id"]
+    status = clean(ops.command(OPERATOR, "status"))
+    assert alert_id not in status
+    # three demo alerts; one dismissed → at most two open
+    assert "3 open" not in status, status[:600]
