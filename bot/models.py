@@ -206,6 +206,9 @@ class Approval(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
+MANUAL_ALERT_PREFIX = "manual-"  # the alert_id of a proposal made with ``/ops run``
+
+
 class Proposal(BaseModel):
     """One remediation offered on one alert; a button's value is only ``id``."""
 
@@ -232,6 +235,11 @@ class Proposal(BaseModel):
     verification: str | None = None
     undo_until: datetime | None = None
     correlation_id: str | None = None
+
+    @property
+    def is_manual(self) -> bool:
+        """Made with ``/ops run``: no alert behind it; its own request message carries the thread."""
+        return self.alert_id.startswith(MANUAL_ALERT_PREFIX)
 
 
 class Outcome(BaseModel):

@@ -41,7 +41,7 @@ from bot.approval.proposal import (
 )
 from bot.approval.states import TERMINAL
 from bot.errors import ConflictError, EventOpsError, NotFoundError, RetryLaterError, SlackError
-from bot.messages import approval_request, clock, outcome_line, outcome_reply, undo_reply, who
+from bot.messages import approval_request, clock, manual_request, outcome_line, outcome_reply, undo_reply, who
 from bot.models import Actor, Outcome, Proposal, Risk
 from bot.remediations import remediations
 from bot.remediations.base import RemediationContext, run, run_undo
@@ -107,6 +107,7 @@ def _execute(rt: Runtime, job: Job, running_stale_s: float) -> str:
     if p.state != S.APPROVED:
         log.warning("job for proposal %s in state %s: nothing to do", p.id, p.state.value)
         return f"skipped_{p.state.value.lower()}"
+    p = with_request_message(rt, p)
 
     reason = _reauthorize(rt, p)
     if reason:
@@ -256,6 +257,24 @@ def _notify(rt: Runtime, p: Proposal) -> None:
     rt.store.put_value(marker, "1", VALUE_TTL_S)
 
 
+def with_request_message(rt: Runtime, p: Proposal) -> Proposal:
+    """An ``/ops run`` proposal's channel message, posted by the first job that needs it.
+
+    The slash command must answer within Slack's 3 s, where a rate-limited post cannot wait
+    (Slack allows about one message per second per channel), so it only records the request;
+    the message whose thread carries the dry run, the Approve button and the outcome is posted
+    here, where a 429 is waited out or the job retried. Raises SlackError (the job is retried).
+    """
+    if not p.is_manual or p.message_ts or not p.channel or p.requester is None:
+        return p
+    payload = manual_request(p, p.requester, rt.config.slash_command or "/ops")
+    channel, ts = rt.slack.post({**payload, "channel": p.channel})
+    try:
+        return rt.store.save_proposal(p.model_copy(update={"channel": channel, "message_ts": ts}), p.state, p.version)
+    except ConflictError:  # a concurrent copy of the job got there first
+        return rt.store.get_proposal(p.id)
+
+
 def _undo(rt: Runtime, job: Job) -> str:
     try:
         p = rt.store.get_proposal(job.proposal_id)
@@ -342,13 +361,15 @@ def _dry_run(rt: Runtime, job: Job) -> str:
         p = rt.store.get_proposal(job.proposal_id)
     except NotFoundError:
         return "missing"
-    if p.state != S.PROPOSED or p.requester is None:
+    requester = p.requester
+    if p.state != S.PROPOSED or requester is None:
         return "skipped"
+    p = with_request_message(rt, p)
     if not rt.store.put_value(f"DRYRUN#{p.id}:{job.correlation_id}", "1", VALUE_TTL_S, only_if_absent=True):
         return "duplicate"
     rem = remediations[p.remediation]
     params = rem.parse_params(p.params)
-    ctx = RemediationContext(rt.sessions, p.account, p.region, actor=p.requester)
+    ctx = RemediationContext(rt.sessions, p.account, p.region, actor=requester)
     try:
         result = rem.check_dry_run(ctx, params)
     except Exception as exc:  # noqa: BLE001 - a failed dry run is information for the approvers

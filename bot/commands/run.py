@@ -14,16 +14,15 @@ from bot.approval.clicks import request_action
 from bot.commands.base import Invocation, Reply, command
 from bot.commands.output import code, esc, message
 from bot.errors import RemediationError
-from bot.messages import manual_request
-from bot.models import Alert, Proposal
+from bot.models import MANUAL_ALERT_PREFIX, Alert, Proposal
 from bot.remediations import remediations
 
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[^:]*:(?P<region>[a-z0-9-]*):(?P<account>\d{12})?:")
 _KV_RE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.DOTALL)
 _WHERE_KEYS = ("account", "region")
 _ANSWERS = {
-    "queued": "Queued: the worker runs it now; the outcome comes in the thread of the request.",
-    "awaiting_approval": "Requested: the dry run and an Approve button come in the thread of the request.",
+    "queued": "Queued: the worker posts the request in this channel and runs it; the outcome comes in its thread.",
+    "awaiting_approval": "Requested: the request, its dry run and an Approve button come in this channel.",
 }
 
 
@@ -100,7 +99,7 @@ def run(inv: Invocation) -> Reply:
     proposal_id = uuid.uuid4().hex
     proposal = Proposal(
         id=proposal_id,
-        alert_id=f"manual-{proposal_id[:12]}",
+        alert_id=f"{MANUAL_ALERT_PREFIX}{proposal_id[:12]}",
         fingerprint=Alert.make_fingerprint("manual", rem.name, resource, account, region),
         remediation=rem.name,
         params=parsed.model_dump(mode="json"),
@@ -112,11 +111,11 @@ def run(inv: Invocation) -> Reply:
         expires_at=now + timedelta(hours=policy.proposal_ttl_hours if policy else 24),
         correlation_id=proposal_id,
     )
-    # The request is a message in the channel: its thread carries the Approve button (HIGH
-    # risk), the outcome and Undo, as an alert's thread does.
-    channel, ts = inv.rt.slack.post({**manual_request(proposal, inv.actor, inv.slash), "channel": inv.channel})
-    inv.rt.store.put_proposal(proposal.model_copy(update={"channel": channel, "message_ts": ts}))
-    decision = request_action(inv.rt, proposal.id, inv.actor, channel)
+    # Only the decision is made here, within Slack's 3 s. The request's channel message (its
+    # thread carries the Approve button, the outcome and Undo, as an alert's thread does) is
+    # posted by the job, where Slack's per-channel rate limit can be waited out.
+    inv.rt.store.put_proposal(proposal)
+    decision = request_action(inv.rt, proposal.id, inv.actor, inv.channel)
     plan = rem.plan(parsed, account, region)
     lines = [f"*{esc(rem.title)}* ({rem.risk.value} risk) — proposal {code(proposal.id)}"]
     lines += [f"• {esc(p)}" for p in plan]

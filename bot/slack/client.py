@@ -96,7 +96,7 @@ class BudgetedRateLimitRetryHandler(RetryHandler):
         if wait + self.margin > left or wait > self.max_wait:
             raise RetryLaterError(
                 f"{_method_of(request)}: Slack asked us to wait {wait:g}s but this invocation has only "
-                f"{left:.1f}s left (keeping a {self.margin:g}s margin); the work is re-queued instead",
+                f"{left:.1f}s left (keeping a {self.margin:g}s margin), so it does not wait here",
                 retry_after=wait,
             )
         state.next_attempt_requested = True
