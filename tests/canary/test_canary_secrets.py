@@ -17,8 +17,17 @@ from botocore.exceptions import ClientError
 from bot.errors import EventOpsError
 from bot.slack.client import SlackPoster
 from tests.bench.bench_env import sqs_record
-from tests.bench.interact_env import ALICE, CHANNEL, MALLORY, REMEDIATE, command_event, interact_world, new_instance
-from tests.interact.conftest import form_body, http_event
+from tests.interact.world import (
+    ALICE,
+    CHANNEL,
+    MALLORY,
+    REMEDIATE,
+    command_event,
+    form_body,
+    http_event,
+    interact_world,
+    new_instance,
+)
 
 CANARY_TOKEN = "xoxb-CANARY-7431-9876-ZZtokenZZ"
 CANARY_SIGNING = "CANARY-SIGNING-4f0c2e9d"

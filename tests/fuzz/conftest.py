@@ -11,8 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.bench.bench_env import NotifyWorld, notify_config, notify_world
-from tests.bench.interact_env import interact_world
-from tests.interact.conftest import World
+from tests.interact.world import World, interact_world
 
 EXAMPLES = int(os.environ.get("EVENTOPS_FUZZ_EXAMPLES", "40"))
 

@@ -22,7 +22,7 @@ from handlers import slack as slack_handler
 from tests.fuzz.capture import capture_logs
 from tests.fuzz.conftest import FUZZ
 from tests.fuzz.strategies import action_payloads, command_fields, json_values, nasty_text
-from tests.interact.conftest import http_event
+from tests.interact.world import http_event
 
 form_bodies = st.one_of(
     action_payloads().map(lambda p: urllib.parse.urlencode({"payload": json.dumps(p)})),
