@@ -1,5 +1,6 @@
 # Deploy targets (README.md "Deploy"). Included by the Makefile.
 #
+#   make generate                infra/ and the README tables, rewritten from the registries
 #   make package                 artifact + CloudFormation (.serverless/), cfn-lint: no errors
 #   make package-check           what CI runs through `make test`: generated infra/ fresh + package
 #   make deploy STAGE=prod [REGION=eu-west-1] [ORG_ID=o-...] [ALARM_EMAIL=...]
@@ -27,9 +28,10 @@ $(NODE_STAMP): package.json package-lock.json
 
 node-install: $(NODE_STAMP)
 
-# Rewrite infra/ from the registries (commit the result).
+# Rewrite infra/ and the README's generated tables from the registries (commit the result).
 generate: install
 	$(BIN)/python -m bot.deploy.generate
+	$(BIN)/python -m bot.deploy.readme
 
 package: install node-install
 	@start=$$(date +%s); \

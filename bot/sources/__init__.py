@@ -1,7 +1,9 @@
 """Raw EventBridge event → ``Alert``: one module per AWS service, a generic fallback.
 
-``parse_event`` never raises. Importing this package imports every parser module, so the
-``parsers`` registry is complete; ``event_patterns()`` turns it into EventBridge rule patterns.
+``parse_event`` never raises. Importing this package imports every parser module (every module
+here but ``INFRASTRUCTURE``, found with ``pkgutil``, in sorted order), so the ``parsers`` registry
+is complete; ``event_patterns()`` turns it into EventBridge rule patterns. A new source is a new
+module: there is no list to update (``tests/meta/test_meta_plugins.py`` checks the registry).
 """
 
 from __future__ import annotations
@@ -12,29 +14,19 @@ from typing import Any, cast
 from pydantic import ValidationError
 
 from bot.models import Alert
-from bot.sources import (  # noqa: F401 - imported for their registrations
-    autoscaling,
-    cloudtrail,
-    cloudwatch,
-    codebuild,
-    codedeploy,
-    codepipeline,
-    config_rules,
-    costanomaly,
-    custom,
-    ec2,
-    ecs,
-    guardduty,
-    health,
-    kms,
-    rds,
-    securityhub,
-    trustedadvisor,
-)
+from bot.registry import import_plugins
 from bot.sources.base import ANY_DETAIL_TYPE, EventEnvelope, ParseContext, Parser, parsers, trim
 from bot.sources.generic import GenericParser, unreadable_alert
 
-__all__ = ["event_patterns", "known_kinds", "parse_event", "parser_for"]
+# Not parsers: the envelope and registry (base), ARN and id patterns (arns), console links
+# (console), and the fallback (generic), which is never registered: ``parser_for`` returns it
+# when no (source, detail-type) matches, so it must stay out of ``parsers``.
+INFRASTRUCTURE = frozenset({"base", "arns", "console", "generic"})
+
+# Every other module is a parser module, imported (sorted) so each registers its parsers.
+PLUGIN_MODULES = import_plugins(__name__, __path__, INFRASTRUCTURE)
+
+__all__ = ["INFRASTRUCTURE", "PLUGIN_MODULES", "event_patterns", "known_kinds", "parse_event", "parser_for"]
 
 
 def _describe(exc: ValidationError) -> str:

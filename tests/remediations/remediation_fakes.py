@@ -17,6 +17,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 
 from bot.models import Actor, Alert, Resource
+from bot.remediations import remediations
 from bot.remediations.base import RemediationContext
 
 ACCOUNT = "123456789012"
@@ -29,19 +30,18 @@ IAM_ACTION_OVERRIDES = {
     "s3:DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
     "s3:GetBucketTagging": "s3:GetBucketTagging",
 }
-IAM_PREFIX = {
-    "ec2": "ec2",
-    "s3": "s3",
-    "iam": "iam",
-    "cloudtrail": "cloudtrail",
-    "kms": "kms",
-    "ecs": "ecs",
-    "lambda": "lambda",
-    "autoscaling": "autoscaling",
-    "ssm": "ssm",
-    "securityhub": "securityhub",
-    "guardduty": "guardduty",
-}
+# IAM prefix → boto3 client name, where they differ (CloudWatch's client is "monitoring").
+BOTO3_CLIENT = {"cloudwatch": "monitoring"}
+
+
+def catalog_services() -> set[str]:
+    """The IAM prefixes of every permission the registry declares: ``{"ec2", "s3", ...}``."""
+    return {perm.split(":", 1)[0] for rem in remediations.values() for perm in rem.permissions}
+
+
+# boto3 client name → IAM prefix, for every service the catalog declares permissions on; a call
+# to any other service has no IAM action here (KeyError), so a scenario cannot use it unnoticed.
+IAM_PREFIX = {BOTO3_CLIENT.get(prefix, prefix): prefix for prefix in sorted(catalog_services())}
 
 
 def iam_actions(service: str, operation: str, params: dict[str, Any]) -> list[str]:

@@ -12,7 +12,7 @@ import inspect
 import re
 
 from moto import mock_aws
-from remediation_fakes import RecordingFactory, make_ctx
+from remediation_fakes import RecordingFactory, catalog_services, make_ctx
 from remediation_scenarios import SCENARIOS
 
 import bot.remediations as package
@@ -23,7 +23,8 @@ from bot.remediations.catalog import all_permissions, catalog_table_markdown
 
 NAME = re.compile(r"^[a-z0-9]+\.[a-z]+(-[a-z0-9]+)+$")
 PERMISSION = re.compile(r"^[a-z0-9]+:[A-Z][A-Za-z0-9]+$")
-SERVICES = {"ec2", "s3", "iam", "cloudtrail", "kms", "ecs", "lambda", "autoscaling", "ssm", "securityhub", "guardduty"}
+# The services the catalog declares IAM permissions on, from the registry (not a list to keep).
+SERVICES = catalog_services()
 # Declared but only reached on a path the scenarios do not take, with the reason.
 SOMETIMES_UNUSED = {
     ("ec2.isolate-instance", "ec2:RevokeSecurityGroupIngress"): "only when someone opened the quarantine group",
@@ -46,8 +47,11 @@ def test_registry_is_complete_and_well_declared():
         who = str(key)
         if key != rem.name:
             offenders.append(f"{who}: registered under a key that is not its name {rem.name!r}")
-        if not NAME.match(rem.name) or rem.name.split(".")[0] not in SERVICES:
+        service = rem.name.split(".")[0]
+        if not NAME.match(rem.name) or service not in SERVICES:
             offenders.append(f"{who}: name is not service.verb-object")
+        elif not any(perm.startswith(f"{service}:") for perm in rem.permissions):
+            offenders.append(f"{who}: named for {service} but declares no {service}: permission")
         if not getattr(rem, "title", "").strip():
             offenders.append(f"{who}: no title")
         if not isinstance(rem.risk, Risk):
