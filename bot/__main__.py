@@ -14,12 +14,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError, EventOpsError
 
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
-def _render_one(raw: Any, rt: Any) -> dict[str, Any]:
+
+def _render_one(raw: Any, rt: Runtime) -> dict[str, Any]:
     # deferred: each sub-command loads only what it uses (render runs offline, fast)
     from bot.messages import alert_buttons
     from bot.pipeline import new_proposals, offers_for, route_alert

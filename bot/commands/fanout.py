@@ -29,6 +29,7 @@ from typing import Any, Generic, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.commands.output import esc
+from bot.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -78,7 +79,7 @@ class FanOut(Generic[T]):
 
 
 def targets(
-    rt: Any, account: str | None = None, region: str | None = None, per_account_region: str | None = None
+    rt: Runtime, account: str | None = None, region: str | None = None, per_account_region: str | None = None
 ) -> list[Target]:
     """Every configured account × region, optionally narrowed to one account (id or alias) / region.
 
@@ -120,7 +121,7 @@ def describe_error(exc: BaseException) -> str:
 class _ClientMaker:
     """Creates clients one session at a time: boto3 sessions are not thread-safe, calls are."""
 
-    def __init__(self, rt: Any) -> None:
+    def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
@@ -137,7 +138,7 @@ class _ClientMaker:
 
 
 def fan_out(
-    rt: Any,
+    rt: Runtime,
     where: list[Target],
     service: str,
     fn: Callable[[Any, Target], list[T]],
@@ -189,7 +190,7 @@ def fan_out(
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 
 
-def split_scope(rt: Any, args: list[str]) -> tuple[str | None, str | None, list[str]]:
+def split_scope(rt: Runtime, args: list[str]) -> tuple[str | None, str | None, list[str]]:
     """Pick an account (id or alias) and a region out of ``args``; return the other words too.
 
     >>> split_scope(rt, ["prod", "eu-west-1", "HIGH"])   # doctest: +SKIP
@@ -213,7 +214,7 @@ def split_scope(rt: Any, args: list[str]) -> tuple[str | None, str | None, list[
     return account, region, rest
 
 
-def scope_names(rt: Any) -> list[str]:
+def scope_names(rt: Runtime) -> list[str]:
     """Account ids, aliases and regions the user may type (for "did you mean")."""
     names: set[str] = set()
     for a in rt.config.accounts:
