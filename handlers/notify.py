@@ -27,6 +27,9 @@ runtime, set_runtime = _slot.get, _slot.set
 def _body(record: SQSRecord) -> Any:
     try:
         return json.loads(record.body)
+    except RecursionError:
+        logger.warning("record %s: body is nested too deeply to read; posting it as a generic alert", record.message_id)
+        return record.body
     except (TypeError, ValueError) as exc:
         logger.warning("record %s: body is not JSON (%s); posting it as a generic alert", record.message_id, exc)
         return record.body

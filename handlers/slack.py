@@ -23,6 +23,7 @@ import binascii
 import copy
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -139,8 +140,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if body is None:
         return _response(400, "body is not valid base64")
     headers = _headers(event)
-    if not headers.get("x-slack-request-timestamp", "0").isdigit():
-        # slack_sdk's verifier would raise on int(timestamp) and Bolt would answer 500
+    if not _TIMESTAMP.fullmatch(headers.get("x-slack-request-timestamp", "0")):
+        # slack_sdk's verifier would raise on int(timestamp) (str.isdigit() accepts "²") → 500
         return _response(401, "invalid request")
     if _is_ssl_check(body):
         return _response(200, "")  # Slack's certificate check comes unsigned and runs nothing
@@ -169,6 +170,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _response(resp.status, resp.body, resp.first_headers())
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")  # ASCII digits only; Slack sends Unix seconds
+
 # What Slack sends: interactivity payloads by type, slash commands, Events API envelopes, ssl_check.
 _PAYLOAD_TYPES = {
     "block_actions",
@@ -193,6 +196,8 @@ def _unsupported(body: str, headers: dict[str, str]) -> str | None:
     if ctype.startswith("application/json"):
         try:
             data = json.loads(body)
+        except RecursionError:
+            return "the body is nested too deeply"
         except ValueError:
             return "the body is not JSON"
         if not isinstance(data, dict) or data.get("type") not in _EVENT_TYPES:
@@ -206,6 +211,8 @@ def _unsupported(body: str, headers: dict[str, str]) -> str | None:
         return "neither a slash command nor an interactivity payload"
     try:
         payload = json.loads(raw)
+    except RecursionError:
+        return "the payload is nested too deeply"
     except ValueError:
         return "the payload is not JSON"
     if not isinstance(payload, dict) or payload.get("type") not in _PAYLOAD_TYPES:

@@ -224,11 +224,19 @@ def payload_problem(payload: object) -> str | None:
     """
     if not isinstance(payload, dict):
         return "the payload is not an object"
-    for key in ("user", "team", "channel", "container", "view", "message"):
+    for key in ("user", "team", "enterprise", "channel", "container", "view", "message"):
         if payload.get(key) is not None and not isinstance(payload[key], dict):
             return f"payload field {key!r} has the wrong type"
-    if payload.get("type") == "block_actions":
+    for key in ("callback_id", "trigger_id", "response_url", "api_app_id"):
+        if payload.get(key) is not None and not isinstance(payload[key], str):
+            return f"payload field {key!r} is not a string"
+    kind = payload.get("type")
+    if kind in ("block_actions", "interactive_message"):
         actions = payload.get("actions")
         if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
-            return "block_actions without actions"
+            return f"{kind} without actions"
+        for action in actions:
+            for key in ("action_id", "block_id", "name", "value", "type"):
+                if action.get(key) is not None and not isinstance(action[key], str):
+                    return f"an action's {key!r} is not a string"
     return None

@@ -171,8 +171,26 @@ def test_unparseable_unsigned_body_gets_a_4xx_not_a_crash(world, body, content_t
     "payload",
     [
         {"type": "block_actions", "user": {"id": "U0ALICE"}, "actions": []},
+        {"type": "block_actions", "user": {"id": "U0ALICE", "team_id": "T0OURS"}, "enterprise": "E0X", "actions": [{}]},
+        {
+            "type": "block_actions",
+            "user": {"id": "U0ALICE", "team_id": "T0OURS"},
+            "actions": [{"action_id": 7, "value": "p1"}],
+        },
+        {"type": "block_actions", "user": {"id": "U0ALICE"}, "actions": [{"action_id": "a", "value": ["x"]}]},
+        {"type": "interactive_message", "user": {"id": "U0ALICE"}, "callback_id": "c"},
+        {"type": "interactive_message", "user": {"id": "U0ALICE"}, "actions": "no"},
+        {"type": "view_submission", "user": {"id": "U0ALICE"}, "view": {"callback_id": 3}, "callback_id": 3},
     ],
-    ids=["empty-actions"],
+    ids=[
+        "empty-actions",
+        "enterprise-string",
+        "int-action-id",
+        "list-value",
+        "interactive-message-no-actions",
+        "interactive-message-actions-string",
+        "int-callback-id",
+    ],
 )
 def test_signed_malformed_payload_gets_a_4xx_not_500(world, payload):
     slack_handler.set_runtime(world.rt)
@@ -181,7 +199,23 @@ def test_signed_malformed_payload_gets_a_4xx_not_500(world, payload):
     assert resp["statusCode"] < 500
 
 
-@pytest.mark.parametrize("timestamp", ["soon", "1e9", ""])
+@pytest.mark.parametrize("depth", [5_000, 200_000])
+@pytest.mark.parametrize("form", [True, False], ids=["form-payload", "json-body"])
+def test_signed_deeply_nested_json_gets_a_400_with_one_log_line(world, caplog, depth, form):
+    slack_handler.set_runtime(world.rt)
+    nested = "[" * depth + "]" * depth
+    if form:
+        event = http_event(urllib.parse.urlencode({"payload": nested}))
+    else:
+        event = http_event('{"type": "event_callback", "event": ' + nested + "}")
+        event["headers"]["content-type"] = "application/json"
+    with caplog.at_level("WARNING", logger="eventops"):
+        resp = slack_handler.handler(event, None)
+    assert resp["statusCode"] == 400, resp
+    assert [r.getMessage() for r in caplog.records if "refused" in r.getMessage()] != []
+
+
+@pytest.mark.parametrize("timestamp", ["soon", "1e9", "", "²", "١٢٣٤٥٦٧٨٩٠", "1" * 40, " 123"])
 def test_non_numeric_timestamp_gets_401_not_500(world, timestamp):
     slack_handler.set_runtime(world.rt)
     event = http_event("payload=%7B%7D")

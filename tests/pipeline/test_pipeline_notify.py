@@ -81,6 +81,16 @@ def test_a_malformed_record_becomes_a_generic_alert_and_the_batch_goes_on(notify
     assert notify_env.rt.counts["unparsed"] == 2
 
 
+@pytest.mark.parametrize("depth", [900, 5_000, 100_000])
+def test_a_deeply_nested_record_becomes_a_generic_alert_with_a_log_line(notify_env, caplog, depth):
+    nested = '{"detail": ' + "[" * depth + "]" * depth + "}"
+    with caplog.at_level("WARNING"):
+        resp = notify_env.send([nested, event(resources=[ARN])])
+    assert resp == {"batchItemFailures": []}
+    assert len(notify_env.top("#ops")) == 2
+    assert "Could not fully read this event" in json.dumps([m.blocks for m in notify_env.top("#ops")])
+
+
 def test_a_slack_outage_fails_only_that_record_and_the_retry_posts_it_once(notify_env):
     notify_env.slack.fail_next("chat.postMessage", status=500, times=20)
     ev = event(event_id="retry-me", resources=[ARN])
