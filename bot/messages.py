@@ -99,7 +99,7 @@ def alert_buttons(alert_id: str, proposals: list[Proposal]) -> list[Button]:
 def refresh_fingerprint_message(rt: Runtime, fingerprint: str) -> None:
     """Re-render the first message of a fingerprint with its current count (chat.update)."""
     rec = rt.store.get_message(fingerprint)
-    if rec is None or not rec.ts or ":" in rec.ts:
+    if rec is None or not rec.has_message or rec.ts is None:
         return
     _rerender(rt, rec.owner_id, rec.alert_id, rec.channel, rec.ts, rec)
     rt.store.mark_message_updated(fingerprint, dirty=False)
@@ -107,7 +107,8 @@ def refresh_fingerprint_message(rt: Runtime, fingerprint: str) -> None:
 
 def refresh_alert_message(rt: Runtime, alert_id: str, status: str | None = None) -> None:
     """Re-render an alert's message with its proposals' current state and a status line."""
-    alert, channel, ts = rt.store.get_alert(alert_id)
+    stored = rt.store.get_alert(alert_id)
+    alert, channel, ts = stored.alert, stored.channel, stored.ts
     if not channel or not ts:
         return
     if status:
@@ -123,9 +124,9 @@ def _rerender(
     """Render the newest event's content with the owner alert's buttons and the counter."""
     store = rt.store
     try:
-        latest, _, _ = store.get_alert(latest_id)
+        latest = store.get_alert(latest_id).alert
     except Exception:  # noqa: BLE001 - fall back to the owner's content
-        latest, _, _ = store.get_alert(owner_id)
+        latest = store.get_alert(owner_id).alert
     proposals, stored_status = store.alert_message_state(owner_id)
     status = stored_status if status is None else status
     route = route_alert(latest, rt.config)

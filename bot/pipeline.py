@@ -36,20 +36,13 @@ from bot.runtime import Runtime
 from bot.slack.render import render_alert, render_outcome_reply, render_storm_summary, render_thread_reply
 from bot.sources import parse_event
 from bot.sources.base import ParseContext
+from bot.store import STORM_BUCKET_S
 
 log = logging.getLogger("eventops.pipeline")
-
-THREAD_MARK = "thread:"
-STORM_MARK = "storm:"
-STORM_BUCKET_S = 600
 
 
 def _now() -> float:
     return time.time()
-
-
-def _minute() -> int:
-    return int(_now() // 60)
 
 
 # --- remediations offered on an alert ----------------------------------------------------------
@@ -196,7 +189,7 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     try:
         if snoozed:
             store.put_alert(alert, channel=route.channel)
-            store.set_message_ts(alert.fingerprint, "snoozed:")
+            store.mark_message_snoozed(alert.fingerprint)
             return "snoozed"
         return _post_new(alert, route, rt, batch, record_id, parent)
     except Exception:
@@ -209,7 +202,7 @@ def _repeat(alert: Alert, channel: str, rt: Runtime, batch: NotifyBatch) -> str:
     rec, newest = rt.store.bump_message(alert.fingerprint, alert.time, alert.id)
     if newest:
         rt.store.put_alert(alert, channel=rec.channel, ts=None)
-    if rec.ts and ":" not in rec.ts:
+    if rec.has_message:
         batch.repeats[alert.fingerprint] = rec.channel
     return "grouped" if newest else "grouped_late"
 
@@ -221,15 +214,14 @@ def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, recor
     if parent:
         store.put_alert(alert, channel=channel)
         rt.slack.post_reply(channel, parent, render_thread_reply(alert))
-        _after_post(rt, alert, record_id, lambda: store.set_message_ts(alert.fingerprint, f"{THREAD_MARK}{parent}"))
+        _after_post(rt, alert, record_id, lambda: store.mark_message_threaded(alert.fingerprint))
         return "threaded"
 
-    storm_count = store.incr(f"STORM#{channel}#{_minute()}", ttl_s=3600)
-    if storm_count > rt.config.storm.threshold_per_minute:
+    if store.count_channel_post(channel) > rt.config.storm.threshold_per_minute:
         bucket = int(_now() // STORM_BUCKET_S)
         store.put_alert(alert, channel=channel)
         batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id))
-        store.set_message_ts(alert.fingerprint, f"{STORM_MARK}{bucket}")
+        store.mark_message_storm(alert.fingerprint)
         return "storm"
 
     offers = offers_for(alert, route, rt)
@@ -243,7 +235,7 @@ def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, recor
     channel_id, ts = rt.slack.post(payload)
 
     def remember() -> None:
-        store.set_message_ts(alert.fingerprint, ts, channel=channel_id)
+        store.mark_message_posted(alert.fingerprint, ts, channel_id)
         store.set_alert_message(alert.id, channel_id, ts)
         if res:
             store.set_resource_thread(channel, res.key, ts, rt.config.dedup.window_minutes * 60)
@@ -291,27 +283,20 @@ def _auto(rt: Runtime, proposals: list[Proposal]) -> None:
 
 def _flush_storm(rt: Runtime, channel: str, bucket: int, items: list[_StormItem]) -> None:
     store = rt.store
-    key = f"STORMMSG#{channel}#{bucket}"
-    total = store.incr(f"STORMTOTAL#{channel}#{bucket}", ttl_s=2 * STORM_BUCKET_S + 3600, by=len(items))
     sev_counts: dict[str, int] = {}
     for it in items:
         sev = it.alert.severity.value
         sev_counts[sev] = sev_counts.get(sev, 0) + 1
-    for sev, n in sev_counts.items():
-        store.incr(f"STORMSEV#{channel}#{bucket}#{sev}", ttl_s=2 * STORM_BUCKET_S + 3600, by=n)
-    all_sev = {
-        sev: store.counter(f"STORMSEV#{channel}#{bucket}#{sev}")
-        for sev in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
-    }
+    tally = store.count_storm(channel, bucket, sev_counts)
     start = datetime.fromtimestamp(bucket * STORM_BUCKET_S, UTC)
     titles = [it.alert.title for it in items[:5]]
-    summary = render_storm_summary(channel, all_sev, total, start, titles)
-    ts = store.get_value(key)
-    if ts is None:
+    summary = render_storm_summary(channel, tally.by_severity, tally.total, start, titles)
+    posted = store.storm_message(channel, bucket)
+    if posted is None:
         channel_id, ts = rt.slack.post(summary)
-        store.put_value(key, f"{channel_id} {ts}", ttl_s=2 * STORM_BUCKET_S)
+        store.set_storm_message(channel, bucket, channel_id, ts)
     else:
-        channel_id, ts = ts.split(" ", 1)
+        channel_id, ts = posted
         rt.slack.update_message(channel_id, ts, summary)
     replies = 0
     sections = _chunks([_storm_line(it.alert) for it in items], rt.config.storm.alerts_per_reply)
@@ -392,7 +377,7 @@ def flush_dirty(rt: Runtime, limit: int = 100) -> int:
     """Housekeeping: update messages whose counters changed without a chat.update."""
     n = 0
     for rec in rt.store.dirty_messages(limit):
-        if not rec.ts or ":" in rec.ts:
+        if not rec.has_message:
             rt.store.mark_message_updated(rec.fingerprint, dirty=False)
             continue
         try:

@@ -9,7 +9,6 @@ failed; any failure makes the invocation fail at the end, so it is never silent.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +21,6 @@ _slot = RuntimeSlot()
 # Built once per cold start; tests put their own in with set_runtime().
 runtime, set_runtime = _slot.get, _slot.set
 
-HEARTBEAT_KEY = "HEARTBEAT#housekeeping"
-
 
 class HousekeepingError(RuntimeError):
     """One or more steps failed; the summary says which."""
@@ -34,7 +31,7 @@ def _flush_dirty(rt: Runtime) -> int:
 
 
 def _heartbeat(rt: Runtime) -> int:
-    rt.store.put_value(HEARTBEAT_KEY, str(int(time.time())), ttl_s=7 * 86400)
+    rt.store.record_housekeeping_run()
     rt.count("heartbeat")
     return 1
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +34,6 @@ from bot.approval.authz import Verdict, approvals_needed, in_org, may_act, may_a
 from bot.approval.jobs import Job, JobKind
 from bot.approval.proposal import (
     KILL_SWITCH_MESSAGE,
-    VALUE_TTL_S,
     S,
     already_message,
     expire_proposal,
@@ -52,6 +52,7 @@ from bot.models import Actor, Approval, Proposal, Risk
 from bot.runtime import Runtime
 from bot.slack.payloads import ActionRequest
 from bot.slack.render import render_ephemeral
+from bot.store import StoredAlert
 
 log = logging.getLogger("eventops.approval")
 SNOOZE_SECONDS = {"1h": 3600, "4h": 4 * 3600, "24h": 24 * 3600}
@@ -314,9 +315,9 @@ def _undo_click(rt: Runtime, click: ActionRequest) -> Decision:
     verdict = may_act(policy_of(rt), click.actor, p.risk, click.channel or p.channel, group_resolver(rt))
     if not verdict:
         return _deny(rt, click, p, verdict.reason)
-    if not rt.store.put_value(f"UNDO#{p.id}", click.actor.model_dump_json(), VALUE_TTL_S, only_if_absent=True):
-        prior = rt.store.get_value(f"UNDO#{p.id}")
-        by = who(Actor.model_validate_json(prior)) if prior else "someone"
+    if not rt.store.claim_undo_request(p.id, click.actor):
+        prior = rt.store.undo_requested_by(p.id)
+        by = who(prior) if prior else "someone"
         return _refuse(rt, click, "already", f"Undo was already requested by {by}.")
     note = queue_job(rt, Job(kind=JobKind.UNDO, proposal_id=p.id, actor=click.actor))
     refresh_message(rt, p.alert_id, f"⏳ Undoing {title_of(p)} — requested by {who(click.actor)}")
@@ -325,30 +326,38 @@ def _undo_click(rt: Runtime, click: ActionRequest) -> Decision:
     return Decision("undo_queued")
 
 
-def _alert_for(rt: Runtime, click: ActionRequest) -> tuple[Any, str | None, str | None] | None:
+def _alert_for(rt: Runtime, click: ActionRequest) -> StoredAlert | None:
     try:
         return rt.store.get_alert(click.value)
     except NotFoundError:
         return None
 
 
-def _org_alert(rt: Runtime, click: ActionRequest) -> tuple[Any, str | None, str | None] | Decision:
+def _org_alert(rt: Runtime, click: ActionRequest) -> StoredAlert | Decision:
     """The clicked alert, if it is known and the clicker is in the organization; else the refusal."""
     found = _alert_for(rt, click)
     if found is None:
         return _refuse(rt, click, "missing", "This alert is no longer known to EventOps.")
     verdict = _in_org(rt, click.actor)
     if not verdict:
-        return _deny(rt, click, None, verdict.reason, alert_id=found[0].id)
+        return _deny(rt, click, None, verdict.reason, alert_id=found.alert.id)
     return found
 
 
-def _first_to(rt: Runtime, click: ActionRequest, key: str, done: str) -> Decision | None:
-    """Record that the clicker did this first (conditional write); else tell them who did."""
-    if rt.store.put_value(key, click.actor.model_dump_json(), VALUE_TTL_S, only_if_absent=True):
+def _first_to(
+    rt: Runtime,
+    click: ActionRequest,
+    claim: Callable[[str, Actor], bool],
+    first: Callable[[str], Actor | None],
+    alert_id: str,
+    done: str,
+) -> Decision | None:
+    """Record that the clicker did this first (``claim``, a conditional write); else tell them
+    who did (``first``). E.g. ``_first_to(rt, click, rt.store.claim_ack, rt.store.acked_by, …)``."""
+    if claim(alert_id, click.actor):
         return None
-    prior = rt.store.get_value(key)
-    by = who(Actor.model_validate_json(prior)) if prior else "someone"
+    prior = first(alert_id)
+    by = who(prior) if prior else "someone"
     return _refuse(rt, click, "already", f"Already {done} by {by}.")
 
 
@@ -356,8 +365,8 @@ def _ack(rt: Runtime, click: ActionRequest) -> Decision:
     found = _org_alert(rt, click)
     if isinstance(found, Decision):
         return found
-    alert, channel, ts = found
-    refusal = _first_to(rt, click, f"ACK#{alert.id}", "acknowledged")
+    alert, channel, ts = found.alert, found.channel, found.ts
+    refusal = _first_to(rt, click, rt.store.claim_ack, rt.store.acked_by, alert.id, "acknowledged")
     if refusal:
         return refusal
     audit.record(
@@ -381,7 +390,7 @@ def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
     found = _org_alert(rt, click)
     if isinstance(found, Decision):
         return found
-    alert, channel, ts = found
+    alert, channel, ts = found.alert, found.channel, found.ts
     until = time.time() + seconds
     rt.store.snooze(
         alert.fingerprint,
@@ -416,8 +425,8 @@ def _dismiss(rt: Runtime, click: ActionRequest) -> Decision:
     found = _org_alert(rt, click)
     if isinstance(found, Decision):
         return found
-    alert, channel, ts = found
-    refusal = _first_to(rt, click, f"DISMISS#{alert.id}", "dismissed")
+    alert, channel, ts = found.alert, found.channel, found.ts
+    refusal = _first_to(rt, click, rt.store.claim_dismissal, rt.store.dismissed_by, alert.id, "dismissed")
     if refusal:
         return refusal
     written_back = []

@@ -31,7 +31,6 @@ RUNNING_STALE_S = 900
 APPROVED_STUCK_S = 300
 # Approvals are re-checked in the worker; allow for the queue's delay.
 APPROVAL_GRACE_S = 300
-VALUE_TTL_S = 90 * 86400
 _GROUP_CACHE_S = 300
 
 

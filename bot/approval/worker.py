@@ -18,7 +18,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 
@@ -31,7 +30,6 @@ from bot.approval.proposal import (
     APPROVAL_GRACE_S,
     KILL_SWITCH_MESSAGE,
     RUNNING_STALE_S,
-    VALUE_TTL_S,
     S,
     group_resolver,
     now_utc,
@@ -88,13 +86,36 @@ def _reauthorize(rt: Runtime, p: Proposal) -> str | None:
 
 
 def _execute(rt: Runtime, job: Job, running_stale_s: float) -> str:
+    """APPROVED → RUNNING → outcome, at most once: load, re-authorize, guards, run."""
+    p = _approved_proposal(rt, job, running_stale_s)
+    if isinstance(p, str):
+        return p
+    p = with_request_message(rt, p)
+    reason = _reauthorize(rt, p)
+    if reason:
+        return _deny(rt, p, job, reason)
+    try:
+        running = rt.store.save_proposal(p.model_copy(update={"state": S.RUNNING}), S.APPROVED, p.version)
+    except ConflictError:
+        return "duplicate"
+    refusal = _guard_refusal(rt, running)
+    if refusal:
+        return _finish(rt, running, Outcome(state=S.FAILED, message=refusal))
+    return _run_and_finish(rt, running, job)
+
+
+def _approved_proposal(rt: Runtime, job: Job, running_stale_s: float) -> Proposal | str:
+    """The job's proposal if it is APPROVED (ready to run); else what the job amounts to.
+
+    Raises JobFailedError for a proposal that failed with an error earlier (until the record
+    reaches the DLQ) and RetryLaterError for one RUNNING too recently to call interrupted."""
     try:
         p = rt.store.get_proposal(job.proposal_id)
     except NotFoundError:
         log.warning("job for unknown proposal %s dropped", job.proposal_id)
         return "missing"
     if p.state in TERMINAL:
-        failure = rt.store.get_value(f"JOBFAIL#{p.id}")
+        failure = rt.store.job_failure(p.id)
         if failure:  # keep failing the record until SQS moves it to the DLQ; never re-run
             raise JobFailedError(f"proposal {p.id} failed earlier: {failure}")
         _notify(rt, p)  # a no-op unless the earlier delivery died before telling Slack
@@ -107,65 +128,68 @@ def _execute(rt: Runtime, job: Job, running_stale_s: float) -> str:
     if p.state != S.APPROVED:
         log.warning("job for proposal %s in state %s: nothing to do", p.id, p.state.value)
         return f"skipped_{p.state.value.lower()}"
-    p = with_request_message(rt, p)
+    return p
 
-    reason = _reauthorize(rt, p)
-    if reason:
-        try:
-            denied = rt.store.save_proposal(
-                p.model_copy(update={"state": S.DENIED, "result": reason}), S.APPROVED, p.version
-            )
-        except ConflictError:
-            return "duplicate"
-        audit.record(
-            rt,
-            key=f"{p.id}:DENIED",
-            action=p.remediation,
-            outcome="DENIED",
-            actor=p.requester or job.actor,
-            proposal=denied,
-            result=reason,
-            resolve_permalink=True,
-        )
-        rt.count("denied")
-        _notify(rt, denied)
-        return "denied"
 
+def _deny(rt: Runtime, p: Proposal, job: Job, reason: str) -> str:
+    """APPROVED → DENIED (conditional) because re-authorization failed: audited and announced."""
     try:
-        running = rt.store.save_proposal(p.model_copy(update={"state": S.RUNNING}), S.APPROVED, p.version)
+        denied = rt.store.save_proposal(
+            p.model_copy(update={"state": S.DENIED, "result": reason}), S.APPROVED, p.version
+        )
     except ConflictError:
         return "duplicate"
+    audit.record(
+        rt,
+        key=f"{p.id}:DENIED",
+        action=p.remediation,
+        outcome="DENIED",
+        actor=p.requester or job.actor,
+        proposal=denied,
+        result=reason,
+        resolve_permalink=True,
+    )
+    rt.count("denied")
+    _notify(rt, denied)
+    return "denied"
 
+
+def _guard_refusal(rt: Runtime, running: Proposal) -> str | None:
+    """Why a RUNNING proposal must not touch AWS after all (kill switch, blast radius), or None.
+
+    The blast-radius counter counts this execution; the kill switch is looked at first."""
     if rt.kill_switch_on():
-        return _finish(rt, running, Outcome(state=S.FAILED, message=f"Refused: {KILL_SWITCH_MESSAGE}"))
+        return f"Refused: {KILL_SWITCH_MESSAGE}"
     limit = rt.config.blast_radius.max_executions_per_account_per_hour
-    hour = now_utc().strftime("%Y%m%d%H")
-    count = rt.store.incr(f"RATE#{p.account or 'default'}#{hour}", ttl_s=2 * 3600)
-    if count > limit:
-        rt.count("blast_radius_refused")
-        msg = (
-            f"Refused: blast radius limit reached — at most {limit} executions per hour in account "
-            f"{p.account or '(default)'}; this would have been number {count}"
-        )
-        return _finish(rt, running, Outcome(state=S.FAILED, message=msg))
+    count = rt.store.count_execution(running.account)
+    if count <= limit:
+        return None
+    rt.count("blast_radius_refused")
+    return (
+        f"Refused: blast radius limit reached — at most {limit} executions per hour in account "
+        f"{running.account or '(default)'}; this would have been number {count}"
+    )
 
-    rem = remediations.get(p.remediation)
+
+def _run_and_finish(rt: Runtime, running: Proposal, job: Job) -> str:
+    """Run the remediation and record its outcome. An error outcome also fails the SQS record."""
+    rem = remediations.get(running.remediation)
     if rem is None:
-        return _finish(rt, running, Outcome(state=S.FAILED, message=f"Unknown remediation {p.remediation}"))
-    ctx = RemediationContext(rt.sessions, p.account, p.region, actor=p.requester or job.actor)
+        return _finish(rt, running, Outcome(state=S.FAILED, message=f"Unknown remediation {running.remediation}"))
+    ctx = RemediationContext(rt.sessions, running.account, running.region, actor=running.requester or job.actor)
     try:
-        outcome = run(rem, ctx, p.params)
+        outcome = run(rem, ctx, running.params)
     except Exception as exc:  # recorded, announced, and the record goes to the DLQ
-        log.exception("remediation %s on proposal %s raised", p.remediation, p.id)
+        log.exception("remediation %s on proposal %s raised", running.remediation, running.id)
         outcome = Outcome(state=S.FAILED, message=f"Error while running: {type(exc).__name__}: {str(exc)[:300]}")
     if not is_error(outcome):
         return _finish(rt, running, outcome)
     # An AWS error or a bug: FAILED and announced like any failure, and the SQS record fails too,
     # on every delivery, so it lands in the DLQ where an alarm sees it. It never runs again.
     rt.count("remediation_error")
-    rt.store.put_value(f"JOBFAIL#{p.id}", outcome.message[:500], VALUE_TTL_S)
+    rt.store.record_job_failure(running.id, outcome.message)
     _finish(rt, running, outcome, slack_errors=False)
-    raise JobFailedError(f"proposal {p.id}: {outcome.message[:300]}")
+    raise JobFailedError(f"proposal {running.id}: {outcome.message[:300]}")
 
 
 # bot.remediations.base.run() turns AWS exceptions into FAILED outcomes with these openings.
@@ -211,7 +235,7 @@ def _finish(rt: Runtime, running: Proposal, outcome: Outcome, *, slack_errors: b
         log.warning("proposal %s was finished by someone else", running.id)
         return "duplicate"
     if outcome.post_state is not None:
-        rt.store.put_value(f"POST#{saved.id}", json.dumps(outcome.post_state, default=str), VALUE_TTL_S)
+        rt.store.record_post_state(saved.id, outcome.post_state)
     actor = saved.requester or Actor.system()
     audit.record(
         rt,
@@ -245,16 +269,15 @@ def _notify(rt: Runtime, p: Proposal) -> None:
     """chat.update of the alert message + one thread reply, once per terminal state.
 
     Raises SlackError so the SQS record is retried; the retry finds the state recorded and
-    only repeats what Slack did not get (the ``NOTIFIED#`` marker is written after the reply).
+    only repeats what Slack did not get (``store.mark_notified`` is written after the reply).
     """
-    marker = f"NOTIFIED#{p.id}:{p.state.value}"
-    if rt.store.get_value(marker):
+    if rt.store.was_notified(p.id, p.state):
         return
     refresh_message(rt, p.alert_id, outcome_line(p), raise_errors=True)
     payload = outcome_reply(p)
     if p.channel and p.message_ts:
         rt.slack.post_reply(p.channel, p.message_ts, payload)
-    rt.store.put_value(marker, "1", VALUE_TTL_S)
+    rt.store.mark_notified(p.id, p.state)
 
 
 def with_request_message(rt: Runtime, p: Proposal) -> Proposal:
@@ -276,6 +299,7 @@ def with_request_message(rt: Runtime, p: Proposal) -> Proposal:
 
 
 def _undo(rt: Runtime, job: Job) -> str:
+    """SUCCEEDED → UNDONE, at most once: load, refuse or claim the one run, then run the undo."""
     try:
         p = rt.store.get_proposal(job.proposal_id)
     except NotFoundError:
@@ -285,29 +309,36 @@ def _undo(rt: Runtime, job: Job) -> str:
         return "already_done"
     if p.state != S.SUCCEEDED:
         return f"skipped_{p.state.value.lower()}"
-    refusal = None
-    if rt.kill_switch_on():
-        refusal = f"Undo refused: {KILL_SWITCH_MESSAGE}"
-    else:
-        verdict = may_act(policy_of(rt), job.actor, p.risk, p.channel, group_resolver(rt))
-        if not verdict:
-            refusal = f"Undo refused: {who(job.actor)} may not: {verdict.reason}"
-        elif p.undo_until is None or now_utc() >= p.undo_until:
-            refusal = f"Undo refused: the undo window closed at {clock(p.undo_until)}"
+    refusal = _undo_refusal(rt, p, job)
     if refusal:
         return _undo_reply(rt, p, job, "UNDO_REFUSED", refusal)
-    if not rt.store.put_value(f"UNDORUN#{p.id}", job.correlation_id, VALUE_TTL_S, only_if_absent=True):
-        if rt.store.get_value(f"UNDORUN#{p.id}") != job.correlation_id:
+    if not rt.store.claim_undo_run(p.id, job.correlation_id):
+        if rt.store.undo_run_by(p.id) != job.correlation_id:
             return "duplicate"
         return _undo_reply(rt, p, job, "UNDO_FAILED", "Undo interrupted; state unknown — check the resource")
+    return _run_undo(rt, p, job)
+
+
+def _undo_refusal(rt: Runtime, p: Proposal, job: Job) -> str | None:
+    """Why the undo must not run (kill switch, the actor may not, window closed), or None."""
+    if rt.kill_switch_on():
+        return f"Undo refused: {KILL_SWITCH_MESSAGE}"
+    verdict = may_act(policy_of(rt), job.actor, p.risk, p.channel, group_resolver(rt))
+    if not verdict:
+        return f"Undo refused: {who(job.actor)} may not: {verdict.reason}"
+    if p.undo_until is None or now_utc() >= p.undo_until:
+        return f"Undo refused: the undo window closed at {clock(p.undo_until)}"
+    return None
+
+
+def _run_undo(rt: Runtime, p: Proposal, job: Job) -> str:
+    """Run the undo this job claimed; a failure is announced (an exception also fails the record)."""
     rem = remediations.get(p.remediation)
     if rem is None:
         return _undo_reply(rt, p, job, "UNDO_FAILED", f"Unknown remediation {p.remediation}")
-    raw_post = rt.store.get_value(f"POST#{p.id}")
-    post = json.loads(raw_post) if raw_post else None
     ctx = RemediationContext(rt.sessions, p.account, p.region, actor=job.actor)
     try:
-        outcome = run_undo(rem, ctx, p.params, p.pre_state or {}, post)
+        outcome = run_undo(rem, ctx, p.params, p.pre_state or {}, rt.store.post_state(p.id))
     except Exception as exc:  # announced; the record goes to the DLQ
         log.exception("undo of proposal %s raised", p.id)
         rt.count("undo_error")
@@ -315,6 +346,11 @@ def _undo(rt: Runtime, job: Job) -> str:
         raise JobFailedError(f"undo of {p.id} raised {type(exc).__name__}") from None
     if outcome.state != S.UNDONE:
         return _undo_reply(rt, p, job, "UNDO_FAILED", outcome.message)
+    return _record_undone(rt, p, job, outcome)
+
+
+def _record_undone(rt: Runtime, p: Proposal, job: Job, outcome: Outcome) -> str:
+    """SUCCEEDED → UNDONE (conditional), one audit record, then the message and a thread reply."""
     try:
         saved = rt.store.save_proposal(
             p.model_copy(update={"state": S.UNDONE, "result": outcome.message, "requester": p.requester}),
@@ -365,7 +401,7 @@ def _dry_run(rt: Runtime, job: Job) -> str:
     if p.state != S.PROPOSED or requester is None:
         return "skipped"
     p = with_request_message(rt, p)
-    if not rt.store.put_value(f"DRYRUN#{p.id}:{job.correlation_id}", "1", VALUE_TTL_S, only_if_absent=True):
+    if not rt.store.claim_dry_run(p.id, job.correlation_id):
         return "duplicate"
     rem = remediations[p.remediation]
     params = rem.parse_params(p.params)

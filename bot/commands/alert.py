@@ -26,7 +26,8 @@ def alert(inv: Invocation) -> Reply:
     """
     if len(inv.args) > 1:
         raise inv.usage_error(f"Unexpected `{esc(' '.join(inv.args[1:]))}`.")
-    found, channel, ts = inv.rt.store.get_alert(inv.args[0])
+    stored = inv.rt.store.get_alert(inv.args[0])
+    found, channel, ts = stored.alert, stored.channel, stored.ts
     proposals = [p for p in inv.rt.store.proposals_in(OPEN_STATES) if p.alert_id == found.id]
     payload = render_alert(
         found, channel=inv.channel, buttons=alert_buttons(found.id, proposals) if found.active else []

@@ -60,7 +60,7 @@ def resolve_target(inv: Invocation, word: str) -> tuple[str, str]:
     if _FINGERPRINT_RE.match(word):
         return word, f"fingerprint {code(word)}"
     try:
-        alert, _, _ = rt.store.get_alert(word)
+        alert = rt.store.get_alert(word).alert
         return alert.fingerprint, f"alert {code(word)} ({esc(alert.title)})"
     except NotFoundError:
         pass

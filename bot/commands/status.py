@@ -34,8 +34,8 @@ def open_problems(alerts: list[Alert], closed: Callable[[Alert], bool] | None = 
 
 
 def _dismissed(store: Any, alert_id: str) -> bool:
-    # The Dismiss button records who dismissed an alert first under this key (bot.approval.clicks).
-    return store.get_value(f"DISMISS#{alert_id}") is not None
+    # The Dismiss button records who dismissed an alert first (bot.approval.clicks).
+    return store.dismissed_by(alert_id) is not None
 
 
 class _Closed:
@@ -71,7 +71,7 @@ def _channels(store: Any, alerts: list[Alert]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for alert in alerts[:CHANNEL_LOOKUPS]:
         try:
-            _, channel, _ = store.get_alert(alert.id)
+            channel = store.get_alert(alert.id).channel
         except NotFoundError:
             channel = None
         counts[channel or "(not posted)"] += 1

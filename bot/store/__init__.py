@@ -1,7 +1,23 @@
-"""DynamoDB single-table repository. See ``bot.store.table.Store``."""
+"""DynamoDB single-table repository. See ``bot.store.table.Store`` (its docstring lists every key)."""
 
 from __future__ import annotations
 
-from bot.store.table import MessageRecord, Store, create_table
+from bot.store.table import (
+    STORM_BUCKET_S,
+    MessageRecord,
+    MessageState,
+    Store,
+    StoredAlert,
+    StormTally,
+    create_table,
+)
 
-__all__ = ["MessageRecord", "Store", "create_table"]
+__all__ = [
+    "STORM_BUCKET_S",
+    "MessageRecord",
+    "MessageState",
+    "StormTally",
+    "Store",
+    "StoredAlert",
+    "create_table",
+]

@@ -1,30 +1,76 @@
 """One DynamoDB table for alerts, proposals, decisions, audit, snoozes and dedup keys.
 
-Item layout (``pk`` / ``sk``; ``ttl`` expires items; ``gsi1pk`` / ``gsi1sk`` for listings):
+The store owns every key: callers say what they mean (``store.claim_undo_request(pid, actor)``,
+``store.was_notified(pid, state)``) and no module outside ``bot/store`` builds a key string.
+This is the one list of the key families. ``pk`` / ``sk`` address an item; ``ttl`` expires it
+(reads ignore an expired item before DynamoDB deletes it; audit never expires); ``gsi1pk`` /
+``gsi1sk`` serve the listings. TTL "decision" is ``DECISION_TTL_S`` (90 days); a storm bucket is
+``STORM_BUCKET_S`` (10 minutes of epoch time).
 
-=========================  ==========  =================================================
-pk                         sk          what
-=========================  ==========  =================================================
-EVENT#<event id>           EVENT       dedup of EventBridge deliveries (TTL ≥ 24 h)
-FP#<fingerprint>           MSG         the first message of a problem: channel, ts, count
-RES#<channel>#<resource>   MSG         the message related events are threaded under
-ALERT#<alert id>           ALERT       the latest Alert JSON (``/ops alert``, proposals)
-PROPOSAL#<id>              PROPOSAL    a proposal; every transition is conditional
-AUDIT#<id>                 AUDIT       append-only; written once (attribute_not_exists)
-SNOOZE#<target>            SNOOZE      fingerprint / rule / alert snoozes
-RATE#<account>#<hour>      RATE        blast-radius counter
-STORM#<channel>#<minute>   STORM       per-channel post counter and summary message
-=========================  ==========  =================================================
+================================  ========  ===================================  =================
+pk                                sk        value                                TTL
+  written by (method ← caller)              read by (method ← caller)
+================================  ========  ===================================  =================
+EVENT#<event id>                  EVENT     (presence: the delivery was seen)    dedup setting
+  claim_event, release_event ← pipeline     claim_event (conditional write)
+FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,   dedup window
+                                            ts, count, first/last seen, owner
+  claim_message, mark_message_*,            get_message, lookup, dirty_messages ← pipeline,
+  bump_message ← pipeline, messages         messages, commands.status, housekeeping
+RES#<channel>#<resource key>      MSG       ts of the resource's first message   dedup window
+  set_resource_thread ← pipeline            lookup, resource_thread ← pipeline
+ALERT#<alert id>                  ALERT     Alert JSON, channel, ts, proposal    30 days
+                                            ids, status line
+  put_alert, set_alert_message,             get_alert (``StoredAlert``), alert_message_state,
+  set_alert_status ← pipeline, clicks       recent_alerts ← messages, clicks, commands
+PROPOSAL#<proposal id>            PROPOSAL  Proposal JSON, state, version        90 days
+  put_proposal, save_proposal               get_proposal, proposals_in ← everyone
+AUDIT#<entry id or unique key>    AUDIT     AuditEntry JSON                      never
+  append_audit ← bot.approval.audit         recent_audit, audit_for_proposal ← commands, tests
+SNOOZE#<fp | rule:… | channel:…>  SNOOZE    until, by, reason, channel, ts       until + 7 days
+  snooze, unsnooze ← clicks, commands       lookup, snoozed_until, snoozes ← pipeline, sweeps
+ACK#<alert id>                    VALUE     Actor JSON of the first to ack       decision
+  claim_ack ← clicks (Acknowledge)          acked_by ← clicks ("already acknowledged by")
+DISMISS#<alert id>                VALUE     Actor JSON of the first to dismiss   decision
+  claim_dismissal ← clicks (Dismiss)        dismissed_by ← clicks, commands.status
+UNDO#<proposal id>                VALUE     Actor JSON of the undo requester     decision
+  claim_undo_request ← clicks (Undo)        undo_requested_by ← clicks
+UNDORUN#<proposal id>             VALUE     correlation id of the undo job       decision
+  claim_undo_run ← worker                   undo_run_by ← worker (redelivery or duplicate)
+DRYRUN#<proposal id>:<corr. id>   VALUE     "1"                                  decision
+  claim_dry_run ← worker                    claim_dry_run (conditional write)
+JOBFAIL#<proposal id>             VALUE     the error, at most 500 characters    decision
+  record_job_failure ← worker               job_failure ← worker (fail the record until DLQ)
+POST#<proposal id>                VALUE     ``Outcome.post_state`` JSON          decision
+  record_post_state ← worker (finish)       post_state ← worker (undo)
+NOTIFIED#<proposal id>:<state>    VALUE     "1"                                  decision
+  mark_notified ← worker (after reply)      was_notified ← worker
+RATE#<account|default>#<hour>     COUNTER   executions started in that UTC hour  2 hours
+  count_execution ← worker (blast radius)   count_execution (returns the new count)
+STORM#<channel>#<minute>          COUNTER   new posts in the channel that minute 1 hour
+  count_channel_post ← pipeline             count_channel_post (returns the new count)
+STORMTOTAL#<channel>#<bucket>     COUNTER   alerts listed in the storm bucket    2 buckets + 1 h
+STORMSEV#<channel>#<bucket>#<sev> COUNTER   … of one severity                    2 buckets + 1 h
+  count_storm ← pipeline (storm flush)      count_storm (returns the new totals)
+STORMMSG#<channel>#<bucket>       VALUE     "<channel id> <ts>" of the summary   2 buckets
+  set_storm_message ← pipeline              storm_message ← pipeline
+HEARTBEAT#housekeeping            VALUE     unix time of the last upkeep run     7 days
+  record_housekeeping_run ← housekeeping    last_housekeeping_run ← tests only (nothing in bot/)
+================================  ========  ===================================  =================
 
-Nested data is stored as a JSON string in ``data`` so pydantic models round-trip exactly.
+VALUE and COUNTER items go through the private ``_put_value`` / ``_get_value`` / ``_incr`` /
+``_counter`` helpers only. Nested data is stored as a JSON string in ``data`` so pydantic models
+round-trip exactly.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -34,6 +80,10 @@ from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
 
 AUDIT_PREFIX = "AUDIT#"
+DECISION_TTL_S = 90 * 86400  # first-click records, job markers and results (see the table above)
+STORM_BUCKET_S = 600
+_STORM_COUNT_TTL_S = 2 * STORM_BUCKET_S + 3600
+_STORM_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 
 
 def _now() -> float:
@@ -52,9 +102,21 @@ def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+class MessageState(StrEnum):
+    """What became of a fingerprint's first alert (the ``state`` of its ``FP#`` item)."""
+
+    CLAIMED = "claimed"  # this invocation may post it; nothing reached Slack yet
+    POSTED = "posted"  # its own message: ``ts`` is that message, repeats update it
+    THREADED = "threaded"  # replied in the thread of its resource's message; no message of its own
+    STORM = "storm"  # listed in a storm summary's thread; no message of its own
+    SNOOZED = "snoozed"  # not posted: a snooze covered it
+
+
 @dataclass
 class MessageRecord:
-    """The Slack message that represents one fingerprint."""
+    """The Slack message that represents one fingerprint.
+
+    ``ts`` is a Slack timestamp, and only when ``state`` is ``POSTED`` (``has_message``)."""
 
     fingerprint: str
     channel: str
@@ -68,6 +130,29 @@ class MessageRecord:
     dirty: bool = False
     # The first alert of the fingerprint: it owns the message, its proposals and buttons.
     owner_id: str = ""
+    state: MessageState = MessageState.CLAIMED
+
+    @property
+    def has_message(self) -> bool:
+        """The fingerprint has its own Slack message (the one repeats update)."""
+        return self.state == MessageState.POSTED and bool(self.ts)
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    """An alert as stored, with the message it was posted as (channel and ts, when known)."""
+
+    alert: Alert
+    channel: str | None
+    ts: str | None
+
+
+@dataclass(frozen=True)
+class StormTally:
+    """A storm bucket's running totals after counting a batch's alerts into it."""
+
+    total: int
+    by_severity: dict[str, int]
 
 
 def create_table(client: Any, name: str) -> None:
@@ -140,6 +225,7 @@ class Store:
             "last_event_time": _s(alert.time.isoformat()),
             "alert_id": _s(alert.id),
             "owner_id": _s(alert.id),
+            "state": _s(MessageState.CLAIMED.value),
             "ttl": _n(now + window_s),
         }
         try:
@@ -156,18 +242,35 @@ class Store:
             raise
         return _message_from_item(item)
 
-    def set_message_ts(self, fingerprint: str, ts: str, channel: str | None = None) -> None:
-        values = {":ts": _s(ts)}
-        expr = "SET #ts = :ts"
-        if channel:
-            expr += ", channel = :c"
-            values[":c"] = _s(channel)
+    def mark_message_posted(self, fingerprint: str, ts: str, channel: str) -> None:
+        """The fingerprint's message is out: ``ts`` in ``channel`` (the id Slack answered with)."""
         self.client.update_item(
             TableName=self.table,
             Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
-            UpdateExpression=expr,
-            ExpressionAttributeNames={"#ts": "ts"},
-            ExpressionAttributeValues=values,
+            UpdateExpression="SET #state = :state, #ts = :ts, channel = :c",
+            ExpressionAttributeNames={"#state": "state", "#ts": "ts"},
+            ExpressionAttributeValues={":state": _s(MessageState.POSTED.value), ":ts": _s(ts), ":c": _s(channel)},
+        )
+
+    def mark_message_threaded(self, fingerprint: str) -> None:
+        """The alert went into the thread of its resource's message: it has no message of its own."""
+        self._set_message_state(fingerprint, MessageState.THREADED)
+
+    def mark_message_storm(self, fingerprint: str) -> None:
+        """The alert is listed in a storm summary's thread: it has no message of its own."""
+        self._set_message_state(fingerprint, MessageState.STORM)
+
+    def mark_message_snoozed(self, fingerprint: str) -> None:
+        """A snooze covered the alert: it was not posted."""
+        self._set_message_state(fingerprint, MessageState.SNOOZED)
+
+    def _set_message_state(self, fingerprint: str, state: MessageState) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
+            UpdateExpression="SET #state = :state REMOVE #ts",
+            ExpressionAttributeNames={"#state": "state", "#ts": "ts"},
+            ExpressionAttributeValues={":state": _s(state.value)},
         )
 
     def drop_message_claim(self, fingerprint: str) -> None:
@@ -342,14 +445,14 @@ class Store:
             ExpressionAttributeValues={":c": _s(channel), ":ts": _s(ts)},
         )
 
-    def get_alert(self, alert_id: str) -> tuple[Alert, str | None, str | None]:
+    def get_alert(self, alert_id: str) -> StoredAlert:
         item = self._get(f"ALERT#{alert_id}", "ALERT")
         if not item:
             raise NotFoundError(f"alert {alert_id} not found")
-        return (
-            Alert.model_validate_json(item["data"]["S"]),
-            item.get("channel", {}).get("S"),
-            item.get("ts", {}).get("S"),
+        return StoredAlert(
+            alert=Alert.model_validate_json(item["data"]["S"]),
+            channel=item.get("channel", {}).get("S"),
+            ts=item.get("ts", {}).get("S"),
         )
 
     def recent_alerts(self, limit: int = 200) -> list[Alert]:
@@ -541,8 +644,107 @@ class Store:
                 return True
         return False
 
-    # --- counters -------------------------------------------------------------------------
-    def incr(self, pk: str, ttl_s: int, by: int = 1) -> int:
+    # --- first clicks: who acknowledged, dismissed or asked for an undo first ------------
+    def claim_ack(self, alert_id: str, actor: Actor) -> bool:
+        """Record ``actor`` as the first to acknowledge the alert; False when someone was first."""
+        return self._put_value(f"ACK#{alert_id}", actor.model_dump_json(), DECISION_TTL_S, only_if_absent=True)
+
+    def acked_by(self, alert_id: str) -> Actor | None:
+        return self._actor(f"ACK#{alert_id}")
+
+    def claim_dismissal(self, alert_id: str, actor: Actor) -> bool:
+        """Record ``actor`` as the first to dismiss the alert; False when someone was first."""
+        return self._put_value(f"DISMISS#{alert_id}", actor.model_dump_json(), DECISION_TTL_S, only_if_absent=True)
+
+    def dismissed_by(self, alert_id: str) -> Actor | None:
+        return self._actor(f"DISMISS#{alert_id}")
+
+    def claim_undo_request(self, proposal_id: str, actor: Actor) -> bool:
+        """Record ``actor`` as the one who asked to undo; False when an undo was already asked for."""
+        return self._put_value(f"UNDO#{proposal_id}", actor.model_dump_json(), DECISION_TTL_S, only_if_absent=True)
+
+    def undo_requested_by(self, proposal_id: str) -> Actor | None:
+        return self._actor(f"UNDO#{proposal_id}")
+
+    def _actor(self, pk: str) -> Actor | None:
+        raw = self._get_value(pk)
+        return Actor.model_validate_json(raw) if raw else None
+
+    # --- job markers and results (bot.approval.worker) -------------------------------------
+    def claim_undo_run(self, proposal_id: str, correlation_id: str) -> bool:
+        """The undo job ``correlation_id`` takes the one run of the undo; False when a job did."""
+        return self._put_value(f"UNDORUN#{proposal_id}", correlation_id, DECISION_TTL_S, only_if_absent=True)
+
+    def undo_run_by(self, proposal_id: str) -> str | None:
+        """The correlation id of the job that claimed the undo run (a redelivery finds its own)."""
+        return self._get_value(f"UNDORUN#{proposal_id}")
+
+    def claim_dry_run(self, proposal_id: str, correlation_id: str) -> bool:
+        """First delivery of dry-run job ``correlation_id``; False for a redelivery."""
+        return self._put_value(f"DRYRUN#{proposal_id}:{correlation_id}", "1", DECISION_TTL_S, only_if_absent=True)
+
+    def record_job_failure(self, proposal_id: str, message: str) -> None:
+        """The job ended in an error: its SQS record keeps failing until it reaches the DLQ."""
+        self._put_value(f"JOBFAIL#{proposal_id}", message[:500], DECISION_TTL_S)
+
+    def job_failure(self, proposal_id: str) -> str | None:
+        return self._get_value(f"JOBFAIL#{proposal_id}")
+
+    def record_post_state(self, proposal_id: str, post_state: dict[str, Any]) -> None:
+        """What the remediation left behind (``Outcome.post_state``), for its undo."""
+        self._put_value(f"POST#{proposal_id}", json.dumps(post_state, default=str), DECISION_TTL_S)
+
+    def post_state(self, proposal_id: str) -> dict[str, Any] | None:
+        raw = self._get_value(f"POST#{proposal_id}")
+        return json.loads(raw) if raw else None
+
+    def mark_notified(self, proposal_id: str, state: ProposalState) -> None:
+        """Slack was told (message updated, thread reply posted) that the proposal reached ``state``."""
+        self._put_value(f"NOTIFIED#{proposal_id}:{state.value}", "1", DECISION_TTL_S)
+
+    def was_notified(self, proposal_id: str, state: ProposalState) -> bool:
+        return bool(self._get_value(f"NOTIFIED#{proposal_id}:{state.value}"))
+
+    def count_execution(self, account: str | None) -> int:
+        """Count one execution in ``account`` this UTC hour (blast radius); returns the new count."""
+        hour = datetime.now(UTC).strftime("%Y%m%d%H")
+        return self._incr(f"RATE#{account or 'default'}#{hour}", ttl_s=2 * 3600)
+
+    # --- storms (bot.pipeline) -------------------------------------------------------------
+    def count_channel_post(self, channel: str) -> int:
+        """Count one new post in ``channel`` this minute; returns the count (storm detection)."""
+        return self._incr(f"STORM#{channel}#{int(_now() // 60)}", ttl_s=3600)
+
+    def count_storm(self, channel: str, bucket: int, severities: dict[str, int]) -> StormTally:
+        """Add a batch's alerts (``severities``: severity → count) to the storm bucket."""
+        added = sum(severities.values())
+        total = self._incr(f"STORMTOTAL#{channel}#{bucket}", ttl_s=_STORM_COUNT_TTL_S, by=added)
+        for sev, n in severities.items():
+            self._incr(f"STORMSEV#{channel}#{bucket}#{sev}", ttl_s=_STORM_COUNT_TTL_S, by=n)
+        by_severity = {sev: self._counter(f"STORMSEV#{channel}#{bucket}#{sev}") for sev in _STORM_SEVERITIES}
+        return StormTally(total=total, by_severity=by_severity)
+
+    def storm_message(self, channel: str, bucket: int) -> tuple[str, str] | None:
+        """The storm bucket's summary message: (channel id, ts), once posted."""
+        raw = self._get_value(f"STORMMSG#{channel}#{bucket}")
+        if raw is None:
+            return None
+        channel_id, ts = raw.split(" ", 1)
+        return channel_id, ts
+
+    def set_storm_message(self, channel: str, bucket: int, channel_id: str, ts: str) -> None:
+        self._put_value(f"STORMMSG#{channel}#{bucket}", f"{channel_id} {ts}", ttl_s=2 * STORM_BUCKET_S)
+
+    # --- housekeeping ----------------------------------------------------------------------
+    def record_housekeeping_run(self) -> None:
+        self._put_value("HEARTBEAT#housekeeping", str(int(_now())), ttl_s=7 * 86400)
+
+    def last_housekeeping_run(self) -> float | None:
+        raw = self._get_value("HEARTBEAT#housekeeping")
+        return float(raw) if raw else None
+
+    # --- counters and values (private: every family above has its own methods) ------------
+    def _incr(self, pk: str, ttl_s: int, by: int = 1) -> int:
         resp = self.client.update_item(
             TableName=self.table,
             Key={"pk": _s(pk), "sk": _s("COUNTER")},
@@ -553,15 +755,15 @@ class Store:
         )
         return int(resp["Attributes"]["count"]["N"])
 
-    def counter(self, pk: str) -> int:
+    def _counter(self, pk: str) -> int:
         item = self._get(pk, "COUNTER")
         return int(item["count"]["N"]) if item else 0
 
-    def get_value(self, pk: str) -> str | None:
+    def _get_value(self, pk: str) -> str | None:
         item = self._get(pk, "VALUE")
         return item["value"]["S"] if item else None
 
-    def put_value(self, pk: str, value: str, ttl_s: int, only_if_absent: bool = False) -> bool:
+    def _put_value(self, pk: str, value: str, ttl_s: int, only_if_absent: bool = False) -> bool:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "Item": {"pk": _s(pk), "sk": _s("VALUE"), "value": _s(value), "ttl": _n(_now() + ttl_s)},
@@ -586,10 +788,12 @@ class Store:
 
 
 def _message_from_item(item: dict[str, Any]) -> MessageRecord:
+    state, ts = _message_state(item)
     return MessageRecord(
         fingerprint=item["pk"]["S"].removeprefix("FP#"),
         channel=item["channel"]["S"],
-        ts=item.get("ts", {}).get("S"),
+        ts=ts,
+        state=state,
         count=int(item["count"]["N"]),
         first_seen=float(item["first_seen"]["N"]),
         last_seen=float(item["last_seen"]["N"]),
@@ -599,3 +803,20 @@ def _message_from_item(item: dict[str, Any]) -> MessageRecord:
         dirty=bool(item.get("dirty", {}).get("BOOL", False)),
         owner_id=item.get("owner_id", item["alert_id"])["S"],
     )
+
+
+# Items written before ``state`` existed kept it in ``ts``: "thread:<parent ts>", "storm:<bucket>",
+# "snoozed:", a Slack ts, or no ts while claimed. They expire with the dedup window.
+_OLD_TS_MARKS = {"thread:": MessageState.THREADED, "storm:": MessageState.STORM, "snoozed:": MessageState.SNOOZED}
+
+
+def _message_state(item: dict[str, Any]) -> tuple[MessageState, str | None]:
+    ts = item.get("ts", {}).get("S")
+    if "state" in item:
+        return MessageState(item["state"]["S"]), ts
+    if ts is None:
+        return MessageState.CLAIMED, None
+    for mark, state in _OLD_TS_MARKS.items():
+        if ts.startswith(mark):
+            return state, None
+    return MessageState.POSTED, ts

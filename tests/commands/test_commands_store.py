@@ -75,7 +75,7 @@ def test_status_leaves_out_dismissed_and_fixed_alerts_and_their_proposals(rt):
     for aid in ("open1", "dismissed1", "fixed1", "fixed-then-back"):
         store.put_alert(make_alert(aid, Severity.HIGH, time=t0), channel="C0OPS", ts=f"1.{len(aid)}")
     # Dismissed from Slack: the first-to-dismiss record, and an APPROVED write-back still queued
-    store.put_value("DISMISS#dismissed1", BOB.model_dump_json(), 3600, only_if_absent=True)
+    store.claim_dismissal("dismissed1", BOB)
     store.put_proposal(
         Proposal(
             id="pd",

@@ -127,11 +127,11 @@ def test_dynamodb_throttling_at_every_write_never_loses_or_doubles_a_post(world)
 def test_throttled_write_after_the_post_does_not_post_twice(world):
     throttle = Throttle(world.rt.sessions)
     rec = sqs_record(_event(998), str(uuid.uuid4()))
-    # claim_event, claim_message, STORM incr, put_alert (with proposal ids), the post, then set_message_ts
+    # claim_event, claim_message, count_channel_post, put_alert (with proposal ids), the post, then mark_message_posted
     throttle.arm(nth_write=5)
     first = world.run({"Records": [rec]})
     throttle.disarm()
-    assert throttle.raised == ["UpdateItem in Store.set_message_ts"]
+    assert throttle.raised == ["UpdateItem in Store.mark_message_posted"]
     # Slack has the message: the record is not retried (that would post twice); the failure is counted
     assert first["batchItemFailures"] == []
     assert world.rt.counts["bookkeeping_failed"] == 1
@@ -142,7 +142,7 @@ def test_throttled_write_after_the_post_does_not_post_twice(world):
 def test_throttled_put_alert_after_the_claim_does_not_lose_the_alert(world):
     throttle = Throttle(world.rt.sessions)
     rec = sqs_record(_event(999), str(uuid.uuid4()))
-    throttle.arm(nth_write=4)  # claim_event, claim_message, STORM incr, put_alert
+    throttle.arm(nth_write=4)  # claim_event, claim_message, count_channel_post, put_alert
     first = world.run({"Records": [rec]})
     throttle.disarm()
     assert throttle.raised == ["PutItem in Store.put_alert"]

@@ -87,7 +87,7 @@ def test_housekeeping_handler_expires_sweeps_and_beats(world):
     assert summary["expired"] == 1 and summary["heartbeat"] == 1
     assert world.rt.store.get_proposal(old.id).state == ProposalState.EXPIRED
     assert "expired" in str(world.message().blocks)
-    assert world.rt.store.get_value(housekeeping.HEARTBEAT_KEY)
+    assert world.rt.store.last_housekeeping_run()
     assert [e.outcome for e in world.audit(old.id)] == ["EXPIRED"]
 
 

@@ -253,7 +253,7 @@ def test_row3_forged_requests_get_401_and_run_nothing(world, forgery):
 
     assert resp["statusCode"] == 401
     assert world.audit() == []
-    assert world.rt.store.get_value(f"ACK#{world.alert.id}") is None
+    assert world.rt.store.acked_by(world.alert.id) is None
     assert world.slack.ephemerals == []
 
 

@@ -1,0 +1,146 @@
+"""The store owns its keys (``bot/store/table.py`` lists the families): named methods round-trip,
+message records say their state, and records written before ``state`` existed still read."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bot.models import Actor, Alert, ProposalState
+from bot.store import MessageState, Store, create_table
+
+ROOT = Path(__file__).resolve().parents[2]
+ALICE = Actor(user_id="U0ALICE", name="alice")
+
+
+@pytest.fixture
+def store(aws) -> Store:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    create_table(client, "eventops-test")
+    return Store(client, "eventops-test")
+
+
+def _alert(alert_id: str = "a-1") -> Alert:
+    return Alert(
+        id=alert_id,
+        source="aws.test",
+        source_kind="test",
+        detail_type="Test",
+        account="111111111111",
+        region="us-east-1",
+        time=datetime.now(UTC),
+        title="t",
+        fingerprint="fp1",
+    )
+
+
+def test_message_record_states(store):
+    rec = store.claim_message("fp1", "C1", _alert(), 3600)
+    assert rec is not None and rec.state == MessageState.CLAIMED and rec.ts is None and not rec.has_message
+    store.mark_message_posted("fp1", "1700000000.000100", "C0OPS")
+    rec = store.get_message("fp1")
+    assert rec is not None and rec.state == MessageState.POSTED and rec.ts == "1700000000.000100"
+    assert rec.channel == "C0OPS" and rec.has_message
+    for mark, state in [
+        (store.mark_message_threaded, MessageState.THREADED),
+        (store.mark_message_storm, MessageState.STORM),
+        (store.mark_message_snoozed, MessageState.SNOOZED),
+    ]:
+        mark("fp1")
+        rec = store.get_message("fp1")
+        assert rec is not None and rec.state == state and rec.ts is None and not rec.has_message
+
+
+@pytest.mark.parametrize(
+    ("old_ts", "state", "ts"),
+    [
+        (None, MessageState.CLAIMED, None),
+        ("1700000000.000100", MessageState.POSTED, "1700000000.000100"),
+        ("thread:1700000000.000200", MessageState.THREADED, None),
+        ("storm:2833333", MessageState.STORM, None),
+        ("snoozed:", MessageState.SNOOZED, None),
+    ],
+)
+def test_records_written_before_state_existed_still_read(store, old_ts, state, ts):
+    now = int(time.time())
+    item = {
+        "pk": {"S": "FP#old"},
+        "sk": {"S": "MSG"},
+        "channel": {"S": "C1"},
+        "count": {"N": "3"},
+        "first_seen": {"N": str(now)},
+        "last_seen": {"N": str(now)},
+        "last_event_time": {"S": "2026-01-01T00:00:00+00:00"},
+        "alert_id": {"S": "a-1"},
+        "ttl": {"N": str(now + 3600)},
+    }
+    if old_ts is not None:
+        item["ts"] = {"S": old_ts}
+    store.client.put_item(TableName=store.table, Item=item)
+    rec = store.get_message("old")
+    assert rec is not None and (rec.state, rec.ts) == (state, ts)
+
+
+def test_first_click_claims(store):
+    assert store.acked_by("a-1") is None
+    assert store.claim_ack("a-1", ALICE) and not store.claim_ack("a-1", Actor(user_id="U0BOB"))
+    assert store.acked_by("a-1") == ALICE
+    assert store.claim_dismissal("a-1", ALICE) and store.dismissed_by("a-1") == ALICE
+    assert store.claim_undo_request("p-1", ALICE) and not store.claim_undo_request("p-1", ALICE)
+    assert store.undo_requested_by("p-1") == ALICE
+
+
+def test_job_markers(store):
+    assert store.claim_undo_run("p-1", "job-1") and not store.claim_undo_run("p-1", "job-2")
+    assert store.undo_run_by("p-1") == "job-1"
+    assert store.claim_dry_run("p-1", "job-1") and not store.claim_dry_run("p-1", "job-1")
+    assert store.claim_dry_run("p-1", "job-2")
+    assert store.job_failure("p-1") is None
+    store.record_job_failure("p-1", "x" * 600)
+    assert store.job_failure("p-1") == "x" * 500
+    assert store.post_state("p-1") is None
+    store.record_post_state("p-1", {"a": [1]})
+    assert store.post_state("p-1") == {"a": [1]}
+    assert not store.was_notified("p-1", ProposalState.SUCCEEDED)
+    store.mark_notified("p-1", ProposalState.SUCCEEDED)
+    assert store.was_notified("p-1", ProposalState.SUCCEEDED)
+    assert not store.was_notified("p-1", ProposalState.UNDONE)
+    assert [store.count_execution(None) for _ in range(3)] == [1, 2, 3]
+    assert store.count_execution("222222222222") == 1
+
+
+def test_storm_counters_and_message(store):
+    assert [store.count_channel_post("C1") for _ in range(2)] == [1, 2]
+    tally = store.count_storm("C1", 7, {"HIGH": 2, "LOW": 1})
+    assert tally.total == 3 and tally.by_severity == {"CRITICAL": 0, "HIGH": 2, "MEDIUM": 0, "LOW": 1, "INFO": 0}
+    assert store.count_storm("C1", 7, {"LOW": 1}).total == 4
+    assert store.storm_message("C1", 7) is None
+    store.set_storm_message("C1", 7, "C0ID", "1.2")
+    assert store.storm_message("C1", 7) == ("C0ID", "1.2")
+
+
+def test_housekeeping_run(store):
+    assert store.last_housekeeping_run() is None
+    store.record_housekeeping_run()
+    assert store.last_housekeeping_run() == pytest.approx(time.time(), abs=5)
+
+
+# A key family's prefix in a string: "RATE#", f"UNDO#{…}" (Slack channel refs like "<#C1>" or f"#{name}" are not).
+_KEY = re.compile(r"""["'][A-Z][A-Z0-9_]+#""")
+
+
+def test_no_module_outside_bot_store_builds_a_key():
+    offenders = []
+    for path in sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]):
+        rel = path.relative_to(ROOT)
+        if rel.parts[:2] == ("bot", "store"):
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if _KEY.search(line):
+                offenders.append(f"{rel}:{n}: {line.strip()}")
+    assert offenders == []
