@@ -104,58 +104,6 @@ def test_a_slack_outage_fails_only_that_record_and_the_retry_posts_it_once(notif
     assert len(notify_env.top("#ops")) == 2
 
 
-def test_routing_rules_team_tags_and_the_ignore_tag(notify_env):
-    from bot.models import Alert, Resource, Severity
-    from bot.routing import route
-
-    cfg = notify_env.rt.config
-
-    def alert(tags=None, source="aws.ec2", severity=Severity.HIGH):
-        return Alert(
-            id="a",
-            fingerprint="f",
-            source_kind="x",
-            source=source,
-            detail_type="d",
-            title="t",
-            severity=severity,
-            resources=[Resource(type="AwsEc2Instance", id="i-1", tags=tags or {})],
-        )
-
-    assert route(alert(), cfg).channel == "#ops"
-    assert route(alert({"team": "payments"}), cfg).channel == "#team-payments"
-    assert route(alert(source="aws.guardduty"), cfg).channel == "#sec"
-    dropped = route(alert({"eventops:ignore": "true"}), cfg)
-    assert dropped.drop and "eventops:ignore" in dropped.drop_reason
-
-
-@pytest.mark.config(
-    {
-        "routing": {
-            "rules": [
-                {
-                    "name": "pager",
-                    "match": {"min_severity": "HIGH"},
-                    "channel": "#pager",
-                    "mentions": ["S0ONCALL"],
-                    "mention_min_severity": "CRITICAL",
-                }
-            ],
-            "default": {"channel": "#ops"},
-        }
-    }
-)
-def test_mentions_only_at_or_above_the_configured_severity(notify_env):
-    from bot.models import Alert, Severity
-    from bot.routing import route
-
-    cfg = notify_env.rt.config
-    base = {"id": "a", "fingerprint": "f", "source_kind": "x", "source": "s", "detail_type": "d", "title": "t"}
-    assert route(Alert(**base, severity=Severity.CRITICAL), cfg).mentions == ["S0ONCALL"]
-    assert route(Alert(**base, severity=Severity.HIGH), cfg).mentions == []
-    assert route(Alert(**base, severity=Severity.LOW), cfg).channel == "#ops"
-
-
 def test_an_invalid_config_names_the_key_and_the_reason():
     from bot.config import parse_config
     from bot.errors import ConfigError
