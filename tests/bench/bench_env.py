@@ -1,7 +1,7 @@
 """Worlds the benchmarks run in: moto in-process as AWS, the loopback Slack fake as Slack.
 
 The notify world follows tests/pipeline/pipeline_env.py (same Settings, same record shape);
-the interactive world reuses tests/interact/world.py's builders (signed requests, jobs
+the interactive world reuses tests/approval/world.py's builders (signed requests, jobs
 queue with a DLQ, a stand-in EC2 stop remediation).
 """
 

@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 
 from handlers import slack as slack_handler
-from tests.interact.world import ALICE, CHANNEL, REMEDIATE, command_event, interact_world, new_instance
+from tests.approval.world import ALICE, CHANNEL, REMEDIATE, command_event, interact_world, new_instance
 
 ACKS = int(os.environ.get("EVENTOPS_BENCH_ACKS", "60"))
 CLICKS = int(os.environ.get("EVENTOPS_BENCH_CLICKS", "20"))

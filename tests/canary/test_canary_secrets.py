@@ -16,8 +16,7 @@ from botocore.exceptions import ClientError
 
 from bot.errors import EventOpsError
 from bot.slack.client import SlackPoster
-from tests.bench.bench_env import sqs_record
-from tests.interact.world import (
+from tests.approval.world import (
     ALICE,
     CHANNEL,
     MALLORY,
@@ -28,6 +27,7 @@ from tests.interact.world import (
     interact_world,
     new_instance,
 )
+from tests.bench.bench_env import sqs_record
 
 CANARY_TOKEN = "xoxb-CANARY-7431-9876-ZZtokenZZ"
 CANARY_SIGNING = "CANARY-SIGNING-4f0c2e9d"

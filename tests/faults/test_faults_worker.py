@@ -10,8 +10,8 @@ import pytest
 from bot.approval import sweeps
 from bot.models import ProposalState
 from bot.slack.client import SlackPoster
+from tests.approval.world import ALICE, REMEDIATE, TOKEN, interact_world, new_instance
 from tests.faults.fault_env import Throttle, WorkerKilled, kill_after
-from tests.interact.world import ALICE, REMEDIATE, TOKEN, interact_world, new_instance
 
 TERMINAL = {ProposalState.SUCCEEDED, ProposalState.FAILED, ProposalState.NOOP, ProposalState.DENIED}
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.approval.world import World, interact_world
 from tests.bench.bench_env import NotifyWorld, notify_config, notify_world
-from tests.interact.world import World, interact_world
 
 EXAMPLES = int(os.environ.get("EVENTOPS_FUZZ_EXAMPLES", "40"))
 

@@ -19,10 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handlers import slack as slack_handler
+from tests.approval.world import http_event
 from tests.fuzz.capture import capture_logs
 from tests.fuzz.conftest import FUZZ
 from tests.fuzz.strategies import action_payloads, command_fields, json_values, nasty_text
-from tests.interact.world import http_event
 
 form_bodies = st.one_of(
     action_payloads().map(lambda p: urllib.parse.urlencode({"payload": json.dumps(p)})),

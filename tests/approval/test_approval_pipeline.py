@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Account, Config, Match, Routing, Rule
 from bot.models import Mode, ProposalState
-from tests.interact.world import ACCOUNT, ALICE, CHANNEL, build_world, make_policy
+from tests.approval.world import ACCOUNT, ALICE, CHANNEL, build_world, make_policy
 
 
 def _world(slack, rule: Rule):

@@ -1,6 +1,6 @@
 """The one world for interactivity tests, benchmarks, faults, fuzzing and canaries: moto
 (DynamoDB, SQS + DLQ, EC2, STS), the loopback Slack fake, a signed-request builder, and a posted
-alert message with its proposals. Fixtures (tests/interact/conftest.py) and ``interact_world()``
+alert message with its proposals. Fixtures (tests/approval/conftest.py) and ``interact_world()``
 (a context manager, for benchmarks and module-scoped use) are both built from here.
 
 Mutations are counted with botocore ``before-call`` hooks on every client the bot makes, so a

@@ -1,4 +1,4 @@
-"""Fixtures for the interactivity tests; the world itself is built in tests/interact/world.py."""
+"""Fixtures for the interactivity tests; the world itself is built in tests/approval/world.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from bot.remediations.base import Remediation
 from bot.sandbox.slack_fake import SlackFake
-from tests.interact.world import World, registered_test_remediation, slack_fake, world_in
+from tests.approval.world import World, registered_test_remediation, slack_fake, world_in
 
 
 @pytest.fixture

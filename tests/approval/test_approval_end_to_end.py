@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.models import ProposalState
-from tests.interact.world import ACCOUNT, ALICE, TEST_REMEDIATION
+from tests.approval.world import ACCOUNT, ALICE, TEST_REMEDIATION
 
 
 def test_click_stops_instance_end_to_end(world):

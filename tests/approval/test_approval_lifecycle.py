@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from bot.approval import sweeps
 from bot.models import ProposalState
-from tests.interact.world import (
+from tests.approval.world import (
     ALICE,
     BOB,
     CHANNEL,

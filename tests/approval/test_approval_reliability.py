@@ -18,7 +18,7 @@ from bot.approval import clicks, worker
 from bot.approval.jobs import Job, JobKind
 from bot.config import Config
 from bot.models import Actor, Approval, ProposalState, Risk
-from tests.interact.world import (
+from tests.approval.world import (
     ACCOUNT,
     ALICE,
     BOB,

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from bot.models import Proposal, ProposalState, Risk
-from tests.interact.world import ACCOUNT, ALICE, CHANNEL, REGION, make_policy
+from tests.approval.world import ACCOUNT, ALICE, CHANNEL, REGION, make_policy
 
 
 def _with_finding_proposal(world) -> tuple[Proposal, Proposal]:
