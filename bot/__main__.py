@@ -3,7 +3,8 @@
 - ``render FILE...`` prints the chat.postMessage payload each event would produce, one JSON
   object per line, offline: no credentials, nothing posted. An unreadable file: exit 2 and one
   line saying which and why.
-- ``check-config [FILE]`` validates the YAML config (default: $EVENTOPS_CONFIG).
+- ``check-config [FILE]`` validates the YAML config (default: $EVENTOPS_CONFIG) as the runtime
+  loads it: exit 1 and the key and reason (approvals no one can give, unknown remediations).
 - ``manifest --url URL`` prints the Slack app manifest with the request URL filled in.
 - ``sandbox``, ``fire``, ``dev`` run the local bot (see README "Try it locally").
 """
@@ -50,11 +51,11 @@ def _render_one(raw: Any, rt: Runtime) -> dict[str, Any]:
 
 def cmd_render(args: argparse.Namespace) -> int:
     # deferred: each sub-command loads only what it uses (render runs offline, fast)
-    from bot.config import Settings, load_config
-    from bot.runtime import Runtime
+    from bot.config import Settings
+    from bot.runtime import Runtime, load_checked_config
 
     try:
-        config = load_config(args.config)
+        config = load_checked_config(args.config)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
@@ -81,14 +82,15 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     # deferred: each sub-command loads only what it uses (render runs offline, fast)
-    from bot.config import Settings, load_config
+    from bot.config import Settings
+    from bot.runtime import load_checked_config
 
     path = args.file or Settings.from_env().config_path
     if not path:
         print("EVENTOPS_CONFIG is not set and no file was given", file=sys.stderr)
         return 2
     try:
-        cfg = load_config(path)
+        cfg = load_checked_config(path)
     except ConfigError as exc:
         print(f"invalid: {exc}", file=sys.stderr)
         return 1

@@ -5,11 +5,19 @@ environment once; ``load_config(path)`` reads and validates the YAML file. Any p
 ``ConfigError`` with the key and the reason, e.g.::
 
     ConfigError: config.yml: routing.rules.0.mode: Input should be 'notify', 'propose' or 'auto'
+    ConfigError: config.yml: policy.tiers.HIGH.approvals: 5 approvals by people other than the
+        requester are needed but only 2 approvers are listed
+
+Remediation names in routing are checked against the catalog by ``check_remediation_names``,
+called where the runtime and ``check-config`` load the file (``bot.runtime.load_checked_config``):
+this module cannot import the catalog (``bot.remediations.ssm`` imports ``Runbook`` from here).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,15 +260,94 @@ def _format_validation_error(source: str, exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
+# HIGH-risk remediations always need two approvals, whatever the tier says
+# (the same floor as bot.approval.authz.approvals_needed, which applies it at click time).
+MIN_HIGH_APPROVALS = 2
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def approval_errors(policy: Policy | None) -> list[str]:
+    """``key: reason`` for every tier whose approvals can never all be given.
+
+    Approvers are the tier's ``approvers``, or its ``users`` when that is empty; a requester
+    never approves their own request; HIGH needs at least two. A tier with ``user_groups`` is
+    not checked (members are looked up at click time; ``/ops doctor`` warns), nor a tier with
+    nobody to request (it is off).
+    """
+    if policy is None:
+        return []
+    out = []
+    for risk, tier in policy.tiers.items():
+        needed = max(tier.approvals, MIN_HIGH_APPROVALS) if risk == Risk.HIGH else max(tier.approvals, 0)
+        if not needed or tier.user_groups or not tier.users:
+            continue
+        approvers = set(tier.approvers or tier.users)
+        short = min(tier.users, key=lambda r: len(approvers - {r}))  # the worst-placed requester
+        available = len(approvers - {short})
+        if available >= needed:
+            continue
+        why = f" ({risk.value} always needs at least {MIN_HIGH_APPROVALS})" if needed > tier.approvals else ""
+        msg = (
+            f"policy.tiers.{risk.value}.approvals: {_plural(needed, 'approval')} by people other than the requester"
+            f" are needed{why} but only {_plural(len(approvers), 'approver')}"
+            f" {'is' if len(approvers) == 1 else 'are'} listed"
+        )
+        if available < len(approvers):
+            msg += f", and a requester ({short}) cannot approve their own request, which leaves {available}"
+        out.append(msg)
+    return out
+
+
+def _routes(config: Config) -> list[tuple[str, list[str] | None]]:
+    """(key, remediations) of every route that lists remediations: the rules, then the default."""
+    routing = config.routing
+    return [(f"routing.rules.{i}", r.remediations) for i, r in enumerate(routing.rules)] + [
+        ("routing.default", routing.default.remediations)
+    ]
+
+
+def names_remediations(config: Config) -> bool:
+    """Does any route list remediations by name (so the catalog is needed to check them)?"""
+    return any(names for _, names in _routes(config))
+
+
+def check_remediation_names(config: Config, known: Collection[str], source: str = "config") -> None:
+    """Every remediation a route lists must exist in ``known`` (the catalog's names).
+
+    Raises ConfigError naming each key, with the closest name::
+
+        config.yml: routing.rules.2.remediations.0: no remediation 'ec2.rebooot-instance'
+            (did you mean 'ec2.reboot-instance'?)
+    """
+    names = sorted(known)
+    lines = []
+    for key, listed in _routes(config):
+        for j, name in enumerate(listed or []):
+            if name in known:
+                continue
+            guess = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else f" (known: {', '.join(names)})"
+            lines.append(f"{source}: {key}.remediations.{j}: no remediation '{name}'{hint}")
+    if lines:
+        raise ConfigError("; ".join(lines))
+
+
 def parse_config(data: Any, source: str = "config") -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(source, exc)) from None
+    errors = approval_errors(config.policy)
+    if errors:
+        raise ConfigError("; ".join(f"{source}: {e}" for e in errors))
+    return config
 
 
 def load_config(path: str | Path | None) -> Config:

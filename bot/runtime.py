@@ -14,10 +14,11 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.aws import AwsSessions
-from bot.config import Config, Settings, load_config
+from bot.config import Config, Settings, check_remediation_names, load_config, names_remediations
 from bot.errors import ConfigError
 from bot.ports import SlackPort, StorePort
 
@@ -29,6 +30,25 @@ for _noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
     logging.getLogger(_noisy).setLevel(logging.INFO if _noisy == "boto3" else logging.WARNING)
 
 KILL_SWITCH_CACHE_S = 30.0
+
+
+def load_checked_config(path: str | Path | None) -> Config:
+    """``load_config`` plus the start-up checks that need the remediation catalog.
+
+    A route listing a remediation that does not exist is a ConfigError naming the key (the
+    button would otherwise just never appear). The check lives here, not in ``bot.config``,
+    because the catalog imports ``bot.config`` (``Runbook``): the reverse import is a cycle.
+    The runtime (``Runtime.from_env``), ``check-config``, ``render`` and the sandbox load
+    through here.
+    """
+    config = load_config(path)
+    if names_remediations(config):
+        # deferred: the catalog is imported only when routes name remediations (a cold-start cost)
+        from bot.remediations import remediations
+
+        source = Path(path).name if path is not None else "config"
+        check_remediation_names(config, {str(k) for k in remediations.keys()}, source)
+    return config
 
 
 @dataclass
@@ -69,7 +89,7 @@ class Runtime:
     @classmethod
     def from_env(cls) -> Runtime:
         settings = Settings.from_env()
-        config = load_config(settings.config_path)
+        config = load_checked_config(settings.config_path)
         return cls(settings=settings, config=config)
 
     # --- lazily built dependencies --------------------------------------------------------

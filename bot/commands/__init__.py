@@ -2,13 +2,14 @@
 
 Example::
 
-    from bot.commands import dispatch, needs_deferral, ack_reply, run_deferred
+    from bot.commands import answer_or_defer, ack_reply, run_deferred
 
-    if needs_deferral(text):                      # AWS fan-out: ack now, answer later
+    reply = answer_or_defer(text, actor, channel, rt)   # None: an AWS fan-out, checked
+    if reply is None:                                   # ack now, answer later
         ack(ack_reply(text, rt).payload())
         run_deferred(text, actor, channel, rt, response_url, post=http_post)
     else:
-        ack(dispatch(text, actor, channel, rt).payload())
+        ack(reply.payload())
 
 Every sub-command module registers itself on import (below); ``commands_table_markdown()``
 renders the README table (docs/commands.md) from the same docstrings ``/ops help`` shows.
@@ -37,6 +38,7 @@ from bot.commands.base import (
     Invocation,
     Reply,
     ack_reply,
+    answer_or_defer,
     commands,
     dispatch,
     needs_deferral,
@@ -78,6 +80,7 @@ __all__ = [
     "Reply",
     "ack_reply",
     "answer_job",
+    "answer_or_defer",
     "answer_request",
     "commands",
     "commands_table_markdown",

@@ -31,17 +31,22 @@ def alarms_in(client: Any, target: Target) -> list[dict[str, Any]]:
     return rows
 
 
-@command("alarms", deferred=True)
+def alarms_scope(inv: Invocation) -> list[Target]:
+    """The targets of ``/ops alarms`` (no AWS call); a bad scope or a stray word is a usage error."""
+    account, region, rest = split_scope(inv.rt, inv.args)
+    if rest:
+        raise inv.usage_error(f"Unexpected `{esc(' '.join(rest))}`.")
+    return scoped_targets(inv, account, region)
+
+
+@command("alarms", deferred=True, check=alarms_scope)
 def alarms(inv: Invocation) -> Reply:
     """alarms [account] [region]
     CloudWatch alarms in ALARM across the configured accounts and regions.
 
     Example: ``/ops alarms prod eu-west-1``
     """
-    account, region, rest = split_scope(inv.rt, inv.args)
-    if rest:
-        raise inv.usage_error(f"Unexpected `{esc(' '.join(rest))}`.")
-    where = scoped_targets(inv, account, region)
+    where = alarms_scope(inv)
     result = fan_out(inv.rt, where, "cloudwatch", alarms_in)
     epoch = datetime.min.replace(tzinfo=UTC)
     found = sorted(result.items, key=lambda tr: tr[1]["since"] or epoch, reverse=True)

@@ -19,7 +19,7 @@ def catalog() -> Registry[Remediation]:
     return remediations
 
 
-@command("alert", deferred=True, min_args=1)
+@command("alert", min_args=1)  # DynamoDB only: answered inside the ack
 def alert(inv: Invocation) -> Reply:
     """alert <id>
     Show an alert again, with its buttons.

@@ -17,7 +17,7 @@ _OUTCOME_EMOJI = {
 }
 
 
-@command("audit", deferred=True)
+@command("audit")  # DynamoDB only: answered inside the ack
 def audit(inv: Invocation) -> Reply:
     """audit [resource|@user] [n]
     Recent audit records (default 10, at most 50), for one resource or one user when given.

@@ -4,11 +4,16 @@ A sub-command is a function registered where it is defined; its docstring is its
 (first line: usage, second line: description), so ``/ops help`` and the README table can never
 drift from the code::
 
-    @command("alarms", deferred=True)
+    @command("alarms", deferred=True, check=alarms_scope)
     def alarms(inv: Invocation) -> Reply:
         \"\"\"alarms [account] [region]
         CloudWatch alarms in ALARM across the configured accounts and regions.
         \"\"\"
+
+Deferral is the command's own declaration: ``deferred=True`` only for commands that query AWS
+across accounts × regions (too slow for Slack's 3-second ack). Commands that only read DynamoDB
+answer inside the ack. A deferred command's ``check`` (its argument parsing, no AWS call) runs
+before the ack, so a usage error is the one answer and no "Looking up …" line follows it.
 
 ``dispatch()`` never raises: an unknown sub-command or bad arguments give an ephemeral usage
 message with the closest match, any other failure a one-line explanation (the stack trace goes
@@ -105,26 +110,42 @@ class Command:
     description: str
     # Changes state (snooze, run): shown in help only to people allowed to act, refused otherwise.
     mutates: bool = False
-    # Queries AWS across accounts × regions: ack first, answer through response_url.
+    # Queries AWS across accounts × regions: ack with "Looking up …", answer through
+    # response_url. Never for commands that only read DynamoDB: those answer inside the ack.
     deferred: bool = False
     min_args: int = 0
     aliases: tuple[str, ...] = field(default=())
+    # A deferred command's argument validation, run before the ack (no AWS call): a usage
+    # error it raises is answered in the ack, and nothing is deferred.
+    check: Callable[[Invocation], object] | None = None
 
 
 commands: Registry[Command] = Registry("command")
 
 
 def command(
-    name: str, *, mutates: bool = False, deferred: bool = False, min_args: int = 0, aliases: tuple[str, ...] = ()
+    name: str,
+    *,
+    mutates: bool = False,
+    deferred: bool = False,
+    min_args: int = 0,
+    aliases: tuple[str, ...] = (),
+    check: Callable[[Invocation], object] | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register a sub-command; its docstring's first line is the usage, the second the description."""
+    """Register a sub-command; its docstring's first line is the usage, the second the description.
+
+    ``deferred``: it queries AWS across accounts (ack first, answer through response_url);
+    ``check``: the deferred command's argument validation, run before the ack.
+    """
 
     def deco(fn: Handler) -> Handler:
         doc = inspect.cleandoc(fn.__doc__ or "")
         lines = [ln.strip() for ln in doc.splitlines() if ln.strip()]
         if len(lines) < 2 or not lines[0].startswith(name):
             raise ValueError(f"/ops {name}: the docstring must start with '{name} ...' and a description line")
-        cmd = Command(name, fn, lines[0], lines[1], mutates, deferred, min_args, aliases)
+        if check is not None and not deferred:
+            raise ValueError(f"/ops {name}: check= is for deferred commands (the others validate as they run)")
+        cmd = Command(name, fn, lines[0], lines[1], mutates, deferred, min_args, aliases, check)
         commands.add(name, cmd)
         return fn
 
@@ -240,13 +261,34 @@ def dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str |
         respond(reply.payload())
     """
     try:
-        return _dispatch(text, actor, channel, rt, response_url)
+        reply = _dispatch(text, actor, channel, rt, response_url, defer=False)
+    except Exception:  # the last resort: even a broken reply path answers
+        log.exception("/ops dispatch failed")
+        return Reply(":warning: That command failed; the details are in the bot's log.")
+    assert reply is not None  # defer=False always answers
+    return reply
+
+
+def answer_or_defer(text: str, actor: Actor, channel: str, rt: Any, response_url: str | None = None) -> Reply | None:
+    """The answer inside the ack, or None when the command must be deferred. Never raises.
+
+    Everything that can be decided without AWS is decided here: unknown commands, help,
+    permissions, missing arguments, and a deferred command's ``check`` (a bad account or region).
+    None means all of that passed and the command queries AWS across accounts.
+
+    Example::
+
+        reply = answer_or_defer("instances eu-west-9", actor, "C0OPS", rt)   # the usage error
+        answer_or_defer("instances", actor, "C0OPS", rt)                     # None: defer it
+    """
+    try:
+        return _dispatch(text, actor, channel, rt, response_url, defer=True)
     except Exception:  # the last resort: even a broken reply path answers
         log.exception("/ops dispatch failed")
         return Reply(":warning: That command failed; the details are in the bot's log.")
 
 
-def _dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str | None) -> Reply:
+def _dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str | None, *, defer: bool) -> Reply | None:
     slash = slash_name(rt)
     try:
         name, args, public = parse(text)
@@ -269,6 +311,10 @@ def _dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str 
         return _usage_reply(f"`{slash} {cmd.name}` needs more arguments.\nUsage: `{slash} {cmd.usage}`")
     started = time.monotonic()
     try:
+        if defer and cmd.deferred:
+            if cmd.check is not None:
+                cmd.check(inv)
+            return None
         reply = cmd.handler(inv)
         reply.public = reply.public or public
         return reply
@@ -288,7 +334,8 @@ def _dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str 
             f":warning: `{slash} {cmd.name}` failed ({type(exc).__name__}); the details are in the bot's log."
         )
     finally:
-        log.info("/ops %s by %s took %.2fs", cmd.name, actor.user_id, time.monotonic() - started)
+        if not (defer and cmd.deferred):
+            log.info("/ops %s by %s took %.2fs", cmd.name, actor.user_id, time.monotonic() - started)
 
 
 def _safe(fn: Callable[[], Any]) -> Any:
@@ -310,7 +357,8 @@ def _refusal(rt: Any, actor: Actor, channel: str) -> str:
 
 
 def needs_deferral(text: str) -> bool:
-    """True when this /ops text queries AWS across accounts: ack first, answer via response_url."""
+    """True when this /ops text names a command declared ``deferred`` (it queries AWS across
+    accounts): ack first, answer via response_url. ``answer_or_defer`` also validates it."""
     try:
         name, args, _ = parse(text)
     except Exception:  # noqa: BLE001

@@ -1,9 +1,10 @@
 """The two ways an ``/ops`` text arrives: a Slack request, and a command job in the worker.
 
-A sub-command that reads AWS across accounts is too slow for Slack's 3-second ack, so the Slack
-handler's answer is an "Looking up …" line and a ``command`` job on the jobs queue; the worker
-(``handlers/worker.py``) runs it and answers through the request's ``response_url``. Everything
-else is answered in the ack.
+A sub-command declared ``deferred`` (it reads AWS across accounts) is too slow for Slack's
+3-second ack, so the Slack handler's answer is a "Looking up …" line and a ``command`` job on the
+jobs queue; the worker (``handlers/worker.py``) runs it and answers through the request's
+``response_url``. Everything else (DynamoDB-only commands, help, and any usage error found
+before an AWS call, e.g. an unknown region) is answered in the ack: one answer, no placeholder.
 
 Example::
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from bot.approval.jobs import Job, JobKind, enqueue
-from bot.commands.base import Reply, ack_reply, dispatch, needs_deferral, run_deferred
+from bot.commands.base import Reply, ack_reply, answer_or_defer, dispatch, run_deferred
 from bot.models import Actor
 from bot.runtime import Runtime
 
@@ -25,8 +26,11 @@ log = logging.getLogger("eventops.commands")
 
 def answer_request(text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None) -> Reply:
     """The reply inside the ack: the answer itself, or "Looking up …" with the work queued."""
-    if not (response_url and needs_deferral(text)):
+    if not response_url:
         return dispatch(text, actor, channel, rt, response_url)
+    reply = answer_or_defer(text, actor, channel, rt, response_url)
+    if reply is not None:
+        return reply
     job = Job(kind=JobKind.COMMAND, actor=actor, text=text, channel=channel, response_url=response_url)
     try:
         enqueue(rt, job)

@@ -151,16 +151,21 @@ def _sort_key(row: dict[str, Any]) -> tuple[int, str]:
     return (row["severity"].rank, str(updated))
 
 
-@command("findings", deferred=True)
+def findings_scope(inv: Invocation) -> tuple[list[Target], Severity]:
+    """The targets and minimum severity of ``/ops findings`` (no AWS call); bad ones are usage errors."""
+    account, region, rest = split_scope(inv.rt, inv.args)
+    min_sev = _min_severity(inv, rest)
+    return scoped_targets(inv, account, region), min_sev
+
+
+@command("findings", deferred=True, check=findings_scope)
 def findings(inv: Invocation) -> Reply:
     """findings [severity] [account] [region]
     The top active GuardDuty and Security Hub findings (severity: CRITICAL, HIGH, MEDIUM, LOW).
 
     Example: ``/ops findings high prod``
     """
-    account, region, rest = split_scope(inv.rt, inv.args)
-    min_sev = _min_severity(inv, rest)
-    where = scoped_targets(inv, account, region)
+    where, min_sev = findings_scope(inv)
     gd = fan_out(inv.rt, where, "guardduty", lambda c, t: guardduty_findings(c, t, min_sev))
     sh = fan_out(inv.rt, where, "securityhub", lambda c, t: securityhub_findings(c, t, min_sev))
     detailed = [(t, r) for t, r in gd.items + sh.items if "count" not in r]

@@ -37,17 +37,22 @@ def health_events(client: Any, target: Target, region: str | None = None) -> lis
     return rows
 
 
-@command("health", deferred=True)
+def health_scope(inv: Invocation) -> tuple[list[Target], str | None]:
+    """The targets and region filter of ``/ops health`` (no AWS call); a bad scope is a usage error."""
+    account, region, rest = split_scope(inv.rt, inv.args)
+    if rest:
+        raise inv.usage_error(f"Unexpected `{esc(' '.join(rest))}`.")
+    return scoped_targets(inv, account, None, per_account_region=HEALTH_REGION), region
+
+
+@command("health", deferred=True, check=health_scope)
 def health(inv: Invocation) -> Reply:
     """health [account] [region]
     Open and upcoming AWS Health events (needs a Business or Enterprise support plan).
 
     Example: ``/ops health prod``
     """
-    account, region, rest = split_scope(inv.rt, inv.args)
-    if rest:
-        raise inv.usage_error(f"Unexpected `{esc(' '.join(rest))}`.")
-    where = scoped_targets(inv, account, None, per_account_region=HEALTH_REGION)
+    where, region = health_scope(inv)
     result = fan_out(inv.rt, where, "health", lambda c, t: health_events(c, t, region))
     seen: set[tuple[str | None, str]] = set()
     events = []

@@ -61,16 +61,21 @@ def instances_in(client: Any, target: Target, filters: list[dict[str, Any]]) -> 
     return rows
 
 
-@command("instances", deferred=True)
+def instances_scope(inv: Invocation) -> tuple[list[Target], list[str]]:
+    """The targets and filter words of ``/ops instances`` (no AWS call); a bad scope is a usage error."""
+    account, region, words = split_scope(inv.rt, inv.args)
+    return scoped_targets(inv, account, region), words
+
+
+@command("instances", deferred=True, check=instances_scope)
 def instances(inv: Invocation) -> Reply:
     """instances [filter ...] [account] [region]
     EC2 instances (name, id, state, type, AZ, account) matching a tag (key=value), name, id or state.
 
     Example: ``/ops instances team=payments running``
     """
-    account, region, words = split_scope(inv.rt, inv.args)
+    where, words = instances_scope(inv)
     filters = ec2_filters(words)
-    where = scoped_targets(inv, account, region)
     result = fan_out(inv.rt, where, "ec2", lambda c, t: instances_in(c, t, filters))
     found = sorted(result.items, key=lambda tr: (tr[1]["state"] != "running", tr[1]["name"] or "~", tr[1]["id"]))
     rows = [

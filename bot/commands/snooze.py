@@ -93,7 +93,7 @@ def snooze(inv: Invocation) -> Reply:
     return message(text)
 
 
-@command("snoozes", deferred=True)
+@command("snoozes")  # DynamoDB only: answered inside the ack
 def snoozes(inv: Invocation) -> Reply:
     """snoozes
     Active snoozes: what, until when, who, why.

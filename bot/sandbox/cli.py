@@ -235,11 +235,10 @@ def dev(args: argparse.Namespace) -> int:
     import secrets
 
     # deferred: the sandbox loads moto, the fake and the handlers only when it starts
-    from bot.config import load_config
-    from bot.runtime import Runtime
+    from bot.runtime import Runtime, load_checked_config
 
     try:
-        config = load_config(settings.config_path)
+        config = load_checked_config(settings.config_path)
     except ConfigError as exc:
         _err(f"config error: {exc}")
         return 2

@@ -38,11 +38,10 @@ from types import ModuleType
 from typing import Any
 
 import boto3
-import yaml
 from moto.server import ThreadedMotoServer
 
-from bot.config import Config, Settings, parse_config
-from bot.runtime import Runtime
+from bot.config import Config, Settings
+from bot.runtime import Runtime, load_checked_config
 from bot.sandbox import estate as demo
 from bot.sandbox.pollers import SqsPoller
 from bot.sandbox.server import ConsoleServer, PortInUseError
@@ -112,7 +111,8 @@ def _isolate_credentials() -> None:
 
 
 def load_demo_config(path: Path) -> Config:
-    return parse_config(yaml.safe_load(path.read_text()), path.name)
+    """The sandbox's config, checked as the deployed runtime checks it (remediation names too)."""
+    return load_checked_config(path)
 
 
 class Sandbox:

@@ -19,13 +19,19 @@ ALICE = Actor(user_id="UALICE001", team_id=TEAM, user_name="alice")  # may act a
 BOB = Actor(user_id="UBOB00001", team_id=TEAM, user_name="bob")  # HIGH approver only
 MALLORY = Actor(user_id="UMALLORY1", team_id=TEAM, user_name="mallory")  # nobody's list
 OUTSIDER = Actor(user_id="UALICE001", team_id="T0OTHER")  # right id, wrong Slack team
+CAROL = "UCAROL001"  # HIGH approver only
 
 POLICY = {
     "teams": [TEAM],
     "tiers": {
         "LOW": {"users": [ALICE.user_id]},
         "MEDIUM": {"users": [ALICE.user_id]},
-        "HIGH": {"users": [ALICE.user_id, BOB.user_id], "approvals": 2},
+        # whoever of the two requests, two others can approve (a requester never approves)
+        "HIGH": {
+            "users": [ALICE.user_id, BOB.user_id],
+            "approvers": [ALICE.user_id, BOB.user_id, CAROL],
+            "approvals": 2,
+        },
     },
 }
 

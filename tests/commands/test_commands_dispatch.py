@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from commands_support import ALICE, BOB, MALLORY, OUTSIDER, StubbedSessions, texts
 
-from bot.commands import ack_reply, commands, commands_table_markdown, dispatch, needs_deferral, run_deferred
+from bot.commands import (
+    ack_reply,
+    answer_or_defer,
+    answer_request,
+    commands,
+    commands_table_markdown,
+    dispatch,
+    needs_deferral,
+    run_deferred,
+)
 from bot.commands.base import parse, split_args
 from bot.commands.snooze import parse_duration
 from bot.models import ProposalState
@@ -212,28 +222,85 @@ def test_whoami_lists_each_tier(rt):
     assert "*LOW* — :no_entry: you are not allowed to run LOW-risk remediations" in body
 
 
+FAN_OUT = {"alarms", "findings", "instances", "health", "doctor"}
+DYNAMODB_ONLY = {"audit", "snoozes", "alert"}
+SCOPED = {
+    "accounts": [
+        {"id": "111111111111", "alias": "prod", "regions": ["eu-west-1", "us-east-1"]},
+        {"id": "222222222222", "alias": "stage", "regions": ["eu-west-1"]},
+    ]
+}
+
+
+def test_deferral_is_declared_by_the_commands_that_fan_out():
+    declared = {str(name) for name, cmd in commands.items() if cmd.deferred}
+    assert FAN_OUT <= declared
+    assert not (DYNAMODB_ONLY & declared), "DynamoDB-only commands answer inside the ack"
+    # status is also DynamoDB-only; its module is owned elsewhere (see the handover note)
+    assert declared - FAN_OUT <= {"status"}
+    for name in FAN_OUT - {"doctor"}:  # doctor takes no arguments
+        assert commands[name].check is not None, f"{name}: arguments are validated before the ack"
+
+
 def test_deferral_and_ack_make_no_aws_call(make_rt):
-    rt = make_rt()
+    rt = make_rt(SCOPED)
     sessions = StubbedSessions(rt.sessions, {})
     rt.sessions = sessions
-    # every sub-command that reads AWS (DynamoDB included) answers after the ack
-    for text in [
-        "alarms",
-        "findings high",
-        "instances web",
-        "health",
-        "doctor",
-        "status",
-        "audit",
-        "snoozes",
-        "alert x",
-    ]:
+    for text in ["alarms", "findings high", "instances web", "health", "doctor", "alarms prod eu-west-1"]:
         assert needs_deferral(text), text
+        assert answer_or_defer(text, ALICE, "C0OPS", rt) is None, text
         ack = ack_reply(text, rt)
         assert "Looking up" in ack.text and not ack.public
-    for text in ["help", "whoami", "snooze a 1h", "nonsense", "alarms --help"]:
+    for text in ["help", "whoami", "snooze a 1h", "nonsense", "alarms --help", "audit", "snoozes", "alert x"]:
         assert not needs_deferral(text), text
     assert sessions.calls == []
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("instances eu-west-9", "`eu-west-9` is not a configured account or region."),
+        ("alarms nowhere", "Unexpected `nowhere`."),
+        ("alarms 999999999999", "`999999999999` is not a configured account or region."),
+        ("findings purple", "`purple` is not a severity"),
+        ("health prod extra", "Unexpected `extra`."),
+    ],
+)
+def test_usage_errors_of_fan_out_commands_are_answered_before_any_aws_call(make_rt, text, error):
+    rt = make_rt(SCOPED)
+    sessions = StubbedSessions(rt.sessions, {})
+    rt.sessions = sessions
+    reply = answer_or_defer(text, ALICE, "C0OPS", rt)
+    assert reply is not None and error in texts(reply), texts(reply) if reply else None
+    assert "Looking up" not in texts(reply) and "Usage:" in texts(reply)
+    assert texts(reply) == texts(dispatch(text, ALICE, "C0OPS", rt)), "the same answer as the worker's"
+    assert sessions.calls == []
+
+
+def _queued(rt, url: str) -> list[str]:
+    msgs = rt.sessions.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"])["text"] for m in msgs]
+
+
+def test_answer_request_answers_dynamodb_reads_and_usage_errors_in_the_ack(make_rt):
+    import dataclasses
+
+    rt = make_rt(SCOPED)
+    url = rt.sessions.client("sqs").create_queue(QueueName="jobs-deferral")["QueueUrl"]
+    rt.settings = dataclasses.replace(rt.settings, jobs_queue_url=url)
+    response_url = "https://hooks.slack.test/commands/1"
+    for text in ["audit", "snoozes", "alert a-missing", "audit 5"]:
+        answer = texts(answer_request(text, ALICE, "C0OPS", rt, response_url))
+        assert "Looking up" not in answer and answer.strip(), text
+    assert "No audit records." in texts(answer_request("audit", ALICE, "C0OPS", rt, response_url))
+    assert "Nothing is snoozed." in texts(answer_request("snoozes", ALICE, "C0OPS", rt, response_url))
+    bad = texts(answer_request("instances eu-west-9", ALICE, "C0OPS", rt, response_url))
+    assert "`eu-west-9` is not a configured account or region." in bad and "Looking up" not in bad
+    assert _queued(rt, url) == [], "nothing above was deferred"
+
+    ack = texts(answer_request("instances web", ALICE, "C0OPS", rt, response_url))
+    assert ack.startswith(":hourglass_flowing_sand: Looking up `instances` across 2 account(s)")
+    assert _queued(rt, url) == ["instances web"]
 
 
 def test_run_deferred_posts_once_to_response_url(rt):

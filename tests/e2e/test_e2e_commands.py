@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import re
+import time
+from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import APPROVER, OPERATOR, OUTSIDER, Ops, clean, find_message
+from tests.e2e.conftest import APPROVER, OPERATOR, OUTSIDER, PLACEHOLDER, Ops, clean, find_message
+
+
+def everything_said(ops: Ops, user: str, text: str, settle: float = 1.5) -> list[dict[str, Any]]:
+    """``/ops <text>`` as ``user``; every ephemeral it produced (placeholders included), once quiet."""
+    before = len(ops.ephemerals(user))
+    ops.command(user, text)
+    time.sleep(settle)  # a deferred worker answer or a second post would land by now
+    return ops.ephemerals(user)[before:]
 
 
 def test_help_lists_the_commands(ops: Ops) -> None:
@@ -92,3 +102,26 @@ def test_doctor_has_no_false_warnings(ops: Ops) -> None:
     answer = clean(ops.command(OPERATOR, "doctor"))
     assert "table" in answer.lower()
     assert "approver" not in answer.lower() or ":warning:" not in answer, answer[:800]
+
+
+@pytest.mark.parametrize("text", ["audit", "snoozes"])
+def test_dynamodb_reads_answer_without_a_placeholder(ops: Ops, text: str) -> None:
+    said = everything_said(ops, OPERATOR, text)
+    assert len(said) == 1, [e["text"] for e in said]
+    assert not said[0]["text"].startswith(PLACEHOLDER), said[0]["text"]
+    clean(said[0]["text"] + str(said[0]["blocks"]))
+
+
+def test_a_usage_error_is_the_one_answer(ops: Ops) -> None:
+    said = everything_said(ops, OPERATOR, "instances eu-west-9")
+    assert len(said) == 1, [e["text"] for e in said]
+    answer = clean(said[0]["text"] + str(said[0]["blocks"]))
+    assert "`eu-west-9` is not a configured account or region." in answer and PLACEHOLDER not in answer
+
+
+def test_a_fan_out_is_acked_with_the_placeholder_then_answered(ops: Ops) -> None:
+    said = everything_said(ops, OPERATOR, "instances")
+    placeholders = [e for e in said if e["text"].startswith(PLACEHOLDER)]
+    answers = [e for e in said if not e["text"].startswith(PLACEHOLDER)]
+    assert len(placeholders) == 1 and len(answers) == 1, [e["text"] for e in said]
+    assert "web-1" in answers[0]["text"] + str(answers[0]["blocks"])

@@ -119,6 +119,126 @@ def test_an_invalid_config_names_the_key_and_the_reason():
     assert "accounts.0.id" in str(err.value)
 
 
+def _policy(**tiers: dict) -> dict:
+    return {"policy": {"teams": ["T0ORG"], "tiers": tiers}}
+
+
+@pytest.mark.parametrize(
+    ("tier", "risk", "message"),
+    [
+        (
+            {"users": ["UREQ"], "approvers": ["UA", "UB"], "approvals": 5},
+            "HIGH",
+            "eventops.yml: policy.tiers.HIGH.approvals: 5 approvals by people other than the requester are needed"
+            " but only 2 approvers are listed",
+        ),
+        (  # approvers default to the users, and the requester cannot approve their own request
+            {"users": ["UA", "UB"], "approvals": 2},
+            "MEDIUM",
+            "eventops.yml: policy.tiers.MEDIUM.approvals: 2 approvals by people other than the requester are needed"
+            " but only 2 approvers are listed, and a requester (UA) cannot approve their own request, which leaves 1",
+        ),
+        (  # HIGH always needs two, even when the tier asks for fewer
+            {"users": ["UA"], "approvers": ["UA", "UB"], "approvals": 1},
+            "HIGH",
+            "eventops.yml: policy.tiers.HIGH.approvals: 2 approvals by people other than the requester are needed"
+            " (HIGH always needs at least 2) but only 2 approvers are listed, and a requester (UA) cannot approve"
+            " their own request, which leaves 1",
+        ),
+        (
+            {"users": ["UA"]},
+            "HIGH",
+            "eventops.yml: policy.tiers.HIGH.approvals: 2 approvals by people other than the requester are needed"
+            " (HIGH always needs at least 2) but only 1 approver is listed, and a requester (UA) cannot approve"
+            " their own request, which leaves 0",
+        ),
+    ],
+)
+def test_approvals_nobody_can_give_are_a_start_up_error_naming_the_key(tier, risk, message):
+    from bot.config import parse_config
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        parse_config(_policy(**{risk: tier}), "eventops.yml")
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    "tier",
+    [
+        {"users": ["UREQ"], "approvers": ["UA", "UB"], "approvals": 2},  # the requester is not an approver
+        {"users": ["UA", "UB"], "approvers": ["UA", "UB", "UC"]},  # HIGH's implicit 2: two others each time
+        {"users": ["UA"], "user_groups": ["S0SRE"], "approvals": 5},  # group sizes are known only at run time
+        {"user_groups": ["S0SRE"]},
+        {},  # nobody may request: the tier is off, its approvals are moot
+        {"approvers": ["UA"], "approvals": 3},
+    ],
+)
+def test_approvals_that_can_be_given_or_cannot_be_counted_load(tier):
+    from bot.config import parse_config
+
+    assert parse_config(_policy(HIGH=tier, LOW={"users": ["UA"]}), "eventops.yml").policy is not None
+
+
+def test_the_approval_floor_matches_the_click_time_rule():
+    from bot.approval.authz import approvals_needed
+    from bot.config import MIN_HIGH_APPROVALS, Policy, Tier
+    from bot.models import Risk
+
+    assert approvals_needed(Policy(tiers={Risk.HIGH: Tier(approvals=0)}), Risk.HIGH) == MIN_HIGH_APPROVALS
+    assert approvals_needed(Policy(tiers={Risk.MEDIUM: Tier(approvals=0)}), Risk.MEDIUM) == 0
+
+
+def test_the_shipped_configs_load_as_the_runtime_loads_them():
+    from pathlib import Path
+
+    import bot.sandbox
+    from bot.runtime import load_checked_config
+
+    root = Path(__file__).resolve().parents[2]
+    for path in [root / "config" / "eventops.yml", Path(bot.sandbox.__file__).parent / "demo-config.yml"]:
+        assert load_checked_config(path).routing.default.channel, path
+
+
+def test_a_route_naming_a_missing_remediation_is_a_start_up_error_naming_the_key(tmp_path, monkeypatch):
+    import yaml
+
+    from bot.errors import ConfigError
+    from bot.runtime import load_checked_config
+
+    cfg = tmp_path / "eventops.yml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "routing": {
+                    "rules": [
+                        {"name": "a", "channel": "#a"},
+                        {"name": "b", "channel": "#b", "remediations": ["ec2.stop-instance"]},
+                        {"name": "c", "channel": "#c", "mode": "propose", "remediations": ["ec2.rebooot-instance"]},
+                    ],
+                    "default": {"channel": "#ops", "remediations": ["ec2.stop-instance", "frobnicate"]},
+                }
+            }
+        )
+    )
+    with pytest.raises(ConfigError) as err:
+        load_checked_config(cfg)
+    first, second = str(err.value).split("; ")
+    assert first == (
+        "eventops.yml: routing.rules.2.remediations.0: no remediation 'ec2.rebooot-instance'"
+        " (did you mean 'ec2.reboot-instance'?)"
+    )
+    assert second.startswith("eventops.yml: routing.default.remediations.1: no remediation 'frobnicate' (known: ")
+    assert "ec2.reboot-instance" in second
+
+    # the runtime's own load (every handler's cold start) refuses it the same way
+    from bot.runtime import Runtime
+
+    monkeypatch.setenv("EVENTOPS_CONFIG", str(cfg))
+    with pytest.raises(ConfigError, match=r"routing\.rules\.2\.remediations\.0: no remediation"):
+        Runtime.from_env()
+
+
 @pytest.mark.config(
     {
         "routing": {"default": {"channel": "#ops"}},

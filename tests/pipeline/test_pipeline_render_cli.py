@@ -52,3 +52,39 @@ def test_an_unreadable_file_exits_2_with_one_line_saying_which_and_why(tmp_path)
     assert err[0].startswith(f"{bad}: not valid JSON")
     assert "missing.json: cannot read" in err[1]
     assert out.stdout == ""
+
+
+def test_check_config_names_the_key_of_each_start_up_error(tmp_path):
+    bad = tmp_path / "eventops.yml"
+    bad.write_text(
+        "policy:\n"
+        "  teams: [T0ORG]\n"
+        "  tiers:\n"
+        "    HIGH: {users: [U0LEAD], approvers: [U0A, U0B], approvals: 5}\n"
+        "routing:\n"
+        "  rules:\n"
+        "    - {name: a, channel: '#a'}\n"
+        "    - {name: b, channel: '#b'}\n"
+        "    - {name: web, channel: '#web', mode: propose, remediations: [ec2.rebooot-instance]}\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    cmd = [sys.executable, "-m", "bot", "check-config", str(bad)]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.strip() == (
+        "invalid: eventops.yml: policy.tiers.HIGH.approvals: 5 approvals by people other than the requester"
+        " are needed but only 2 approvers are listed"
+    )
+
+    bad.write_text(bad.read_text().replace("approvals: 5", "approvals: 2"))
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.strip() == (
+        "invalid: eventops.yml: routing.rules.2.remediations.0: no remediation 'ec2.rebooot-instance'"
+        " (did you mean 'ec2.reboot-instance'?)"
+    )
+
+    bad.write_text(bad.read_text().replace("rebooot", "reboot"))
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{bad}: OK (3 rules, 0 accounts)"
