@@ -39,6 +39,7 @@ from bot.approval.authz import allowed_risks, may_act
 from bot.errors import CommandError, EventOpsError
 from bot.models import Actor, Risk
 from bot.registry import Registry
+from bot.runtime import Runtime
 from bot.slack import blocks as bk
 
 log = logging.getLogger("eventops.commands")
@@ -79,7 +80,7 @@ class Reply:
 class Invocation:
     """One /ops call: who, where, the arguments (``--public`` already removed), and the runtime."""
 
-    rt: Any  # bot.runtime.Runtime (Any: tests pass light fakes)
+    rt: Runtime
     actor: Actor
     channel: str
     args: list[str]
@@ -152,7 +153,7 @@ def command(
     return deco
 
 
-def slash_name(rt: Any) -> str:
+def slash_name(rt: Runtime) -> str:
     try:
         return str(rt.config.slash_command or "/ops")
     except AttributeError:
@@ -203,7 +204,7 @@ def user_id_of(word: str) -> str | None:
 # --- permissions --------------------------------------------------------------------------------
 
 
-def may_mutate(rt: Any, actor: Actor, channel: str | None = None) -> bool:
+def may_mutate(rt: Runtime, actor: Actor, channel: str | None = None) -> bool:
     """True when the actor may act at some risk (in ``channel`` when given)."""
     policy = rt.config.policy
     if channel is None:
@@ -211,7 +212,7 @@ def may_mutate(rt: Any, actor: Actor, channel: str | None = None) -> bool:
     return any(may_act(policy, actor, r, channel) for r in Risk)
 
 
-def visible_commands(rt: Any, actor: Actor) -> list[Command]:
+def visible_commands(rt: Runtime, actor: Actor) -> list[Command]:
     """Commands the actor may use, in registration order; mutating ones only for people allowed."""
     allowed = may_mutate(rt, actor)
     return [c for c in commands.values() if allowed or not c.mutates]
@@ -252,7 +253,7 @@ def resolve(name: str) -> Command | None:
     return None
 
 
-def dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str | None = None) -> Reply:
+def dispatch(text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None = None) -> Reply:
     """Run one ``/ops`` text and return the reply. Never raises.
 
     Example::
@@ -269,7 +270,9 @@ def dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str |
     return reply
 
 
-def answer_or_defer(text: str, actor: Actor, channel: str, rt: Any, response_url: str | None = None) -> Reply | None:
+def answer_or_defer(
+    text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None = None
+) -> Reply | None:
     """The answer inside the ack, or None when the command must be deferred. Never raises.
 
     Everything that can be decided without AWS is decided here: unknown commands, help,
@@ -288,7 +291,9 @@ def answer_or_defer(text: str, actor: Actor, channel: str, rt: Any, response_url
         return Reply(":warning: That command failed; the details are in the bot's log.")
 
 
-def _dispatch(text: str, actor: Actor, channel: str, rt: Any, response_url: str | None, *, defer: bool) -> Reply | None:
+def _dispatch(
+    text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None, *, defer: bool
+) -> Reply | None:
     slash = slash_name(rt)
     try:
         name, args, public = parse(text)
@@ -345,7 +350,7 @@ def _safe(fn: Callable[[], Any]) -> Any:
         return False
 
 
-def _refusal(rt: Any, actor: Actor, channel: str) -> str:
+def _refusal(rt: Runtime, actor: Actor, channel: str) -> str:
     try:
         reasons = [may_act(rt.config.policy, actor, r, channel).reason for r in Risk]
     except Exception:  # noqa: BLE001
@@ -367,7 +372,7 @@ def needs_deferral(text: str) -> bool:
     return bool(cmd and cmd.deferred and not any(a in ("-h", "--help") for a in args))
 
 
-def ack_reply(text: str, rt: Any) -> Reply:
+def ack_reply(text: str, rt: Runtime) -> Reply:
     """The immediate answer for a deferred command. Makes no AWS call (Slack wants it < 3 s)."""
     name, _, _ = parse(text)
     accounts = len(getattr(rt.config, "accounts", []) or []) or 1
@@ -378,7 +383,7 @@ def run_deferred(
     text: str,
     actor: Actor,
     channel: str,
-    rt: Any,
+    rt: Runtime,
     response_url: str,
     post: Callable[[str, dict[str, Any]], None],
     acked_at: float | None = None,
