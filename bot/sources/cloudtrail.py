@@ -175,46 +175,8 @@ def authorize_ingress(call: Call) -> Finding:
     )
     if not isinstance(group_id, str) or not group_id:
         raise ValueError("AuthorizeSecurityGroupIngress without a group id")
-    open_rules: list[dict[str, Any]] = []
-    rule_ids: list[str] = []
-    cidrs: list[str] = []
-    if rules:
-        for r in rules:
-            cidr = r.get("cidrIpv4") or r.get("cidrIpv6")
-            if isinstance(cidr, str):
-                cidrs.append(cidr)
-            if cidr in OPEN_CIDRS:
-                open_rules.append(
-                    {
-                        "group_id": r.get("groupId") or group_id,
-                        "protocol": str(r.get("ipProtocol", "-1")),
-                        "from_port": _port(r.get("fromPort")),
-                        "to_port": _port(r.get("toPort")),
-                        "cidr": cidr,
-                    }
-                )
-                rule_id = r.get("securityGroupRuleId")
-                if isinstance(rule_id, str) and arns.matches(arns.SECURITY_GROUP_RULE_ID_RE, rule_id):
-                    rule_ids.append(rule_id)
-    else:
-        for perm in _items(req.get("ipPermissions")):
-            if not isinstance(perm, dict):
-                continue
-            ranges = [x.get("cidrIp") for x in _items(perm.get("ipRanges")) if isinstance(x, dict)]
-            ranges += [x.get("cidrIpv6") for x in _items(perm.get("ipv6Ranges")) if isinstance(x, dict)]
-            for cidr in ranges:
-                if isinstance(cidr, str):
-                    cidrs.append(cidr)
-                if cidr in OPEN_CIDRS:
-                    open_rules.append(
-                        {
-                            "group_id": group_id,
-                            "protocol": str(perm.get("ipProtocol", "-1")),
-                            "from_port": _port(perm.get("fromPort")),
-                            "to_port": _port(perm.get("toPort")),
-                            "cidr": cidr,
-                        }
-                    )
+    # The response lists the rules created (with their ids); older events have only the request.
+    open_rules, rule_ids, cidrs = _granted_rules(rules, group_id) if rules else _requested_rules(req, group_id)
     res = _sg_resource(call, group_id)
     links = [console.security_group(call.region, group_id)]
     if not open_rules:
@@ -227,16 +189,8 @@ def authorize_ingress(call: Call) -> Finding:
             fields={"Sources": ", ".join(sorted(set(cidrs)))},
             links=links,
         )
-
-    def ports(r: dict[str, Any]) -> str:
-        if r["protocol"] in ("-1", "all"):
-            return "all traffic"
-        if r["from_port"] == r["to_port"]:
-            return f"{r['protocol']}/{r['from_port']}"
-        return f"{r['protocol']}/{r['from_port']}-{r['to_port']}"
-
     admin = any(_exposes_admin_port(r["protocol"], r["from_port"], r["to_port"]) for r in open_rules)
-    described = ", ".join(sorted({f"{ports(r)} from {r['cidr']}" for r in open_rules}))
+    described = ", ".join(sorted({f"{_ports(r)} from {r['cidr']}" for r in open_rules}))
     context: dict[str, Any] = {"open_ingress": open_rules}
     if rule_ids:
         context["security_group_rule_ids"] = rule_ids
@@ -250,6 +204,60 @@ def authorize_ingress(call: Call) -> Finding:
         fields={"Open": described, "Rules": ", ".join(rule_ids)},
         links=links,
     )
+
+
+def _open_rule(group_id: str, protocol: Any, from_port: Any, to_port: Any, cidr: str) -> dict[str, Any]:
+    return {
+        "group_id": group_id,
+        "protocol": str(protocol if protocol is not None else "-1"),
+        "from_port": _port(from_port),
+        "to_port": _port(to_port),
+        "cidr": cidr,
+    }
+
+
+def _granted_rules(rules: list[dict[str, Any]], group_id: str) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """(open rules, their rule ids, every source CIDR) from the response's ``securityGroupRuleSet``."""
+    open_rules: list[dict[str, Any]] = []
+    rule_ids: list[str] = []
+    cidrs: list[str] = []
+    for r in rules:
+        cidr = r.get("cidrIpv4") or r.get("cidrIpv6")
+        if isinstance(cidr, str):
+            cidrs.append(cidr)
+        if cidr in OPEN_CIDRS:
+            gid = r.get("groupId") or group_id
+            open_rules.append(_open_rule(gid, r.get("ipProtocol", "-1"), r.get("fromPort"), r.get("toPort"), cidr))
+            rule_id = r.get("securityGroupRuleId")
+            if isinstance(rule_id, str) and arns.matches(arns.SECURITY_GROUP_RULE_ID_RE, rule_id):
+                rule_ids.append(rule_id)
+    return open_rules, rule_ids, cidrs
+
+
+def _requested_rules(req: dict[str, Any], group_id: str) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """(open rules, no rule ids, every source CIDR) from the request's ``ipPermissions``."""
+    open_rules: list[dict[str, Any]] = []
+    cidrs: list[str] = []
+    for perm in _items(req.get("ipPermissions")):
+        if not isinstance(perm, dict):
+            continue
+        ranges = [x.get("cidrIp") for x in _items(perm.get("ipRanges")) if isinstance(x, dict)]
+        ranges += [x.get("cidrIpv6") for x in _items(perm.get("ipv6Ranges")) if isinstance(x, dict)]
+        for cidr in ranges:
+            if isinstance(cidr, str):
+                cidrs.append(cidr)
+            if cidr in OPEN_CIDRS:
+                protocol = perm.get("ipProtocol", "-1")
+                open_rules.append(_open_rule(group_id, protocol, perm.get("fromPort"), perm.get("toPort"), cidr))
+    return open_rules, [], cidrs
+
+
+def _ports(r: dict[str, Any]) -> str:
+    if r["protocol"] in ("-1", "all"):
+        return "all traffic"
+    if r["from_port"] == r["to_port"]:
+        return f"{r['protocol']}/{r['from_port']}"
+    return f"{r['protocol']}/{r['from_port']}-{r['to_port']}"
 
 
 def _bucket(call: Call) -> str:

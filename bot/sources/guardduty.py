@@ -161,102 +161,79 @@ class GuardDutyParser(Parser):
     def _resources(
         self, finding: GuardDutyFinding, ctx: ParseContext, account: str, region: str
     ) -> tuple[list[Resource], list]:
+        """The finding's resources, primary first (instance, access key and user, buckets, others)."""
         res = finding.resource
         out: list[Resource] = []
         links: list = []
-        inst = res.instance_details
-        if inst and inst.instance_id:
-            tags = {t.key: t.value for t in inst.tags if t.key}
-            if not tags and arns.INSTANCE_ID_RE.match(inst.instance_id):
-                tags = ctx.tags_for("AwsEc2Instance", inst.instance_id, account, region)
-            out.append(
-                Resource(
-                    type="AwsEc2Instance",
-                    id=inst.instance_id,
-                    arn=arns.build_arn("ec2", region, account, f"instance/{inst.instance_id}"),
-                    name=tags.get("Name"),
-                    region=region,
-                    account=account,
-                    tags=tags,
-                )
-            )
-            links.append(console.ec2_instance(region, inst.instance_id))
-            for nic in inst.network_interfaces:
-                for sg in nic.security_groups:
-                    if arns.SECURITY_GROUP_ID_RE.match(sg.group_id) and all(r.id != sg.group_id for r in out):
-                        out.append(
-                            Resource(
-                                type="AwsEc2SecurityGroup",
-                                id=sg.group_id,
-                                name=sg.group_name,
-                                arn=arns.build_arn("ec2", region, account, f"security-group/{sg.group_id}"),
-                                region=region,
-                                account=account,
-                            )
-                        )
-        key = res.access_key_details
-        if key and key.access_key_id:
-            out.append(Resource(type="AwsIamAccessKey", id=key.access_key_id, region=region, account=account))
-        if key and key.user_name and key.user_type == "IAMUser":
-            out.append(
-                Resource(
-                    type="AwsIamUser",
-                    id=key.user_name,
-                    arn=arns.build_arn("iam", "", account, f"user/{key.user_name}"),
-                    account=account,
-                )
-            )
-            links.append(console.iam_user(key.user_name))
+        if res.instance_details and res.instance_details.instance_id:
+            _instance(res.instance_details, ctx, account, region, out, links)
+        _access_key(res.access_key_details, account, region, out, links)
         for bucket in res.s3_bucket_details:
             if bucket.name:
+                bucket_arn = bucket.arn or f"arn:aws:s3:::{bucket.name}"
+                out.append(Resource(type="AwsS3Bucket", id=bucket.name, arn=bucket_arn, account=account))
+                links.append(console.s3_bucket(region, bucket.name))
+        for rtype, rid, arn in _other_resources(res):
+            out.append(Resource(type=rtype, id=rid, arn=arn, region=region, account=account))
+        return out, links
+
+
+def _instance(
+    inst: InstanceDetails, ctx: ParseContext, account: str, region: str, out: list[Resource], links: list
+) -> None:
+    """The instance (its tags from the finding, else looked up) and its security groups."""
+    tags = {t.key: t.value for t in inst.tags if t.key}
+    if not tags and arns.INSTANCE_ID_RE.match(inst.instance_id):
+        tags = ctx.tags_for("AwsEc2Instance", inst.instance_id, account, region)
+    arn = arns.build_arn("ec2", region, account, f"instance/{inst.instance_id}")
+    out.append(
+        Resource(
+            type="AwsEc2Instance",
+            id=inst.instance_id,
+            arn=arn,
+            name=tags.get("Name"),
+            region=region,
+            account=account,
+            tags=tags,
+        )
+    )
+    links.append(console.ec2_instance(region, inst.instance_id))
+    for nic in inst.network_interfaces:
+        for sg in nic.security_groups:
+            if arns.SECURITY_GROUP_ID_RE.match(sg.group_id) and all(r.id != sg.group_id for r in out):
+                sg_arn = arns.build_arn("ec2", region, account, f"security-group/{sg.group_id}")
                 out.append(
                     Resource(
-                        type="AwsS3Bucket",
-                        id=bucket.name,
-                        arn=bucket.arn or f"arn:aws:s3:::{bucket.name}",
+                        type="AwsEc2SecurityGroup",
+                        id=sg.group_id,
+                        name=sg.group_name,
+                        arn=sg_arn,
+                        region=region,
                         account=account,
                     )
                 )
-                links.append(console.s3_bucket(region, bucket.name))
-        if res.eks_cluster_details and res.eks_cluster_details.name:
-            out.append(
-                Resource(
-                    type="AwsEksCluster",
-                    id=res.eks_cluster_details.name,
-                    arn=res.eks_cluster_details.arn,
-                    region=region,
-                    account=account,
-                )
-            )
-        if res.ecs_cluster_details and res.ecs_cluster_details.name:
-            out.append(
-                Resource(
-                    type="AwsEcsCluster",
-                    id=res.ecs_cluster_details.name,
-                    arn=res.ecs_cluster_details.arn,
-                    region=region,
-                    account=account,
-                )
-            )
-        if res.lambda_details and res.lambda_details.function_name:
-            out.append(
-                Resource(
-                    type="AwsLambdaFunction",
-                    id=res.lambda_details.function_name,
-                    arn=res.lambda_details.function_arn,
-                    region=region,
-                    account=account,
-                )
-            )
-        rds = res.rds_db_instance_details
-        if rds and rds.db_instance_identifier:
-            out.append(
-                Resource(
-                    type="AwsRdsDbInstance",
-                    id=rds.db_instance_identifier,
-                    arn=rds.db_instance_arn,
-                    region=region,
-                    account=account,
-                )
-            )
-        return out, links
+
+
+def _access_key(key: AccessKeyDetails | None, account: str, region: str, out: list[Resource], links: list) -> None:
+    """The access key, and its IAM user when the key belongs to one."""
+    if key and key.access_key_id:
+        out.append(Resource(type="AwsIamAccessKey", id=key.access_key_id, region=region, account=account))
+    if key and key.user_name and key.user_type == "IAMUser":
+        arn = arns.build_arn("iam", "", account, f"user/{key.user_name}")
+        out.append(Resource(type="AwsIamUser", id=key.user_name, arn=arn, account=account))
+        links.append(console.iam_user(key.user_name))
+
+
+def _other_resources(res: FindingResource) -> list[tuple[str, str, str | None]]:
+    """(type, id, arn) of the EKS / ECS cluster, Lambda function and RDS instance a finding names."""
+    out: list[tuple[str, str, str | None]] = []
+    if res.eks_cluster_details and res.eks_cluster_details.name:
+        out.append(("AwsEksCluster", res.eks_cluster_details.name, res.eks_cluster_details.arn))
+    if res.ecs_cluster_details and res.ecs_cluster_details.name:
+        out.append(("AwsEcsCluster", res.ecs_cluster_details.name, res.ecs_cluster_details.arn))
+    if res.lambda_details and res.lambda_details.function_name:
+        out.append(("AwsLambdaFunction", res.lambda_details.function_name, res.lambda_details.function_arn))
+    rds = res.rds_db_instance_details
+    if rds and rds.db_instance_identifier:
+        out.append(("AwsRdsDbInstance", rds.db_instance_identifier, rds.db_instance_arn))
+    return out
