@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.approval.clicks import auto_execute
-from bot.errors import ConflictError, SlackError
+from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.messages import alert_buttons, refresh_fingerprint_message
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
 from bot.remediations import remediations
@@ -36,7 +36,7 @@ from bot.runtime import Runtime
 from bot.slack.render import render_alert, render_outcome_reply, render_storm_summary, render_thread_reply
 from bot.sources import parse_event
 from bot.sources.base import ParseContext
-from bot.store import STORM_BUCKET_S
+from bot.store import STORM_BUCKET_S, EventClaim
 
 log = logging.getLogger("eventops.pipeline")
 
@@ -150,17 +150,39 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
         rt.count("unparsed")
         log.warning("event %s parsed as generic: %s", alert.id, alert.parse_error, extra={"record_id": record_id})
     cfg = rt.config
-    if not rt.store.claim_event(alert.id, cfg.dedup.event_id_ttl_hours):
+    claim = rt.store.claim_event(alert.id, cfg.dedup.event_id_ttl_hours, claim_lease_s(rt))
+    if claim == EventClaim.SEEN:
         rt.count("duplicates_suppressed")
         return "duplicate"
+    if claim == EventClaim.IN_FLIGHT:
+        raise RetryLaterError(f"event {alert.id} is being delivered by another invocation; looking again later")
     try:
         outcome = _deliver(alert, raw, rt, batch, record_id)
     except Exception:
         rt.store.release_event(alert.id)
         raise
+    # Delivered: a failure to say so must not make SQS retry the record (a repeat would be
+    # counted); the claim then ends with its lease, and a late duplicate only counts as a repeat.
+    _after_post(rt, alert, record_id, lambda: rt.store.complete_event(alert.id))
     rt.count(outcome)
     _publish(alert, raw, rt)
     return outcome
+
+
+# A claim outlives the invocation that made it by this much; then it counts as abandoned.
+CLAIM_MARGIN_S = 5.0
+
+
+def _window_s(rt: Runtime) -> int:
+    return rt.config.dedup.window_minutes * 60
+
+
+def claim_lease_s(rt: Runtime) -> float:
+    """How long this invocation's claims hold: its time left (Lambda's deadline) plus a margin.
+
+    A claim still held after that belongs to an invocation that was killed between claiming
+    and posting; the redelivery (or housekeeping) takes it over, so the alert is not lost."""
+    return rt.seconds_left() + CLAIM_MARGIN_S
 
 
 def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id: str) -> str:
@@ -182,8 +204,8 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     )
     if existing is not None:
         return _repeat(alert, existing.channel, rt, batch)
-    window_s = rt.config.dedup.window_minutes * 60
-    claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s)
+    window_s = _window_s(rt)
+    claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
     if claim is None:  # another invocation posted it a moment ago
         return _repeat(alert, route.channel, rt, batch)
     try:
@@ -196,6 +218,38 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
         store.drop_message_claim(alert.fingerprint)
         raise
+
+
+def repair_abandoned(rt: Runtime) -> int:
+    """Housekeeping: post the first alerts whose notify invocation died between claiming and
+    posting (timeout, OOM, crash), through the normal path. Returns how many were repaired.
+
+    Usually SQS's redelivery gets there first (it takes over the expired claim). An alert that
+    was not stored yet (the invocation died before ``put_alert``) has nothing to post from: its
+    claim is dropped, so the redelivery, or the problem's next event, posts it.
+    """
+    repaired = 0
+    batch = NotifyBatch(rt)
+    for rec in rt.store.abandoned_claims():
+        try:
+            stored = rt.store.get_alert(rec.owner_id)
+        except NotFoundError:
+            rt.store.drop_abandoned_claim(rec)
+            log.warning("claim for %s abandoned before its alert was stored; dropped", rec.fingerprint)
+            continue
+        try:
+            outcome = _deliver(stored.alert, None, rt, batch, f"repair:{rec.owner_id}")
+        except Exception:
+            # _deliver dropped its claim; claim it again as abandoned so the next run retries
+            rt.store.claim_message(rec.fingerprint, rec.channel, stored.alert, _window_s(rt), lease_s=0)
+            raise
+        rt.store.complete_event(stored.alert.id)
+        log.warning("alert %s was claimed by a notify invocation that died; repaired: %s", rec.owner_id, outcome)
+        rt.count("abandoned_repaired")
+        repaired += 1
+    for record_id in batch.flush():
+        log.error("repairing %s failed; housekeeping tries again", record_id)
+    return repaired
 
 
 def _repeat(alert: Alert, channel: str, rt: Runtime, batch: NotifyBatch) -> str:

@@ -2,7 +2,8 @@
 
 Expire proposals past their TTL, end snoozes with a reminder in the thread, fail proposals a
 dead worker left RUNNING, re-queue APPROVED proposals whose job was never sent, flush message
-counters left dirty by the notify side, and write a heartbeat. Each step runs even if another
+counters left dirty by the notify side, post alerts a dead notify invocation claimed but never
+posted, and write a heartbeat. Each step runs even if another
 failed; any failure makes the invocation fail at the end, so it is never silent.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.approval import sweeps
-from bot.pipeline import flush_dirty, post_heartbeat
+from bot.pipeline import flush_dirty, post_heartbeat, repair_abandoned
 from bot.runtime import Runtime, RuntimeSlot
 
 log = logging.getLogger("eventops.handlers.housekeeping")
@@ -54,6 +55,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "interrupted": sweeps.sweep_running,
         "requeued": sweeps.requeue_stuck,
         "messages_flushed": _flush_dirty,
+        "abandoned_repaired": repair_abandoned,
         "heartbeat": _heartbeat,
     }
     return _run_steps(rt, steps)

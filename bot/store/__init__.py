@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.store.table import (
     STORM_BUCKET_S,
+    EventClaim,
     MessageRecord,
     MessageState,
     Store,
@@ -14,6 +15,7 @@ from bot.store.table import (
 
 __all__ = [
     "STORM_BUCKET_S",
+    "EventClaim",
     "MessageRecord",
     "MessageState",
     "StormTally",

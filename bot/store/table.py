@@ -11,12 +11,16 @@ This is the one list of the key families. ``pk`` / ``sk`` address an item; ``ttl
 pk                                sk        value                                TTL
   written by (method ← caller)              read by (method ← caller)
 ================================  ========  ===================================  =================
-EVENT#<event id>                  EVENT     (presence: the delivery was seen)    dedup setting
-  claim_event, release_event ← pipeline     claim_event (conditional write)
+EVENT#<event id>                  EVENT     status (in_progress with a lease     dedup setting
+                                            until, or done)
+  claim_event, complete_event,              claim_event (conditional write),
+  release_event ← pipeline                  ← housekeeping (abandoned claims)
 FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,   dedup window
-                                            ts, count, first/last seen, owner
-  claim_message, mark_message_*,            get_message, lookup, dirty_messages ← pipeline,
-  bump_message ← pipeline, messages         messages, commands.status, housekeeping
+                                            ts, count, first/last seen, owner,
+                                            claim_until (the claim's lease)
+  claim_message, mark_message_*,            get_message, lookup, dirty_messages,
+  bump_message, drop_*claim ← pipeline,     abandoned_claims ← pipeline, messages,
+  messages                                  commands.status, housekeeping
 RES#<channel>#<resource key>      MSG       ts of the resource's first message   dedup window
   set_resource_thread ← pipeline            lookup, resource_thread ← pipeline
 ALERT#<alert id>                  ALERT     Alert JSON, channel, ts, proposal    30 days
@@ -66,6 +70,7 @@ round-trip exactly.
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -102,6 +107,14 @@ def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+class EventClaim(StrEnum):
+    """What ``claim_event`` found for an event id."""
+
+    CLAIMED = "claimed"  # first delivery, or a delivery whose invocation died: go ahead
+    SEEN = "seen"  # delivered before: a duplicate
+    IN_FLIGHT = "in_flight"  # another invocation holds a live lease on it: retry later
+
+
 class MessageState(StrEnum):
     """What became of a fingerprint's first alert (the ``state`` of its ``FP#`` item)."""
 
@@ -131,11 +144,16 @@ class MessageRecord:
     # The first alert of the fingerprint: it owns the message, its proposals and buttons.
     owner_id: str = ""
     state: MessageState = MessageState.CLAIMED
+    claim_until: float = 0.0  # while CLAIMED: the claiming invocation's deadline
 
     @property
     def has_message(self) -> bool:
         """The fingerprint has its own Slack message (the one repeats update)."""
         return self.state == MessageState.POSTED and bool(self.ts)
+
+    def abandoned(self, now: float | None = None) -> bool:
+        """Claimed by an invocation that is certainly gone (its lease ran out) and never posted."""
+        return self.state == MessageState.CLAIMED and 0 < self.claim_until < (now or _now())
 
 
 @dataclass(frozen=True)
@@ -188,19 +206,46 @@ class Store:
         self.table = table_name
 
     # --- event dedup ----------------------------------------------------------------------
-    def claim_event(self, event_id: str, ttl_hours: int) -> bool:
-        """True the first time an event id is seen; False for a redelivery."""
+    def claim_event(self, event_id: str, ttl_hours: int, lease_s: float) -> EventClaim:
+        """Claim an event id for delivery, for ``lease_s`` (the invocation's time left).
+
+        A claim whose lease ran out belonged to an invocation that died between claiming and
+        finishing (timeout, OOM, crash): the redelivery takes it over instead of calling it a
+        duplicate. Items from before leases existed (no ``status``) count as delivered.
+        """
+        now = _now()
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item={"pk": _s(f"EVENT#{event_id}"), "sk": _s("EVENT"), "ttl": _n(_now() + ttl_hours * 3600)},
-                ConditionExpression="attribute_not_exists(pk)",
+                Item={
+                    "pk": _s(f"EVENT#{event_id}"),
+                    "sk": _s("EVENT"),
+                    "status": _s("in_progress"),
+                    "lease_until": _n(math.ceil(now + lease_s)),
+                    "ttl": _n(now + ttl_hours * 3600),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #ttl < :now OR (#st = :ip AND lease_until < :now)",
+                ExpressionAttributeNames={"#ttl": "ttl", "#st": "status"},
+                ExpressionAttributeValues={":now": _n(now), ":ip": _s("in_progress")},
             )
-            return True
+            return EventClaim.CLAIMED
         except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+            if not _conditional_failed(exc):
+                raise
+        item = self._get(f"EVENT#{event_id}", "EVENT")
+        if item and item.get("status", {}).get("S") == "in_progress":
+            return EventClaim.IN_FLIGHT
+        return EventClaim.SEEN
+
+    def complete_event(self, event_id: str) -> None:
+        """The event is delivered: later deliveries of its id are duplicates until the TTL."""
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": _s(f"EVENT#{event_id}"), "sk": _s("EVENT")},
+            UpdateExpression="SET #st = :done REMOVE lease_until",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={":done": _s("done")},
+        )
 
     def release_event(self, event_id: str) -> None:
         """Forget an event id so a failed delivery can be retried by SQS."""
@@ -211,8 +256,11 @@ class Store:
         item = self._get(f"FP#{fingerprint}", "MSG")
         return _message_from_item(item) if item else None
 
-    def claim_message(self, fingerprint: str, channel: str, alert: Alert, window_s: int) -> MessageRecord | None:
-        """Claim the right to post the first message; None when someone else holds a live one."""
+    def claim_message(
+        self, fingerprint: str, channel: str, alert: Alert, window_s: int, lease_s: float
+    ) -> MessageRecord | None:
+        """Claim the right to post the first message for ``lease_s``; None when someone else holds
+        a live one. A claim whose lease ran out without a post (its invocation died) is taken over."""
         now = _now()
         item = {
             "pk": _s(f"FP#{fingerprint}"),
@@ -226,15 +274,18 @@ class Store:
             "alert_id": _s(alert.id),
             "owner_id": _s(alert.id),
             "state": _s(MessageState.CLAIMED.value),
+            "claim_until": _n(math.ceil(now + lease_s)),
             "ttl": _n(now + window_s),
         }
         try:
             self.client.put_item(
                 TableName=self.table,
                 Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR #ttl < :now",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues={":now": _n(now)},
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR #ttl < :now OR (#state = :claimed AND claim_until < :now)"
+                ),
+                ExpressionAttributeNames={"#ttl": "ttl", "#state": "state"},
+                ExpressionAttributeValues={":now": _n(now), ":claimed": _s(MessageState.CLAIMED.value)},
             )
         except ClientError as exc:
             if _conditional_failed(exc):
@@ -247,7 +298,7 @@ class Store:
         self.client.update_item(
             TableName=self.table,
             Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
-            UpdateExpression="SET #state = :state, #ts = :ts, channel = :c",
+            UpdateExpression="SET #state = :state, #ts = :ts, channel = :c REMOVE claim_until",
             ExpressionAttributeNames={"#state": "state", "#ts": "ts"},
             ExpressionAttributeValues={":state": _s(MessageState.POSTED.value), ":ts": _s(ts), ":c": _s(channel)},
         )
@@ -268,13 +319,32 @@ class Store:
         self.client.update_item(
             TableName=self.table,
             Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
-            UpdateExpression="SET #state = :state REMOVE #ts",
+            UpdateExpression="SET #state = :state REMOVE #ts, claim_until",
             ExpressionAttributeNames={"#state": "state", "#ts": "ts"},
             ExpressionAttributeValues={":state": _s(state.value)},
         )
 
     def drop_message_claim(self, fingerprint: str) -> None:
         self.client.delete_item(TableName=self.table, Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")})
+
+    def drop_abandoned_claim(self, record: MessageRecord) -> bool:
+        """Delete ``record``'s claim if it is still the abandoned one (nobody took it over since)."""
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key={"pk": _s(f"FP#{record.fingerprint}"), "sk": _s("MSG")},
+                ConditionExpression="#state = :claimed AND claim_until = :cu",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":claimed": _s(MessageState.CLAIMED.value),
+                    ":cu": _n(record.claim_until),
+                },
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
 
     def bump_message(self, fingerprint: str, event_time: datetime, alert_id: str) -> tuple[MessageRecord, bool]:
         """Count a repeat and mark the message dirty. Returns the record and whether this event is
@@ -339,7 +409,10 @@ class Store:
         fp = live.get(f"FP#{fingerprint}")
         snoozed = any(float(live[f"SNOOZE#{t}"]["until"]["N"]) > now for t in snooze_targets if f"SNOOZE#{t}" in live)
         thread = live.get(f"RES#{channel}#{resource_key}") if resource_key else None
-        return (_message_from_item(fp) if fp else None), snoozed, (thread["ts"]["S"] if thread else None)
+        record = _message_from_item(fp) if fp else None
+        if record is not None and record.abandoned(now):
+            record = None  # its invocation died before posting: this event posts it (claim_message)
+        return record, snoozed, (thread["ts"]["S"] if thread else None)
 
     def mark_message_updated(self, fingerprint: str, dirty: bool) -> None:
         self.client.update_item(
@@ -356,6 +429,27 @@ class Store:
             "TableName": self.table,
             "FilterExpression": "sk = :msg AND dirty = :t",
             "ExpressionAttributeValues": {":msg": _s("MSG"), ":t": {"BOOL": True}},
+        }
+        while len(out) < limit:
+            resp = self.client.scan(**kwargs)
+            out += [_message_from_item(i) for i in resp.get("Items", []) if i["pk"]["S"].startswith("FP#")]
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return out[:limit]
+
+    def abandoned_claims(self, limit: int = 50) -> list[MessageRecord]:
+        """First messages claimed by an invocation that died before posting (housekeeping repairs them)."""
+        out: list[MessageRecord] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "sk = :msg AND #state = :claimed AND claim_until < :now",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {
+                ":msg": _s("MSG"),
+                ":claimed": _s(MessageState.CLAIMED.value),
+                ":now": _n(_now()),
+            },
         }
         while len(out) < limit:
             resp = self.client.scan(**kwargs)
@@ -802,6 +896,7 @@ def _message_from_item(item: dict[str, Any]) -> MessageRecord:
         last_update=float(item.get("last_update", {"N": "0"})["N"]),
         dirty=bool(item.get("dirty", {}).get("BOOL", False)),
         owner_id=item.get("owner_id", item["alert_id"])["S"],
+        claim_until=float(item.get("claim_until", {"N": "0"})["N"]),
     )
 
 

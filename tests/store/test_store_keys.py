@@ -40,7 +40,7 @@ def _alert(alert_id: str = "a-1") -> Alert:
 
 
 def test_message_record_states(store):
-    rec = store.claim_message("fp1", "C1", _alert(), 3600)
+    rec = store.claim_message("fp1", "C1", _alert(), 3600, 60)
     assert rec is not None and rec.state == MessageState.CLAIMED and rec.ts is None and not rec.has_message
     store.mark_message_posted("fp1", "1700000000.000100", "C0OPS")
     rec = store.get_message("fp1")
