@@ -76,4 +76,4 @@ def test_undo_refuses_on_drift(world):
     assert world.sessions.mutations() == before
     assert world.rt.store.get_proposal(p.id).state == ProposalState.SUCCEEDED
     assert "Undo refused" in str(world.replies()[-1].blocks)
-    assert any(e.outcome == "UNDO_FAILED" for e in world.audit(p.id))
+    assert any(e.outcome == "UNDO_REFUSED" for e in world.audit(p.id))  # refused by run_undo, nothing changed
