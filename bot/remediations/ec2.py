@@ -157,6 +157,8 @@ class _InstanceAction(Remediation):
         }
 
     def undo_drifted(self, current: dict[str, Any], post_state: dict[str, Any]) -> str | None:
+        """Drift is the instance state only (settled: ``stopping`` counts as ``stopped``): it is
+        all that stop/start undo puts back; tags are checked for the exempt tag by run_undo."""
         now, then = settled(current.get("state", "")), settled(post_state.get("state", ""))
         if now != then:
             return (
@@ -604,6 +606,8 @@ class IsolateInstance(Remediation):
         return f"Restored security groups {', '.join(restored)} on {params.instance_id}"
 
     def undo_drifted(self, current: dict[str, Any], post_state: dict[str, Any]) -> str | None:
+        """Drift is the interfaces' security groups, which undo puts back. Harmless: volumes
+        attached since, the quarantine group's own rules (undo does not touch the group)."""
         if current.get("interfaces") != post_state.get("interfaces"):
             return "the instance's security groups changed since it was isolated"
         return None
@@ -801,6 +805,8 @@ class RevokeIngress(Remediation):
         return f"Revoked ingress rule(s) {', '.join(ids)} of {params.group_id}"
 
     def undo_drifted(self, current: dict[str, Any], post_state: dict[str, Any]) -> str | None:
+        """Drift is any rule open again, or a change in the other ingress rules on the ports
+        (``port_rules``); rules on other ports and tags are harmless to the undo."""
         reopened = [r["rule_id"] for r in current.get("open_rules") or []]
         if reopened:
             return (
