@@ -42,7 +42,7 @@ from bot.errors import ConflictError, EventOpsError, NotFoundError, RetryLaterEr
 from bot.messages import approval_request, clock, manual_request, outcome_line, outcome_reply, undo_reply, who
 from bot.models import Actor, Outcome, Proposal, Risk
 from bot.remediations import remediations
-from bot.remediations.base import RemediationContext, run, run_undo
+from bot.remediations.base import UNDO_REFUSED, RemediationContext, run, run_undo
 from bot.runtime import Runtime
 
 log = logging.getLogger("eventops.approval")
@@ -345,7 +345,8 @@ def _run_undo(rt: Runtime, p: Proposal, job: Job) -> str:
         _undo_reply(rt, p, job, "UNDO_FAILED", f"Undo failed: {type(exc).__name__}: {str(exc)[:300]}")
         raise JobFailedError(f"undo of {p.id} raised {type(exc).__name__}") from None
     if outcome.state != S.UNDONE:
-        return _undo_reply(rt, p, job, "UNDO_FAILED", outcome.message)
+        kind = "UNDO_REFUSED" if outcome.message.startswith(UNDO_REFUSED) else "UNDO_FAILED"
+        return _undo_reply(rt, p, job, kind, outcome.message)
     return _record_undone(rt, p, job, outcome)
 
 

@@ -25,8 +25,9 @@ A remediation is declared as data and registered by name::
 
 ``run()`` then does: read live state → already compliant: NOOP → capture pre-state →
 execute (dry run first where the API has one) → read again and verify (an OK that changed
-nothing is FAILED). ``run_undo()`` refuses when the resource drifted since the change.
-A resource tagged ``eventops:exempt=true`` is never changed.
+nothing is FAILED). ``run_undo()`` re-reads the resource and refuses when it is now exempt or
+drifted from the state the change left (``undo_drifted``). A resource tagged
+``eventops:exempt=true`` is never changed, neither by a run nor by an undo.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from bot.models import Actor, Alert, Outcome, ProposalState, Risk
 from bot.registry import Registry
 
 EXEMPT_TAG = "eventops:exempt"
+# How run_undo's refusals start (the resource is exempt now, or drifted): nothing was changed.
+UNDO_REFUSED = "Undo refused"
 
 
 class ClientFactory(Protocol):
@@ -122,11 +125,17 @@ class Remediation:
         raise RemediationError(f"{self.name} cannot be undone")
 
     def undo_drifted(self, current: dict[str, Any], post_state: dict[str, Any]) -> str | None:
-        """A reason to refuse undo when the resource changed since our change, else None."""
-        cur = {k: v for k, v in current.items() if k != "tags"}
-        post = {k: v for k, v in post_state.items() if k != "tags"}
-        if cur != post:
-            return "the resource changed since the remediation ran"
+        """A reason to refuse undo because the resource changed since our change, else None.
+
+        ``post_state`` is what ``read_state`` returned when the run verified its change,
+        ``current`` what it returns now. Default: any difference in a recorded key is drift
+        (undo would overwrite someone else's change). Tags are left out here (the exempt tag is
+        checked by ``run_undo`` itself; other tags do not change what undo does). Override to
+        compare only the part of the state undo would put back, and say why the rest is harmless.
+        """
+        changed = sorted(k for k, v in post_state.items() if k != "tags" and current.get(k) != v)
+        if changed:
+            return f"the resource changed since the remediation ran ({', '.join(changed)})"
         return None
 
     def parse_params(self, params: dict[str, Any]) -> Any:
@@ -215,6 +224,19 @@ def run(rem: Remediation, ctx: RemediationContext, raw_params: dict[str, Any]) -
     )
 
 
+def _undo_refusal(rem: Remediation, params: Any, current: dict[str, Any], post: dict[str, Any] | None) -> str | None:
+    """Why undo must not touch the resource as it is now (exempt since, or drifted), else None.
+
+    Without a recorded post-state (a run from before it was kept) the only drift we can see is
+    that the change itself is no longer in place.
+    """
+    if _exempt(current):
+        return f"the resource is now tagged {EXEMPT_TAG}=true"
+    if post is None:
+        return None if rem.is_compliant(current, params) else "the change is no longer in place"
+    return rem.undo_drifted(current, post)
+
+
 def run_undo(
     rem: Remediation,
     ctx: RemediationContext,
@@ -222,7 +244,9 @@ def run_undo(
     pre_state: dict[str, Any],
     post_state: dict[str, Any] | None,
 ) -> Outcome:
-    """Undo a successful run; refuses when the resource drifted since."""
+    """Undo a successful run. Re-reads the resource first and refuses, changing nothing, when it
+    is now tagged ``eventops:exempt=true`` or drifted from the post-state the run left
+    (``Remediation.undo_drifted`` decides what counts)."""
     if not rem.reversible:
         return Outcome(state=ProposalState.FAILED, message=f"{rem.name} cannot be undone")
     params = rem.parse_params(raw_params)
@@ -232,10 +256,10 @@ def run_undo(
         return Outcome(state=ProposalState.FAILED, message=f"Cannot undo, resource gone: {exc}")
     except (ClientError, BotoCoreError) as exc:
         return _aws_failure(exc, "reading the resource before undo")
-    if post_state is not None:
-        reason = rem.undo_drifted(current, post_state)
-        if reason:
-            return Outcome(state=ProposalState.FAILED, message=f"Undo refused: {reason}", pre_state=current)
+    refusal = _undo_refusal(rem, params, current, post_state)
+    if refusal:
+        message = f"{UNDO_REFUSED}: {refusal}; nothing was changed"
+        return Outcome(state=ProposalState.FAILED, message=message, pre_state=current)
     try:
         result = rem.undo(ctx, params, pre_state)
     except RemediationError as exc:

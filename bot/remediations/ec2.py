@@ -157,6 +157,8 @@ class _InstanceAction(Remediation):
         }
 
     def undo_drifted(self, current: dict[str, Any], post_state: dict[str, Any]) -> str | None:
+        """Drift is the instance state only (settled: ``stopping`` counts as ``stopped``): it is
+        all that stop/start undo puts back; tags are checked for the exempt tag by run_undo."""
         now, then = settled(current.get("state", "")), settled(post_state.get("state", ""))
         if now != then:
             return (
@@ -604,21 +606,61 @@ class IsolateInstance(Remediation):
         return f"Restored security groups {', '.join(restored)} on {params.instance_id}"
 
     def undo_drifted(self, current: dict[str, Any], post_state: dict[str, Any]) -> str | None:
+        """Drift is the interfaces' security groups, which undo puts back. Harmless: volumes
+        attached since, the quarantine group's own rules (undo does not touch the group)."""
         if current.get("interfaces") != post_state.get("interfaces"):
             return "the instance's security groups changed since it was isolated"
         return None
 
 
+# What makes an ingress rule dangerous (as in AWS's AWS-DisableIncomingSSHOnPort22 runbook): it is
+# open to the whole internet and its protocol and port range let traffic reach the port.
+WORLD_CIDRS = ("0.0.0.0/0", "::/0")
+PORTED_PROTOCOLS = ("tcp", "udp", "6", "17")
+SSH_PORT = 22
+
+
 class RevokeIngressParams(RemediationParams):
     group_id: str = Field(pattern=GROUP_ID)
     rule_ids: list[str] = Field(min_length=1)
+    # The ports that must not stay open to the world: every rule opening one of them to
+    # 0.0.0.0/0 or ::/0 is revoked, whatever its id. The alert's ports, else SSH.
+    ports: list[int] = Field(default_factory=lambda: [SSH_PORT], min_length=1)
 
     @model_validator(mode="after")
     def _rule_ids(self) -> RevokeIngressParams:
         bad = [r for r in self.rule_ids if not r.startswith("sgr-")]
         if bad:
             raise ValueError(f"not security group rule ids: {', '.join(bad)}")
+        out_of_range = [p for p in self.ports if not 0 <= p <= 65535]
+        if out_of_range:
+            raise ValueError(f"not ports: {', '.join(map(str, out_of_range))}")
         return self
+
+
+def rule_reaches(rule: dict[str, Any], ports: list[int]) -> bool:
+    """Whether traffic to one of ``ports`` passes the rule (all traffic, or a TCP/UDP range covering it)."""
+    protocol = str(rule.get("IpProtocol", ""))
+    if protocol in ("-1", "all"):
+        return True
+    if protocol not in PORTED_PROTOCOLS:
+        return False
+    low, high = rule.get("FromPort", -1), rule.get("ToPort", -1)
+    return any(low <= port <= high for port in ports)
+
+
+def world_open(rule: dict[str, Any]) -> bool:
+    return rule.get("CidrIpv4") in WORLD_CIDRS or rule.get("CidrIpv6") in WORLD_CIDRS
+
+
+def _alert_ports(alert: Alert) -> list[int]:
+    """The ports the alert's world-open rules start at (``open_ingress``), SSH when it names none."""
+    ports = set()
+    for rule in alert.context.get("open_ingress") or []:
+        port = rule.get("from_port") if isinstance(rule, dict) else None
+        if rule.get("cidr") in WORLD_CIDRS and isinstance(port, int) and 0 <= port <= 65535:
+            ports.add(port)
+    return sorted(ports) or [SSH_PORT]
 
 
 def _rule_spec(rule: dict[str, Any]) -> dict[str, Any]:
@@ -657,12 +699,20 @@ def _ip_permission(spec: dict[str, Any]) -> dict[str, Any]:
 
 @register
 class RevokeIngress(Remediation):
-    """Revoke the offending ingress rules of a security group, by SecurityGroupRuleId.
+    """Revoke the ingress rules of a security group that open a port to the whole internet.
 
-    RevokeSecurityGroupIngress can answer OK without removing anything (a rule given by
-    attributes that match nothing), so success is decided by DescribeSecurityGroupRules
-    afterwards. Undo authorizes the captured rules again; the new rules get new ids and are
-    tagged ``eventops:restored-from=<old id>`` so this remediation still recognises them.
+    A rule is revoked when the alert named it (by SecurityGroupRuleId, or a rule our undo
+    restored from it) or when it opens one of ``ports`` (default 22) to 0.0.0.0/0 or ::/0 with
+    TCP, UDP or all traffic, whatever its id: a rule re-added by hand gets a new id and is just
+    as open. This is the matching of AWS's AWS-DisableIncomingSSHOnPort22 runbook.
+    RevokeSecurityGroupIngress can answer OK without removing anything, so success is decided
+    by reading the rules again: no matching rule may remain.
+
+    Undo authorizes exactly the revoked rules again (new ids, tagged
+    ``eventops:restored-from=<old id>`` so this remediation still recognises them). It is
+    refused when the group's ingress on those ports changed since the revoke (a rule added,
+    removed or edited by hand, e.g. a narrower rule that replaced the open one); rules on
+    other ports and tags do not matter.
 
     Example::
 
@@ -690,42 +740,56 @@ class RevokeIngress(Remediation):
             return None
         for res in alert.resources:
             if res.type == "AwsEc2SecurityGroup" and res.id.startswith("sg-"):
-                return {"group_id": res.id, "rule_ids": rule_ids}
+                return {"group_id": res.id, "rule_ids": rule_ids, "ports": _alert_ports(alert)}
         return None
 
     def plan(self, params: Any, account: str = "", region: str = "") -> list[str]:
         p = coerce_params(self, params)
-        return [f"Would revoke ingress rule {r} of {p.group_id} {where(account, region)}".rstrip() for r in p.rule_ids]
+        loc = where(account, region)
+        said = [f"Would revoke ingress rule {r} of {p.group_id} {loc}".rstrip() for r in p.rule_ids]
+        ports = ", ".join(map(str, p.ports))
+        return [*said, f"Would revoke every other rule of {p.group_id} opening port {ports} to 0.0.0.0/0 or ::/0"]
 
     def example_params(self) -> dict[str, Any]:
-        return {"group_id": "sg-0abc1234def567890", "rule_ids": ["sgr-0abc1234def567890"]}
+        return {"group_id": "sg-0abc1234def567890", "rule_ids": ["sgr-0abc1234def567890"], "ports": [22]}
 
     def read_state(self, ctx: RemediationContext, params: Any) -> dict[str, Any]:
+        """``open_rules``: what this remediation revokes; ``port_rules``: every other ingress rule
+        on the same ports (any source), the context undo must find unchanged."""
         ec2 = ctx.client("ec2")
         with not_found_as({"InvalidGroup.NotFound", "InvalidGroupId.Malformed"}, f"security group {params.group_id}"):
             groups = ec2.describe_security_groups(GroupIds=[params.group_id]).get("SecurityGroups", [])
         if not groups:
             raise NotFoundError(f"security group {params.group_id} does not exist")
-        wanted = set(params.rule_ids)
-        open_rules = sorted(
-            (
-                spec
-                for spec in (_rule_spec(r) for r in group_rules(ctx, params.group_id) if not r.get("IsEgress"))
-                if spec["rule_id"] in wanted or spec["origin"] in wanted
-            ),
+        named = set(params.rule_ids)
+        specs = sorted(
+            (_rule_spec(r) for r in group_rules(ctx, params.group_id) if not r.get("IsEgress")),
             key=lambda s: s["rule_id"],
         )
-        return {"group_id": params.group_id, "open_rules": open_rules, "tags": tag_dict(groups[0].get("Tags"))}
+
+        def dangerous(spec: dict[str, Any]) -> bool:
+            by_name = spec["rule_id"] in named or spec["origin"] in named
+            return by_name or (world_open(spec) and rule_reaches(spec, params.ports))
+
+        return {
+            "group_id": params.group_id,
+            "open_rules": [s for s in specs if dangerous(s)],
+            "port_rules": [s for s in specs if not dangerous(s) and rule_reaches(s, params.ports)],
+            "tags": tag_dict(groups[0].get("Tags")),
+        }
 
     def is_compliant(self, state: dict[str, Any], params: Any) -> bool:
         return not state.get("open_rules")
 
     def check_dry_run(self, ctx: RemediationContext, params: Any) -> str:
+        ids = [r["rule_id"] for r in self.read_state(ctx, params)["open_rules"]]
+        if not ids:
+            return f"nothing to revoke: no rule of {params.group_id} is open"
         return ec2_dry_run(
             ctx.client("ec2").revoke_security_group_ingress,
             "RevokeSecurityGroupIngress",
             GroupId=params.group_id,
-            SecurityGroupRuleIds=list(params.rule_ids),
+            SecurityGroupRuleIds=ids,
         )
 
     def execute(self, ctx: RemediationContext, params: Any, pre_state: dict[str, Any]) -> str:
@@ -739,6 +803,23 @@ class RevokeIngress(Remediation):
         )
         ec2.revoke_security_group_ingress(GroupId=params.group_id, SecurityGroupRuleIds=ids)
         return f"Revoked ingress rule(s) {', '.join(ids)} of {params.group_id}"
+
+    def undo_drifted(self, current: dict[str, Any], post_state: dict[str, Any]) -> str | None:
+        """Drift is any rule open again, or a change in the other ingress rules on the ports
+        (``port_rules``); rules on other ports and tags are harmless to the undo."""
+        reopened = [r["rule_id"] for r in current.get("open_rules") or []]
+        if reopened:
+            return (
+                f"{', '.join(reopened)} opened {current.get('group_id')} to the internet again since the revoke; "
+                "undo would add to someone else's change"
+            )
+        if "port_rules" in post_state and current.get("port_rules") != post_state["port_rules"]:
+            before = {r["rule_id"] for r in post_state["port_rules"]}
+            now = {r["rule_id"] for r in current.get("port_rules") or []}
+            moved = [f"added {', '.join(sorted(now - before))}"] if now - before else []
+            moved += [f"removed {', '.join(sorted(before - now))}"] if before - now else []
+            return f"the ingress rules on the revoked ports changed since the revoke ({'; '.join(moved) or 'edited'})"
+        return None
 
     def undo(self, ctx: RemediationContext, params: Any, pre_state: dict[str, Any]) -> str:
         ec2 = ctx.client("ec2")

@@ -76,4 +76,23 @@ def test_undo_refuses_on_drift(world):
     assert world.sessions.mutations() == before
     assert world.rt.store.get_proposal(p.id).state == ProposalState.SUCCEEDED
     assert "Undo refused" in str(world.replies()[-1].blocks)
-    assert any(e.outcome == "UNDO_FAILED" for e in world.audit(p.id))
+    assert any(e.outcome == "UNDO_REFUSED" for e in world.audit(p.id))  # refused by run_undo, nothing changed
+
+
+def test_undo_refused_when_tagged_exempt_since(world):
+    """Issue "Locked down" 4: Stop → someone tags the instance eventops:exempt=true → Undo must not start it."""
+    p = world.post_alert()
+    world.click(f"eventops:remediate:{TEST_REMEDIATION}", p.id, ALICE)
+    world.drain()
+    world.ec2.create_tags(Resources=[world.instance_id], Tags=[{"Key": "eventops:exempt", "Value": "true"}])
+    before = list(world.sessions.mutations())
+
+    world.click("eventops:undo", p.id, ALICE)
+    world.drain()
+
+    assert world.state() == "stopped"
+    assert world.sessions.mutations() == before
+    assert world.rt.store.get_proposal(p.id).state == ProposalState.SUCCEEDED
+    assert "Undo refused: the resource is now tagged eventops:exempt=true" in str(world.replies()[-1].blocks)
+    refused = [e for e in world.audit(p.id) if e.outcome == "UNDO_REFUSED"]
+    assert len(refused) == 1 and "eventops:exempt=true" in (refused[0].result or "")

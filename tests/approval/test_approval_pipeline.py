@@ -96,6 +96,45 @@ def test_revoke_ingress_from_pipeline_message_end_to_end(sg_world, events_dir):
     assert entry.outcome == "SUCCEEDED" and entry.actor.user_id == ALICE and entry.params["group_id"] == gid
 
 
+def test_revoke_then_rule_added_by_hand_undo_does_not_reopen(sg_world, events_dir):
+    """Issue "Locked down" 4, through the click and the worker: after the revoke someone allowed
+    SSH from the office by hand; Undo is refused and 0.0.0.0/0:22 stays closed."""
+    from bot.pipeline import handle_event
+
+    world = sg_world
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    gid = ec2.create_security_group(GroupName="web", Description="web")["GroupId"]
+    world_ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    rule_id = ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[world_ssh])["SecurityGroupRules"][0][
+        "SecurityGroupRuleId"
+    ]
+    raw = _event(
+        events_dir,
+        "cloudtrail-sg-ingress-open-ssh.json",
+        {"sg-0123456789abcdef0": gid, "sgr-0a1b2c3d4e5f6a7b8": rule_id},
+    )
+    assert handle_event(raw, world.rt) == "posted"
+    message = world.slack.messages[CHANNEL][0]
+    [proposal] = world.rt.store.alert_proposals(message.metadata["event_payload"]["alert_id"])
+    world.message_ts = message.ts
+    world.click("eventops:remediate:ec2.revoke-ingress", proposal.id, ALICE)
+    world.drain()
+    assert world.rt.store.get_proposal(proposal.id).state == ProposalState.SUCCEEDED
+    office = {**world_ssh, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[office])
+
+    world.click("eventops:undo", proposal.id, ALICE)
+    world.drain()
+
+    left = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])["SecurityGroupRules"]
+    assert [r["CidrIpv4"] for r in left if not r["IsEgress"]] == ["10.0.0.0/8"]
+    assert world.sessions.mutations() == ["RevokeSecurityGroupIngress"]  # no AuthorizeSecurityGroupIngress
+    assert world.rt.store.get_proposal(proposal.id).state == ProposalState.SUCCEEDED
+    assert "Undo refused: the ingress rules on the revoked ports changed" in str(world.replies()[-1].blocks)
+    refused = [e for e in world.audit(proposal.id) if e.outcome == "UNDO_REFUSED"]
+    assert len(refused) == 1 and "nothing was changed" in (refused[0].result or "")
+
+
 @pytest.fixture
 def s3_world(aws, slack, test_remediation):
     rule = Rule(

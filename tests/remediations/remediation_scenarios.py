@@ -33,6 +33,7 @@ class Scenario:
     exempt_params: dict[str, Any] | None = None  # params of a twin resource tagged exempt
     silence: tuple[str, str, dict[str, Any]] | None = None  # (service, operation, fake OK response)
     drift: Callable[[], None] | None = None  # change the resource after run() so undo must refuse
+    make_exempt: Callable[[], None] | None = None  # tag the resource eventops:exempt=true after run()
     stubbers: list[Stubber] = field(default_factory=list)
 
 
@@ -92,6 +93,7 @@ def stop_instance(factory: RecordingFactory) -> Scenario:
         exempt_params={"instance_id": exempt},
         silence=("ec2", "StopInstances", {"StoppingInstances": []}),
         drift=lambda: ec2.start_instances(InstanceIds=[iid]),
+        make_exempt=lambda: ec2.create_tags(Resources=[iid], Tags=[EXEMPT]),
     )
 
 
@@ -114,6 +116,7 @@ def start_instance(factory: RecordingFactory) -> Scenario:
         exempt_params={"instance_id": exempt},
         silence=("ec2", "StartInstances", {"StartingInstances": []}),
         drift=lambda: ec2.stop_instances(InstanceIds=[iid]),
+        make_exempt=lambda: ec2.create_tags(Resources=[iid], Tags=[EXEMPT]),
     )
 
 
@@ -223,6 +226,7 @@ def isolate_instance(factory: RecordingFactory) -> Scenario:
         exempt_params={"instance_id": exempt},
         silence=("ec2", "ModifyNetworkInterfaceAttribute", {}),
         drift=lambda: ec2.modify_network_interface_attribute(NetworkInterfaceId=eni, Groups=original),
+        make_exempt=lambda: ec2.create_tags(Resources=[iid], Tags=[EXEMPT]),
     )
 
 
@@ -243,6 +247,14 @@ def open_group(factory: RecordingFactory, tags: list[dict[str, str]] | None = No
         ],
     )
     return gid, resp["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+
+
+def allow(factory: RecordingFactory, gid: str, port: int, cidr: str, high: int | None = None) -> str:
+    """Authorize tcp ``port``(-``high``) from ``cidr`` (IPv4 or IPv6) by hand; returns the new rule id."""
+    ranges = {"Ipv6Ranges": [{"CidrIpv6": cidr}]} if ":" in cidr else {"IpRanges": [{"CidrIp": cidr}]}
+    perm = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port if high is None else high, **ranges}
+    resp = factory.admin("ec2").authorize_security_group_ingress(GroupId=gid, IpPermissions=[perm])
+    return resp["SecurityGroupRules"][0]["SecurityGroupRuleId"]
 
 
 def ingress(factory: RecordingFactory, gid: str) -> list[dict[str, Any]]:
@@ -270,7 +282,9 @@ def revoke_ingress(factory: RecordingFactory) -> Scenario:
         gone_params={"group_id": "sg-0123456789abcdef0", "rule_ids": [rule]},
         exempt_params={"group_id": exempt_gid, "rule_ids": [exempt_rule]},
         silence=("ec2", "RevokeSecurityGroupIngress", {"Return": True}),
-        drift=lambda: ec2.delete_security_group(GroupId=gid),
+        # the fix done by hand: SSH from the office only; undo must not re-open it to the world
+        drift=lambda: allow(factory, gid, 22, "10.0.0.0/8"),
+        make_exempt=lambda: ec2.create_tags(Resources=[gid], Tags=[EXEMPT]),
     )
 
 
@@ -314,6 +328,7 @@ def block_public_access(factory: RecordingFactory) -> Scenario:
         exempt_params={"bucket": "exempt-bucket"},
         silence=("s3", "PutPublicAccessBlock", {}),
         drift=drift,
+        make_exempt=lambda: s3.put_bucket_tagging(Bucket="open-bucket", Tagging={"TagSet": [EXEMPT]}),
     )
 
 
@@ -361,6 +376,7 @@ def deactivate_access_key(factory: RecordingFactory) -> Scenario:
         exempt_params={"user_name": "break-glass", "access_key_id": exempt_key},
         silence=("iam", "UpdateAccessKey", {}),
         drift=lambda: iam.update_access_key(UserName="ci-bot", AccessKeyId=key, Status="Active"),
+        make_exempt=lambda: iam.tag_user(UserName="ci-bot", Tags=[EXEMPT]),
     )
 
 
@@ -473,6 +489,10 @@ def throttle_function(factory: RecordingFactory) -> Scenario:
         exempt_params={"function_name": "exempt-fn"},
         silence=("lambda", "PutFunctionConcurrency", {"ReservedConcurrentExecutions": 0}),
         drift=lambda: lam.put_function_concurrency(FunctionName="ingest", ReservedConcurrentExecutions=5),
+        make_exempt=lambda: lam.tag_resource(
+            Resource=lam.get_function(FunctionName="ingest")["Configuration"]["FunctionArn"],
+            Tags={EXEMPT["Key"]: EXEMPT["Value"]},
+        ),
     )
 
 
@@ -520,6 +540,9 @@ def set_desired_capacity(factory: RecordingFactory) -> Scenario:
         exempt_params={"group_name": "exempt-asg", "desired": 3},
         silence=("autoscaling", "SetDesiredCapacity", {}),
         drift=lambda: asg.set_desired_capacity(AutoScalingGroupName="web", DesiredCapacity=2),
+        make_exempt=lambda: asg.create_or_update_tags(
+            Tags=[{**EXEMPT, "ResourceId": "web", "ResourceType": "auto-scaling-group", "PropagateAtLaunch": False}]
+        ),
     )
 
 

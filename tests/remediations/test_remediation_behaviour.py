@@ -104,3 +104,20 @@ def test_irreversible_undo_is_refused(factory, ctx, name, build):
     sc = build(factory)
     outcome = run_undo(remediations[name], ctx, sc.params, {}, None)
     assert outcome.state == ProposalState.FAILED and "cannot be undone" in outcome.message
+
+
+@pytest.mark.parametrize(("name", "build"), REVERSIBLE)
+def test_undo_refused_when_tagged_exempt_since(factory, ctx, name, build):
+    """Tagged eventops:exempt=true after the change: undo changes nothing, as run() would not."""
+    sc = build(factory)
+    rem = remediations[name]
+    done = run(rem, ctx, sc.params)
+    assert done.state == ProposalState.SUCCEEDED, done.message
+    assert sc.make_exempt is not None
+    sc.make_exempt()
+    before = len(factory.mutations())
+    undone = run_undo(rem, make_ctx(factory), sc.params, done.pre_state, done.post_state)
+    assert undone.state == ProposalState.FAILED
+    assert undone.message == "Undo refused: the resource is now tagged eventops:exempt=true; nothing was changed"
+    assert len(factory.mutations()) == before
+    sc.changed()  # the change is still in place

@@ -6,7 +6,17 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from remediation_fakes import fake_error, make_alert, make_ctx
-from remediation_scenarios import instance, instance_state, isolate_instance, make_instance, open_group, revoke_ingress
+from remediation_scenarios import (
+    EXEMPT,
+    allow,
+    ingress,
+    instance,
+    instance_state,
+    isolate_instance,
+    make_instance,
+    open_group,
+    revoke_ingress,
+)
 
 from bot.models import ProposalState, Resource
 from bot.remediations import remediations, run, run_undo
@@ -112,6 +122,109 @@ def test_revoke_ignores_other_rules_of_the_group(factory, ctx):
     assert [r["SecurityGroupRuleId"] for r in rules["SecurityGroupRules"] if not r["IsEgress"]] == [keep]
 
 
+def _world_rules(factory, gid: str) -> list[tuple[Any, ...]]:
+    """The group's ingress rules open to the world, as (protocol, from, to, cidr, description)."""
+    return sorted(
+        (r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIpv4") or r.get("CidrIpv6"), r.get("Description"))
+        for r in ingress(factory, gid)
+        if r.get("CidrIpv4") == "0.0.0.0/0" or r.get("CidrIpv6") == "::/0"
+    )
+
+
+def test_revoke_catches_a_re_added_rule_with_a_new_id(factory, ctx):
+    """Issue "Locked down" 5: the rule re-added by hand has a new id; port 22 is still world-open."""
+    gid, rule = open_group(factory)
+    rem = remediations["ec2.revoke-ingress"]
+    assert run(rem, ctx, {"group_id": gid, "rule_ids": [rule]}).state == ProposalState.SUCCEEDED
+    again = allow(factory, gid, 22, "0.0.0.0/0")
+    assert again != rule
+    outcome = run(rem, make_ctx(factory), {"group_id": gid, "rule_ids": [rule]})
+    assert outcome.state == ProposalState.SUCCEEDED, outcome.message  # not "Already compliant"
+    assert again in outcome.message
+    assert ingress(factory, gid) == []
+
+
+def test_revoke_every_world_rule_reaching_the_port_and_undo_restores_exactly_those(factory, ctx):
+    gid, rule = open_group(factory)  # tcp 22 from 0.0.0.0/0, "ssh": the rule the alert names
+    allow(factory, gid, 22, "::/0")
+    allow(factory, gid, 0, "0.0.0.0/0", high=65535)
+    kept = sorted([allow(factory, gid, 22, "10.0.0.0/8"), allow(factory, gid, 443, "0.0.0.0/0")])
+    opened = _world_rules(factory, gid)
+    rem = remediations["ec2.revoke-ingress"]
+    done = run(rem, ctx, {"group_id": gid, "rule_ids": [rule]})
+    assert done.state == ProposalState.SUCCEEDED, done.message
+    assert sorted(r["SecurityGroupRuleId"] for r in ingress(factory, gid)) == kept
+    assert _world_rules(factory, gid) == [("tcp", 443, 443, "0.0.0.0/0", None)]  # 443 is not the alert's port
+    undone = run_undo(rem, make_ctx(factory), {"group_id": gid, "rule_ids": [rule]}, done.pre_state, done.post_state)
+    assert undone.state == ProposalState.UNDONE, undone.message
+    assert _world_rules(factory, gid) == opened
+
+
+def test_revoke_undo_refused_when_the_port_was_reopened_by_hand(factory, ctx):
+    gid, rule = open_group(factory)
+    rem = remediations["ec2.revoke-ingress"]
+    params = {"group_id": gid, "rule_ids": [rule]}
+    done = run(rem, ctx, params)
+    by_hand = allow(factory, gid, 22, "::/0")
+    before = len(factory.mutations())
+    undone = run_undo(rem, make_ctx(factory), params, done.pre_state, done.post_state)
+    assert undone.state == ProposalState.FAILED
+    assert undone.message.startswith("Undo refused:") and by_hand in undone.message
+    assert len(factory.mutations()) == before
+    assert _world_rules(factory, gid) == [("tcp", 22, 22, "::/0", None)]  # 0.0.0.0/0 was not re-opened
+
+
+def test_revoke_undo_refused_when_a_narrower_rule_replaced_the_open_one(factory, ctx):
+    """Issue "Locked down" 4: someone allowed SSH from the office by hand; undo must not re-open 0.0.0.0/0."""
+    gid, rule = open_group(factory)
+    rem = remediations["ec2.revoke-ingress"]
+    params = {"group_id": gid, "rule_ids": [rule]}
+    done = run(rem, ctx, params)
+    office = allow(factory, gid, 22, "10.0.0.0/8")
+    undone = run_undo(rem, make_ctx(factory), params, done.pre_state, done.post_state)
+    assert undone.state == ProposalState.FAILED
+    assert undone.message == (
+        f"Undo refused: the ingress rules on the revoked ports changed since the revoke (added {office}); "
+        "nothing was changed"
+    )
+    assert [r["SecurityGroupRuleId"] for r in ingress(factory, gid)] == [office]
+
+
+def test_revoke_undo_ignores_rules_on_other_ports(factory, ctx):
+    gid, rule = open_group(factory)
+    rem = remediations["ec2.revoke-ingress"]
+    params = {"group_id": gid, "rule_ids": [rule]}
+    done = run(rem, ctx, params)
+    allow(factory, gid, 443, "10.0.0.0/8")  # harmless: undo puts back nothing on 443
+    factory.admin("ec2").create_tags(Resources=[gid], Tags=[{"Key": "team", "Value": "web"}])  # tags too
+    undone = run_undo(rem, make_ctx(factory), params, done.pre_state, done.post_state)
+    assert undone.state == ProposalState.UNDONE, undone.message
+    assert _world_rules(factory, gid) == [("tcp", 22, 22, "0.0.0.0/0", "ssh")]
+
+
+def test_stop_then_tagged_exempt_undo_leaves_the_instance_stopped(factory, ctx):
+    """Issue "Locked down" 4: Stop → someone tags the instance exempt → Undo must not start it."""
+    iid = make_instance(factory)
+    rem = remediations["ec2.stop-instance"]
+    done = run(rem, ctx, {"instance_id": iid})
+    factory.admin("ec2").create_tags(Resources=[iid], Tags=[EXEMPT])
+    undone = run_undo(rem, make_ctx(factory), {"instance_id": iid}, done.pre_state, done.post_state)
+    assert undone.state == ProposalState.FAILED
+    assert "eventops:exempt=true" in undone.message and undone.message.startswith("Undo refused:")
+    assert instance_state(factory, iid) == "stopped"
+    assert "ec2:StartInstances" not in factory.mutations()
+
+
+def test_undo_without_a_recorded_post_state_refuses_when_the_change_is_gone(factory, ctx):
+    iid = make_instance(factory)
+    rem = remediations["ec2.stop-instance"]
+    done = run(rem, ctx, {"instance_id": iid})
+    factory.admin("ec2").start_instances(InstanceIds=[iid])
+    undone = run_undo(rem, make_ctx(factory), {"instance_id": iid}, done.pre_state, None)
+    assert undone.state == ProposalState.FAILED
+    assert undone.message == "Undo refused: the change is no longer in place; nothing was changed"
+
+
 def test_applies_to_reads_only_resources_and_context():
     inst = Resource(type="AwsEc2Instance", id="i-0abc1234def567890")
     sg = Resource(type="AwsEc2SecurityGroup", id="sg-0abc1234def567890")
@@ -131,7 +244,11 @@ def test_applies_to_reads_only_resources_and_context():
     assert revoke.applies_to(make_alert([sg], {"security_group_rule_ids": ["sgr-0abc1234def567890"]})) == {
         "group_id": sg.id,
         "rule_ids": ["sgr-0abc1234def567890"],
+        "ports": [22],  # no open_ingress in the alert: SSH
     }
+    rdp = {"protocol": "tcp", "from_port": 3389, "to_port": 3389, "cidr": "::/0", "group_id": sg.id}
+    ctx = {"security_group_rule_ids": ["sgr-0abc1234def567890"], "open_ingress": [rdp]}
+    assert revoke.applies_to(make_alert([sg], ctx))["ports"] == [3389]
 
 
 def test_plan_sentences():
