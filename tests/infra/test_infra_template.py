@@ -106,7 +106,14 @@ def test_central_bus_admits_the_organization_only(packaged_template):
     assert policy["Condition"] == "HasOrganization"
     stmt = policy["Properties"]["Statement"]
     assert stmt["Action"] == "events:PutEvents"
-    assert stmt["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+    from bot.deploy.eventbridge import FORWARDER_ROLE_PREFIX
+
+    assert stmt["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}},
+        "ArnLike": {"aws:PrincipalArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::*:role/{FORWARDER_ROLE_PREFIX}*"}},
+    }
+    forwarder = (ROOT / "infra/eventbridge-forwarder.yml").read_text()
+    assert f"RoleName:\n        Fn::Sub: {FORWARDER_ROLE_PREFIX}${{AWS::Region}}" in forwarder
 
 
 def test_queues_have_dlqs_and_visibility_at_least_six_timeouts(packaged_template):
