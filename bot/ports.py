@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
+    from bot.store.audit_log import ChainReport
     from bot.store.table import EventClaim, MessageRecord, StoredAlert, StormTally
 
 
@@ -71,6 +72,7 @@ class StorePort(Protocol):
     def recent_audit(
         self, limit: int = 20, resource: str | None = None, user: str | None = None
     ) -> list[AuditEntry]: ...
+    def verify_audit(self, days: int = 7) -> ChainReport: ...
 
     # snoozes
     def snooze(

@@ -23,6 +23,9 @@ from typing import Any
 # Logical ids the fragment refers to; they are defined in serverless.yml.
 ALERTS_QUEUE = "AlertsQueue"
 CENTRAL_BUS = "CentralEventBus"
+# The forwarder role's name in each member account and region; the central bus admits only these
+# (serverless.yml, CentralEventBusOrgPolicy: aws:PrincipalArn).
+FORWARDER_ROLE_PREFIX = "eventops-forwarder-"
 
 
 def pattern_id(pattern: dict[str, Any]) -> str:
@@ -123,6 +126,8 @@ def forwarder_template(patterns: list[dict[str, Any]]) -> dict[str, Any]:
         "ForwarderRole": {
             "Type": "AWS::IAM::Role",
             "Properties": {
+                # IAM is global and this stack is deployed per region: the name carries the region.
+                "RoleName": {"Fn::Sub": f"{FORWARDER_ROLE_PREFIX}${{AWS::Region}}"},
                 "Description": "Lets EventBridge forward EventOps events to the central bus",
                 "AssumeRolePolicyDocument": {
                     "Version": "2012-10-17",

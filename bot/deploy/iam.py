@@ -23,6 +23,13 @@ _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
 
 MEMBER_ROLE_NAME = "eventops-member"
 MEMBER_READ_ROLE_NAME = "eventops-member-read"
+EXEMPT_TAG = "eventops:exempt"
+# Services whose catalog actions IAM evaluates ``aws:ResourceTag/<key>`` for. Left out on purpose:
+# s3 (bucket tags are not an IAM condition for PutBucketPublicAccessBlock unless the bucket opts in
+# to ABAC), guardduty and securityhub (findings carry no tags), ssm (the tag would be the
+# automation document's, not the target's), cloudtrail (not relied on). For those the Deny is no
+# protection, so it does not list them.
+EXEMPT_TAG_SERVICES = ("autoscaling", "ec2", "ecs", "iam", "kms", "lambda")
 
 
 class DeclaresPermissions(Protocol):
@@ -88,6 +95,58 @@ def remediation_statements(
     return statements
 
 
+def exempt_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Deny every change to a resource tagged ``eventops:exempt=true`` (where IAM can tell), and
+    any tagging request that sets or changes that tag."""
+    changes = [a for st in statements if st["Effect"] == "Allow" for a in st["Action"] if not is_read_only(a)]
+    guarded = sorted({a for a in changes if a.split(":", 1)[0] in EXEMPT_TAG_SERVICES}, key=str.lower)
+    tagging = sorted({a for a in changes if a.split(":", 1)[1] in ("CreateTags", "TagResource")}, key=str.lower)
+    out: list[dict[str, Any]] = []
+    if guarded:
+        out.append(
+            {
+                "Sid": "ExemptResourcesAreUntouchable",
+                "Effect": "Deny",
+                "Action": guarded,
+                "Resource": "*",
+                "Condition": {"StringEqualsIgnoreCase": {f"aws:ResourceTag/{EXEMPT_TAG}": "true"}},
+            }
+        )
+    if tagging:
+        out.append(
+            {
+                "Sid": "NobodyExemptsThroughEventOps",
+                "Effect": "Deny",
+                "Action": tagging,
+                "Resource": "*",
+                "Condition": {"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": [EXEMPT_TAG]}},
+            }
+        )
+    return out
+
+
+def _member_trust(principal_param: str, actions: list[str], sid: str, source_identity: bool) -> dict[str, Any]:
+    """Only ``principal_param``'s role, with the ExternalId, from inside the organization; the
+    remediation role also only with a SourceIdentity (the Slack user who clicked)."""
+    condition: dict[str, Any] = {
+        "StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}, "aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    }
+    if source_identity:
+        condition["Null"] = {"sts:SourceIdentity": "false"}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {"AWS": {"Ref": principal_param}},
+                "Action": actions if len(actions) > 1 else actions[0],
+                "Condition": condition,
+            }
+        ],
+    }
+
+
 def member_role_template(statements: list[dict[str, Any]], read_actions: Iterable[str] = ()) -> dict[str, Any]:
     """CloudFormation for the roles the bot assumes in each member account (StackSet-ready).
 
@@ -116,6 +175,11 @@ def member_role_template(statements: list[dict[str, Any]], read_actions: Iterabl
                 "AllowedPattern": r"^[\w+=,.@:/-]+$",
                 "Description": "Shared secret the worker must present; the same value goes in accounts[].external_id",
             },
+            "OrganizationId": {
+                "Type": "String",
+                "AllowedPattern": r"^o-[a-z0-9]{10,32}$",
+                "Description": "AWS Organizations id (o-...): only roles of this organization may assume these",
+            },
             "RoleName": {
                 "Type": "String",
                 "Default": MEMBER_ROLE_NAME,
@@ -129,22 +193,16 @@ def member_role_template(statements: list[dict[str, Any]], read_actions: Iterabl
                     "RoleName": {"Ref": "RoleName"},
                     "Description": "Assumed by the EventOps worker to run catalogued remediations",
                     "MaxSessionDuration": 3600,
-                    "AssumeRolePolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "EventOpsWorkerOnly",
-                                "Effect": "Allow",
-                                "Principal": {"AWS": {"Ref": "BotRoleArn"}},
-                                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-                                "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
-                            }
-                        ],
-                    },
+                    "AssumeRolePolicyDocument": _member_trust(
+                        "BotRoleArn", ["sts:AssumeRole", "sts:SetSourceIdentity"], "EventOpsWorkerOnly", True
+                    ),
                     "Policies": [
                         {
                             "PolicyName": "eventops-remediations",
-                            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": statements + exempt_statements(statements),
+                            },
                         }
                     ],
                     "Tags": [{"Key": "eventops:managed", "Value": "true"}],
@@ -174,18 +232,9 @@ def member_role_template(statements: list[dict[str, Any]], read_actions: Iterabl
                 "RoleName": {"Ref": "ReadRoleName"},
                 "Description": "Assumed by the EventOps notify function for read-only lookups (tags)",
                 "MaxSessionDuration": 3600,
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "EventOpsNotifyOnly",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": {"Ref": "NotifyRoleArn"}},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
-                        }
-                    ],
-                },
+                "AssumeRolePolicyDocument": _member_trust(
+                    "NotifyRoleArn", ["sts:AssumeRole"], "EventOpsNotifyOnly", False
+                ),
                 "Policies": [
                     {
                         "PolicyName": "eventops-lookups",

@@ -1,4 +1,4 @@
-"""One DynamoDB table for alerts, proposals, decisions, audit, snoozes and dedup keys.
+"""One DynamoDB table for alerts, proposals, decisions, snoozes and dedup keys; audit beside it.
 
 The store owns every key: callers say what they mean (``store.claim_undo_request(pid, actor)``,
 ``store.was_notified(pid, state)``) and no module outside ``bot/store`` builds a key string.
@@ -29,8 +29,9 @@ ALERT#<alert id>                  ALERT     Alert JSON, channel, ts, proposal   
   set_alert_status ← pipeline, clicks       recent_alerts ← messages, clicks, commands
 PROPOSAL#<proposal id>            PROPOSAL  Proposal JSON, state, version        90 days
   put_proposal, save_proposal               get_proposal, proposals_in ← everyone
-AUDIT#<entry id or unique key>    AUDIT     AuditEntry JSON                      never
-  append_audit ← bot.approval.audit         recent_audit, audit_for_proposal ← commands, tests
+AUDIT#<entry id or unique key>    AUDIT     AuditEntry JSON (before the chain)   never
+  nothing: legacy, read-only (IAM denies    nothing in bot/ (console or tools only)
+  every write on AUDIT# keys)
 SNOOZE#<fp | rule:… | channel:…>  SNOOZE    until, by, reason, channel, ts       until + 7 days
   snooze, unsnooze ← clicks, commands       lookup, snoozed_until, snoozes ← pipeline, sweeps
 ACK#<alert id>                    VALUE     Actor JSON of the first to ack       decision
@@ -62,6 +63,12 @@ HEARTBEAT#housekeeping            VALUE     unix time of the last upkeep run    
   record_housekeeping_run ← housekeeping    last_housekeeping_run ← tests only (nothing in bot/)
 ================================  ========  ===================================  =================
 
+The audit trail has its own table, ``<table>-audit`` (``bot.store.audit_log`` lists its key
+families: ``CHAIN#<day>`` / ``<seq>`` hash-chained records and ``KEY#<unique key>`` claims), written
+by ``append_audit`` ← ``bot.approval.audit`` and read by ``recent_audit``, ``audit_for_proposal``
+and ``verify_audit`` ← commands, tests. Records written before it stay in this table under
+``AUDIT#``, unchained.
+
 VALUE and COUNTER items go through the private ``_put_value`` / ``_get_value`` / ``_incr`` /
 ``_counter`` helpers only. Nested data is stored as a JSON string in ``data`` so pydantic models
 round-trip exactly.
@@ -83,6 +90,7 @@ from botocore.exceptions import ClientError
 from bot.approval.states import check as check_transition
 from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
+from bot.store.audit_log import AuditLog, ChainReport, audit_table_name, create_audit_table
 
 AUDIT_PREFIX = "AUDIT#"
 DECISION_TTL_S = 90 * 86400  # first-click records, job markers and results (see the table above)
@@ -174,7 +182,8 @@ class StormTally:
 
 
 def create_table(client: Any, name: str) -> None:
-    """Create the table (tests and the sandbox; serverless.yml creates it when deployed)."""
+    """Create the table and its audit table (tests and the sandbox; serverless.yml when deployed)."""
+    create_audit_table(client, audit_table_name(name))
     client.create_table(
         TableName=name,
         AttributeDefinitions=[
@@ -199,11 +208,12 @@ def create_table(client: Any, name: str) -> None:
 
 
 class Store:
-    """Repository over the single table. ``client`` is a boto3 DynamoDB client."""
+    """Repository over the table and its audit table. ``client`` is a boto3 DynamoDB client."""
 
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
         self.table = table_name
+        self.audit = AuditLog(client, audit_table_name(table_name))
 
     # --- event dedup ----------------------------------------------------------------------
     def claim_event(self, event_id: str, ttl_hours: int, lease_s: float) -> EventClaim:
@@ -625,52 +635,17 @@ class Store:
             "ttl": _n(_now() + 90 * 86400),
         }
 
-    # --- audit ----------------------------------------------------------------------------
+    # --- audit (bot.store.audit_log: its own table, hash-chained) ---------------------------
     def append_audit(self, entry: AuditEntry, unique_key: str | None = None) -> bool:
-        """Write one audit record; with ``unique_key`` a second write for it is a no-op (False)."""
-        key = unique_key or entry.id
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": _s(f"{AUDIT_PREFIX}{key}"),
-                    "sk": _s("AUDIT"),
-                    "data": _s(entry.model_dump_json()),
-                    "gsi1pk": _s("AUDIT"),
-                    "gsi1sk": _s(f"{entry.at.isoformat()}#{entry.id}"),
-                    "actor": _s(entry.actor.user_id),
-                    "resource": _s(entry.resource or ""),
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-            return True
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+        """Chain one audit record; with ``unique_key`` a second write for it is a no-op (False)."""
+        return self.audit.append(entry, unique_key)
 
     def recent_audit(self, limit: int = 20, resource: str | None = None, user: str | None = None) -> list[AuditEntry]:
-        out: list[AuditEntry] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :p",
-            "ExpressionAttributeValues": {":p": _s("AUDIT")},
-            "ScanIndexForward": False,
-        }
-        while len(out) < limit:
-            resp = self.client.query(**kwargs)
-            for i in resp.get("Items", []):
-                entry = AuditEntry.model_validate_json(i["data"]["S"])
-                if resource and resource not in (entry.resource or ""):
-                    continue
-                if user and entry.actor.user_id != user:
-                    continue
-                out.append(entry)
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        return out[:limit]
+        return self.audit.recent(limit, resource=resource, user=user)
+
+    def verify_audit(self, days: int = 7) -> ChainReport:
+        """Check the audit chains of the last ``days`` UTC days: where each breaks, if anywhere."""
+        return self.audit.verify(days)
 
     def audit_for_proposal(self, proposal_id: str) -> list[AuditEntry]:
         return [e for e in self.recent_audit(limit=1000) if e.proposal_id == proposal_id]

@@ -285,3 +285,11 @@ def test_run_refused_by_risk_tier(make_rt):
     body = texts(dispatch("run ec2.stop-instance i-0abc1234def567890", BOB, "C0OPS", rt))
     assert "You may not run `ec2.stop-instance` (MEDIUM risk)" in body
     assert rt.store.proposals_in({ProposalState.PROPOSED}) == []
+
+
+def test_audit_verify_intact_and_empty(rt):
+    assert "No audit records in the last 7 days" in texts(dispatch("audit --verify", ALICE, "C0OPS", rt))
+    _audit(rt, 3, "i-0aaa", ALICE)
+    body = texts(dispatch("audit —verify 2", ALICE, "C0OPS", rt))  # a Slack client's em dash
+    assert "The chain holds: 3 records over 1 of the last 2 days" in body
+    assert "between 1 and 90" in texts(dispatch("audit --verify 0", ALICE, "C0OPS", rt))

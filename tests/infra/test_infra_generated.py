@@ -99,7 +99,9 @@ def test_member_read_role_trusts_only_notify_and_only_reads_tags(cfn_yaml):
     (stmt,) = props["AssumeRolePolicyDocument"]["Statement"]
     assert stmt["Principal"] == {"AWS": {"Ref": "NotifyRoleArn"}}
     assert stmt["Action"] == "sts:AssumeRole"  # no SourceIdentity: nobody clicked
-    assert stmt["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
+    assert stmt["Condition"] == {
+        "StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}, "aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    }
     (policy,) = props["Policies"]
     (grant,) = policy["PolicyDocument"]["Statement"]
     assert sorted(grant["Action"]) == sorted(TAG_PERMISSIONS)
@@ -117,12 +119,65 @@ def test_member_role_trusts_only_the_worker_with_external_id(cfn_yaml):
     assert stmt["Effect"] == "Allow"
     assert stmt["Principal"] == {"AWS": {"Ref": "BotRoleArn"}}
     assert sorted(stmt["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
-    assert stmt["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
+    assert stmt["Condition"] == {
+        "StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}, "aws:PrincipalOrgID": {"Ref": "OrganizationId"}},
+        "Null": {"sts:SourceIdentity": "false"},  # no Slack user, no session
+    }
     assert template["Parameters"]["ExternalId"]["NoEcho"] is True
     assert template["Parameters"]["ExternalId"]["MinLength"] >= 16
-    # Permissions: exactly the worker's catalog statements.
+    assert template["Parameters"]["OrganizationId"]["AllowedPattern"] == r"^o-[a-z0-9]{10,32}$"
+    # Permissions: exactly the worker's catalog statements, then the exempt-tag Denies.
     (policy,) = props["Policies"]
-    assert policy["PolicyDocument"]["Statement"] == json.loads((INFRA / "worker-policy.json").read_text())
+    catalog = json.loads((INFRA / "worker-policy.json").read_text())
+    assert policy["PolicyDocument"]["Statement"][: len(catalog)] == catalog
+    assert all(st["Effect"] == "Deny" for st in policy["PolicyDocument"]["Statement"][len(catalog) :])
+
+
+def _denied(stmts, action: str, tags: dict[str, str], tag_keys: tuple[str, ...] = ()) -> bool:
+    """Does an explicit Deny of ``stmts`` match ``action`` on a resource tagged ``tags``?"""
+    for st in stmts:
+        if st["Effect"] != "Deny" or action not in st["Action"]:
+            continue
+        for op, cond in st["Condition"].items():
+            ((key, want),) = cond.items()
+            if op == "StringEqualsIgnoreCase" and key.startswith("aws:ResourceTag/"):
+                hit = tags.get(key.removeprefix("aws:ResourceTag/"), "").lower() == want.lower()
+            elif op == "ForAnyValue:StringEqualsIgnoreCase" and key == "aws:TagKeys":
+                hit = any(k.lower() in [w.lower() for w in want] for k in tag_keys)
+            else:
+                raise AssertionError(f"unknown condition {op} {key}")
+            if hit:
+                return True
+    return False
+
+
+def test_member_role_cannot_touch_resources_tagged_exempt(cfn_yaml):
+    from bot.deploy.iam import EXEMPT_TAG_SERVICES
+
+    template = cfn_yaml(INFRA / "member-account-role.yml")
+    (policy,) = template["Resources"]["EventOpsMemberRole"]["Properties"]["Policies"]
+    stmts = policy["PolicyDocument"]["Statement"]
+    changes = [a for st in stmts if st["Effect"] == "Allow" for a in st["Action"] if not is_read_only(a)]
+    exempt = {"eventops:exempt": "TRUE"}
+    problems = []
+    for action in changes:
+        guarded = action.split(":", 1)[0] in EXEMPT_TAG_SERVICES
+        if guarded != _denied(stmts, action, exempt):
+            problems.append(f"{action}: {'not ' if guarded else ''}denied on an exempt resource")
+        if _denied(stmts, action, {"eventops:exempt": "false", "Name": "web"}):
+            problems.append(f"{action}: denied on an ordinary resource")
+    assert not problems
+    for needed in (
+        "ec2:StopInstances",
+        "ec2:TerminateInstances",
+        "iam:UpdateAccessKey",
+        "lambda:PutFunctionConcurrency",
+    ):
+        assert _denied(stmts, needed, exempt), needed
+    assert not _denied(stmts, "s3:PutBucketPublicAccessBlock", exempt), "S3: not an IAM condition (README)"
+    # Nobody exempts (or un-exempts) a resource through EventOps.
+    assert _denied(stmts, "ec2:CreateTags", {}, tag_keys=("eventops:exempt",))
+    assert not _denied(stmts, "ec2:CreateTags", {}, tag_keys=("eventops:quarantine",))
 
 
 def test_forwarder_forwards_exactly_the_parsers_patterns(cfn_yaml, patterns):

@@ -6,6 +6,7 @@ its stack in moto's CloudFormation.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from pathlib import Path
@@ -17,8 +18,6 @@ import pytest
 from bot.deploy.iam import is_read_only
 
 ROOT = Path(__file__).resolve().parents[2]
-MUTATING_TABLE_ACTIONS = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
-AUDIT_GUARD = {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}
 
 # moto 5.2.5's CloudFormation has no model for these types; the smoke test drops them from its
 # copy of the template (and rewrites references to them). Everything else is really created.
@@ -107,7 +106,14 @@ def test_central_bus_admits_the_organization_only(packaged_template):
     assert policy["Condition"] == "HasOrganization"
     stmt = policy["Properties"]["Statement"]
     assert stmt["Action"] == "events:PutEvents"
-    assert stmt["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+    from bot.deploy.eventbridge import FORWARDER_ROLE_PREFIX
+
+    assert stmt["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}},
+        "ArnLike": {"aws:PrincipalArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::*:role/{FORWARDER_ROLE_PREFIX}*"}},
+    }
+    forwarder = (ROOT / "infra/eventbridge-forwarder.yml").read_text()
+    assert f"RoleName:\n        Fn::Sub: {FORWARDER_ROLE_PREFIX}${{AWS::Region}}" in forwarder
 
 
 def test_queues_have_dlqs_and_visibility_at_least_six_timeouts(packaged_template):
@@ -146,7 +152,8 @@ def test_slack_route(packaged_template):
 
 
 def test_table(packaged_template):
-    (table,) = resources_of(packaged_template, "AWS::DynamoDB::Table").values()
+    assert sorted(resources_of(packaged_template, "AWS::DynamoDB::Table")) == ["AuditTable", "Table"]
+    table = packaged_template["Resources"]["Table"]
     props = table["Properties"]
     assert table["DeletionPolicy"] == "Retain"
     assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -246,27 +253,92 @@ def test_worker_assumes_only_the_member_role_and_notify_only_the_read_role(packa
     assert notify["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/eventops-member-read"}
 
 
-def test_audit_items_cannot_be_updated_or_deleted(packaged_template):
-    """Allowed only with a LeadingKeys guard, and an explicit Deny for AUDIT# keys in every role."""
-    problems = []
-    table_roles = set()
-    denied = set()
+AUDIT_TABLE = {"Fn::GetAtt": ["AuditTable", "Arn"]}
+MAIN_TABLE = {"Fn::GetAtt": ["Table", "Arn"]}
+# Every DynamoDB action that writes items or could change the audit table's protection.
+WRITES = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+)
+TABLE_CHANGES = (
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+    "dynamodb:UpdateTimeToLive",
+    "dynamodb:UpdateContinuousBackups",
+    "dynamodb:RestoreTableToPointInTime",
+    "dynamodb:PutResourcePolicy",
+    "dynamodb:DeleteResourcePolicy",
+)
+
+
+def _matches_condition(condition: dict[str, Any] | None, leading_key: str) -> bool:
+    """The LeadingKeys conditions the template uses; any other condition key fails the test."""
+    for op, keys in (condition or {}).items():
+        for key, patterns in keys.items():
+            assert key == "dynamodb:LeadingKeys", f"the evaluator does not know {op} {key}"
+            hit = any(fnmatch.fnmatchcase(leading_key, p) for p in as_list(patterns))
+            if {"ForAnyValue:StringLike": hit, "ForAllValues:StringNotLike": not hit}[op] is False:
+                return False
+    return True
+
+
+def allowed(stmts: list[dict[str, Any]], action: str, resource: Any, leading_key: str) -> bool:
+    """IAM's evaluation for one request: an explicit Deny wins, else any Allow, else denied."""
+
+    def applies(stmt: dict[str, Any]) -> bool:
+        actions = as_list(stmt["Action"])
+        return (
+            any(fnmatch.fnmatchcase(action, a) for a in actions)
+            and resource in as_list(stmt["Resource"])
+            and _matches_condition(stmt.get("Condition"), leading_key)
+        )
+
+    matching = [s for s in stmts if applies(s)]
+    return bool(matching) and all(s["Effect"] == "Allow" for s in matching)
+
+
+def test_no_role_can_change_or_remove_an_audit_item(packaged_template):
+    """Evaluate every role's statements: on the audit table only PutItem, GetItem and Query; on the
+    main table nothing may write the legacy AUDIT# items, while other items stay writable."""
+    by_role: dict[str, list[dict[str, Any]]] = {}
     for role, stmt in statements(packaged_template):
-        actions = set(as_list(stmt["Action"]))
-        if any(a.startswith("dynamodb:") for a in actions):
-            table_roles.add(role)
-        if "dynamodb:*" in actions:
+        by_role.setdefault(role, []).append(stmt)
+    problems = []
+    table_roles = {r for r, ss in by_role.items() if any("dynamodb:" in str(s["Action"]) for s in ss)}
+    assert table_roles == {"NotifyRole", "SlackRole", "WorkerRole", "HousekeepingRole"}
+    for role in sorted(table_roles):
+        stmts = by_role[role]
+        for action in (*WRITES, *TABLE_CHANGES):
+            may = allowed(stmts, action, AUDIT_TABLE, "CHAIN#2026-12-03")
+            if may != (action == "dynamodb:PutItem"):
+                problems.append(f"{role}: {action} on the audit table is {'allowed' if may else 'denied'}")
+        for action in WRITES:
+            if allowed(stmts, action, MAIN_TABLE, "AUDIT#p1:SUCCEEDED"):
+                problems.append(f"{role}: {action} on a legacy AUDIT# item")
+        for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+            if not allowed(stmts, action, MAIN_TABLE, "PROPOSAL#p1"):
+                problems.append(f"{role}: {action} on the main table is denied (the bot needs it)")
+        if not all(allowed(stmts, a, AUDIT_TABLE, "KEY#k") for a in ("dynamodb:GetItem", "dynamodb:Query")):
+            problems.append(f"{role}: cannot read the audit table")
+        if any(s["Effect"] == "Allow" and "dynamodb:*" in as_list(s["Action"]) for s in stmts):
             problems.append(f"{role}: dynamodb:*")
-        risky = actions & MUTATING_TABLE_ACTIONS
-        if stmt["Effect"] == "Allow" and risky and stmt.get("Condition") != AUDIT_GUARD:
-            problems.append(f"{role}: {sorted(risky)} without the AUDIT# guard")
-        if stmt["Effect"] == "Allow" and actions & {"dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"}:
-            problems.append(f"{role}: PartiQL writes")
-        if stmt["Effect"] == "Deny" and MUTATING_TABLE_ACTIONS <= actions:
-            if stmt["Condition"] == {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}:
-                denied.add(role)
-    problems += [f"{role}: no explicit Deny for AUDIT#" for role in sorted(table_roles - denied)]
     assert not problems
+
+
+def test_audit_table_is_retained_protected_and_recoverable(packaged_template):
+    table = packaged_template["Resources"]["AuditTable"]
+    props = table["Properties"]
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    assert props["DeletionProtectionEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert "TimeToLiveSpecification" not in props, "audit records never expire"
+    # bot.store.audit_log.audit_table_name: the main table's name + "-audit"
+    assert props["TableName"] == {"Fn::Join": ["", [{"Ref": "Table"}, "-audit"]]}
 
 
 # --- smoke: the stack really creates (moto) ----------------------------------------------------
