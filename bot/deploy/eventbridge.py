@@ -118,6 +118,8 @@ def rules_fragment(patterns: list[dict[str, Any]]) -> dict[str, Any]:
 def forwarder_template(patterns: list[dict[str, Any]]) -> dict[str, Any]:
     """CloudFormation for a member account: forward the bot's events to the central bus.
 
+    Long because the template is written out as one literal, so it reads like the YAML it becomes.
+
     A role is required: EventBridge needs one to put events on a bus in another account when
     that bus admits the sender through ``aws:PrincipalOrgID`` rather than by account id.
     """

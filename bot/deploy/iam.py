@@ -150,6 +150,8 @@ def _member_trust(principal_param: str, actions: list[str], sid: str, source_ide
 def member_role_template(statements: list[dict[str, Any]], read_actions: Iterable[str] = ()) -> dict[str, Any]:
     """CloudFormation for the roles the bot assumes in each member account (StackSet-ready).
 
+    Long because the template is written out as one literal, so it reads like the YAML it becomes.
+
     ``EventOpsMemberRole``: only the bot's worker role, only with the ExternalId;
     ``sts:SetSourceIdentity`` so CloudTrail in the member account records the Slack user who
     clicked. ``EventOpsMemberReadRole`` (when ``read_actions``): only the notify role, with the

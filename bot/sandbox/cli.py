@@ -201,7 +201,10 @@ def _fire_to_bus(bus: str, path: Path, name: str) -> int:
 
 
 def dev(args: argparse.Namespace) -> int:
-    """The Bolt app over Socket Mode against a real workspace (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)."""
+    """The Bolt app over Socket Mode against a real workspace (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN).
+
+    Long because each missing or wrong setting gets its own start-up message, in order.
+    """
     settings = Settings.from_env()
     missing = [
         name

@@ -96,6 +96,10 @@ def _session(endpoint: str, account: str) -> boto3.session.Session:
 
 
 def _seed_account(session: boto3.session.Session, endpoint: str, account: str, alias: str) -> AccountEstate:
+    """One demo account's resources in moto (instances, groups, alarms, a bucket, a user and key).
+
+    Long because the estate is listed resource by resource, as the README's demo describes it.
+    """
     out = AccountEstate(account=account, alias=alias)
     ec2 = session.client("ec2", endpoint_url=endpoint)
     # Our own image: DescribeImages over moto's ~1300 default AMIs takes seconds.

@@ -316,7 +316,10 @@ class ConsoleServer:
         return status, text, time.monotonic() - started
 
     def click(self, user_id: str, channel: str, ts: str, action_id: str, value: str | None) -> dict[str, Any]:
-        """A button click, sent to the bot as Slack sends a block_actions payload."""
+        """A button click, sent to the bot as Slack sends a block_actions payload.
+
+        Long because the payload is written out field by field, as Slack sends it.
+        """
         ws = self.fake.workspace
         user = self._user(user_id)
         with ws.lock:

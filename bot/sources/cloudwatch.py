@@ -98,23 +98,21 @@ class CloudWatchAlarmParser(Parser):
             )
         ]
         links = [console.cloudwatch_alarm(event.region, name)]
-        for m in detail.configuration.metrics:
-            dims = m.metric_stat.metric.dimensions if m.metric_stat else {}
-            iid = dims.get("InstanceId")
-            if isinstance(iid, str) and arns.INSTANCE_ID_RE.match(iid) and all(r.id != iid for r in resources):
-                tags = ctx.tags_for("AwsEc2Instance", iid, event.account, event.region)
-                resources.append(
-                    Resource(
-                        type="AwsEc2Instance",
-                        id=iid,
-                        arn=arns.build_arn("ec2", event.region, event.account, f"instance/{iid}"),
-                        name=tags.get("Name"),
-                        region=event.region,
-                        account=event.account,
-                        tags=tags,
-                    )
+        for iid in _instance_ids(detail):
+            tags = ctx.tags_for("AwsEc2Instance", iid, event.account, event.region)
+            arn = arns.build_arn("ec2", event.region, event.account, f"instance/{iid}")
+            resources.append(
+                Resource(
+                    type="AwsEc2Instance",
+                    id=iid,
+                    arn=arn,
+                    name=tags.get("Name"),
+                    region=event.region,
+                    account=event.account,
+                    tags=tags,
                 )
-                links.append(console.ec2_instance(event.region, iid))
+            )
+            links.append(console.ec2_instance(event.region, iid))
         previous = detail.previous_state.value if detail.previous_state else None
         expressions = [
             m.expression for m in detail.configuration.metrics if m.expression and m.return_data is not False
@@ -127,18 +125,12 @@ class CloudWatchAlarmParser(Parser):
             "Alarm rule": detail.configuration.alarm_rule,
             "Description": detail.configuration.description,
         }
-        if state == "OK":
-            title = f"Recovered: {name}"
-        elif state == "ALARM":
-            title = f"Alarm: {name}"
-        else:
-            title = f"{state.replace('_', ' ').capitalize()}: {name}"
         return make_alert(
             event,
             ctx,
             self.kind,
             fingerprint=Alert.make_fingerprint(self.kind, event.account, event.region, name),
-            title=title,
+            title=_title(state, name),
             summary=detail.state.reason,
             severity=severity,
             resources=resources,
@@ -146,3 +138,22 @@ class CloudWatchAlarmParser(Parser):
             links=console.keep(*links),
             active=state != "OK",
         )
+
+
+def _instance_ids(detail: AlarmDetail) -> list[str]:
+    """The EC2 instances the alarm's metrics are about (their InstanceId dimension), once each."""
+    out: list[str] = []
+    for m in detail.configuration.metrics:
+        dims = m.metric_stat.metric.dimensions if m.metric_stat else {}
+        iid = dims.get("InstanceId")
+        if isinstance(iid, str) and arns.INSTANCE_ID_RE.match(iid) and iid not in out:
+            out.append(iid)
+    return out
+
+
+def _title(state: str, name: str) -> str:
+    if state == "OK":
+        return f"Recovered: {name}"
+    if state == "ALARM":
+        return f"Alarm: {name}"
+    return f"{state.replace('_', ' ').capitalize()}: {name}"

@@ -167,24 +167,7 @@ class SecurityHubParser(Parser):
                 if tags:
                     resources[i] = r.model_copy(update={"tags": tags, "name": r.name or tags.get("Name")})
 
-        context: dict[str, Any] = {"securityhub": {"finding_id": finding.id, "product_arn": finding.product_arn}}
-        ingress: list[dict[str, Any]] = []
-        links: list[Link | None] = [console.securityhub_finding(region, finding.id)]
-        for raw, res in zip(finding.resources, resources, strict=True):
-            rregion = res.region or region
-            if res.type == "AwsEc2Instance":
-                links.append(console.ec2_instance(rregion, res.id))
-            elif res.type == "AwsEc2SecurityGroup":
-                links.append(console.security_group(rregion, res.id))
-                ingress += open_ingress(raw, res.id)
-            elif res.type == "AwsS3Bucket":
-                links.append(console.s3_bucket(rregion, res.id))
-            elif res.type == "AwsIamUser":
-                links.append(console.iam_user(res.id))
-            elif res.type == "AwsIamAccessKey" and "access_key" not in context and arns.ACCESS_KEY_ID_RE.match(res.id):
-                context["access_key"] = {"access_key_id": res.id, "user_name": res.name}
-        if ingress:
-            context["open_ingress"] = ingress
+        context, links = _context_and_links(finding, resources, region)
 
         workflow = (finding.workflow.status or "").upper()
         record_state = (finding.record_state or "").upper()
@@ -220,3 +203,28 @@ class SecurityHubParser(Parser):
             context=context,
             active=active,
         )
+
+
+def _context_and_links(
+    finding: AsffFinding, resources: list[Resource], region: str
+) -> tuple[dict[str, Any], list[Link | None]]:
+    """What remediations need (open ingress, the access key) and console links, per resource."""
+    context: dict[str, Any] = {"securityhub": {"finding_id": finding.id, "product_arn": finding.product_arn}}
+    ingress: list[dict[str, Any]] = []
+    links: list[Link | None] = [console.securityhub_finding(region, finding.id)]
+    for raw, res in zip(finding.resources, resources, strict=True):
+        rregion = res.region or region
+        if res.type == "AwsEc2Instance":
+            links.append(console.ec2_instance(rregion, res.id))
+        elif res.type == "AwsEc2SecurityGroup":
+            links.append(console.security_group(rregion, res.id))
+            ingress += open_ingress(raw, res.id)
+        elif res.type == "AwsS3Bucket":
+            links.append(console.s3_bucket(rregion, res.id))
+        elif res.type == "AwsIamUser":
+            links.append(console.iam_user(res.id))
+        elif res.type == "AwsIamAccessKey" and "access_key" not in context and arns.ACCESS_KEY_ID_RE.match(res.id):
+            context["access_key"] = {"access_key_id": res.id, "user_name": res.name}
+    if ingress:
+        context["open_ingress"] = ingress
+    return context, links
