@@ -242,7 +242,7 @@ def test_a_forged_dry_run_job_posts_nothing(world):
 class _Catcher(BaseHTTPRequestHandler):
     got: list[bytes] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:  # http.server calls it by this name
         _Catcher.got.append(self.rfile.read(int(self.headers.get("content-length") or 0)))
         self.send_response(200)
         self.end_headers()
