@@ -145,7 +145,9 @@ def test_the_worker_refuses_an_approved_proposal_for_an_unconfigured_account(wor
     p = world.post_alert()
     stored = world.rt.store.get_proposal(p.id)
     # a proposal naming the stranger account is in the store (however it got there)
-    world.rt.store.save_proposal(stored.model_copy(update={"account": STRANGER}), ProposalState.PROPOSED, stored.version)
+    world.rt.store.save_proposal(
+        stored.model_copy(update={"account": STRANGER}), ProposalState.PROPOSED, stored.version
+    )
 
     world.click("eventops:remediate:ec2.stop-instance-for-interact-tests", p.id, ALICE)  # a real, signed click
     world.drain()
