@@ -22,7 +22,7 @@ import pytest
 
 from bot.approval.jobs import Job, JobKind, enqueue
 from bot.config import Account, Routing
-from bot.models import Actor, ProposalState
+from bot.models import Actor, ProposalState, Risk
 from bot.sandbox.pollers import sqs_event
 from bot.sandbox.slack_fake import SlackFake
 from tests.approval.world import (
@@ -125,17 +125,17 @@ def test_an_event_from_an_unconfigured_account_offers_nothing_and_nothing_stops(
     assert notify_via_sqs(world, alarm_event(STRANGER, world.instance_id)) == {"batchItemFailures": []}
 
     (msg,) = [m for m in world.slack.messages[CHANNEL] if m.thread_ts is None]
-    text = json.dumps(msg.blocks)
-    assert f"Account {STRANGER} is not configured in EventOps" in text and "no actions offered" in text
     remediate = [b for b in buttons(msg) if b["action_id"].startswith("eventops:remediate:")]
     # Whatever was offered, Alice clicks it: the instance in the bot's own account must survive.
     world.message_ts = msg.ts
     for b in remediate:
         world.click(b["action_id"], b["value"], ALICE)
     world.drain()
-    assert remediate == []
     assert world.state() == "running"
     assert world.sessions.mutations() == []
+    assert remediate == []
+    text = json.dumps(msg.blocks)
+    assert f"Account {STRANGER} is not configured in EventOps" in text and "no actions offered" in text
     # the bot's own account was not read for tags on the stranger's behalf either
     assert [n for svc, n, _ in world.sessions.calls if n in ("DescribeTags", "GetBucketTagging")] == []
     assert world.rt.store.unconfigured_accounts()[0][:2] == (STRANGER, 1)
@@ -233,12 +233,21 @@ def test_a_forged_undo_job_does_not_undo(world):
 
 
 def test_a_forged_dry_run_job_posts_nothing(world):
-    p = world.post_alert()
-    before = len(world.replies())
+    p = world.post_alert(risk=Risk.HIGH)
+    world.click("eventops:remediate:ec2.stop-instance-for-interact-tests", p.id, ALICE)  # requests it
+    world.drain()
+    replies, dry_runs = len(world.replies()), _dry_runs(world)
+    assert replies and dry_runs  # the real request: one dry run and one approval request
+
     forge(world, {"kind": "dry_run", "proposal_id": p.id, "actor": {"user_id": ALICE, "team_id": TEAM}})
     world.drain()
-    assert len(world.replies()) == before
-    assert [c for c in world.sessions.calls if c[2].get("DryRun")] == []
+
+    assert (len(world.replies()), _dry_runs(world)) == (replies, dry_runs)
+    assert "JOB_REFUSED" in [e.outcome for e in world.audit()]
+
+
+def _dry_runs(world: World) -> int:
+    return len([c for c in world.sessions.calls if c[2].get("DryRun")])
 
 
 class _Catcher(BaseHTTPRequestHandler):
@@ -288,12 +297,10 @@ def test_command_answers_go_only_to_slack_response_url_hosts(world, evil_host):
 
 
 def test_a_sealed_job_from_a_team_the_policy_does_not_trust_is_refused(world):
-    p = world.post_alert()
-    world.click("eventops:remediate:ec2.stop-instance-for-interact-tests", p.id, ALICE)
+    world.post_alert()
+    outsider = Actor(user_id="U0EVE", team_id="T0OTHER")
+    url = world.slack.response_url(CHANNEL)
+    enqueue(world.rt, Job(kind=JobKind.COMMAND, actor=outsider, text="audit 50", response_url=url))
     world.drain()
-    outsider = Actor(user_id=ALICE, team_id="T0OTHER")
-    world.rt.store.claim_undo_request(p.id, outsider)
-    enqueue(world.rt, Job(kind=JobKind.UNDO, proposal_id=p.id, actor=outsider))
-    world.drain()
-    assert world.state() == "stopped"
-    assert world.rt.store.get_proposal(p.id).state == ProposalState.SUCCEEDED
+    assert [r for r in world.slack.requests if r.method.startswith("response_url:")] == []
+    assert "JOB_REFUSED" in [e.outcome for e in world.audit()]
