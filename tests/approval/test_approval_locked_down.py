@@ -304,3 +304,20 @@ def test_a_sealed_job_from_a_team_the_policy_does_not_trust_is_refused(world):
     world.drain()
     assert [r for r in world.slack.requests if r.method.startswith("response_url:")] == []
     assert "JOB_REFUSED" in [e.outcome for e in world.audit()]
+
+
+def test_response_url_hosts_are_slacks_or_the_configured_apis_only():
+    from bot.slack.client import SlackPoster  # slack_sdk: only this test needs the poster itself
+
+    poster = SlackPoster("xoxb-t", "http://127.0.0.1:8899/api/")
+    assert poster.is_response_url("https://hooks.slack.com/commands/T0/1/abc")
+    assert poster.is_response_url("http://127.0.0.1:8899/response/r1")
+    for url in (
+        "http://hooks.slack.com/commands/T0/1/abc",
+        "https://hooks.slack.com.evil.example/commands/x",
+        "https://hooks.slack.com:8443/commands/x",
+        "http://127.0.0.1:8900/collect",
+        "https://evil.example/hooks.slack.com",
+        "not a url",
+    ):
+        assert not poster.is_response_url(url), url
