@@ -1,9 +1,9 @@
 """Lambda entry point: the SQS jobs queue → the worker, one record each.
 
 Every job is checked first (``job_refusal``: sealed by the bot, actor in ``policy.teams``); a
-refused one is audited and dropped. Remediation jobs (execute, undo, dry run) go to ``bot.approval.worker.process_job``; a queued
-``/ops`` sub-command goes to ``bot.commands.answer_job``, which answers through the request's
-response_url.
+refused one is audited and dropped. Remediation jobs (execute, undo, dry run) go to
+``bot.approval.worker.process_job``; a queued ``/ops`` sub-command goes to
+``bot.commands.answer_job``, which answers through the request's response_url.
 
 Partial batch failures (powertools ``BatchProcessor``): a record whose job raised is reported
 failed, SQS delivers it again after the visibility timeout and, after the queue's
