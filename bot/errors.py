@@ -61,3 +61,8 @@ class VerificationError(RemediationError):
 
 class CommandError(EventOpsError):
     """A /ops sub-command was unknown or got bad arguments; the message is the usage."""
+
+
+class AccountNotConfiguredError(EventOpsError):
+    """An account is not in the config's ``accounts:`` (or has no role there), so EventOps does
+    not act in it: never with the bot's own credentials instead. The message is safe to show."""

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.approval.clicks import auto_execute
+from bot.aws import remediation_refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.messages import alert_buttons, refresh_fingerprint_message
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
@@ -62,6 +63,28 @@ def offers_for(alert: Alert, route: Route, rt: Runtime) -> list[RemediationOffer
         if params is not None:
             offers.append(RemediationOffer(name=str(name), params=params))
     return offers
+
+
+def _offers_and_note(alert: Alert, route: Route, rt: Runtime) -> tuple[list[RemediationOffer], Alert]:
+    """The offers, and the alert carrying them; none, with a line saying why, when EventOps
+    does not act in the alert's account (not configured, or no role: bot.aws)."""
+    refusal = remediation_refusal(rt.config.accounts, alert.account)
+    offers = [] if refusal else offers_for(alert, route, rt)
+    fields = alert.fields
+    if refusal and route.mode != Mode.NOTIFY:
+        fields = {**fields, "EventOps": f"{refusal}: no actions offered"}
+    return offers, alert.model_copy(update={"remediations": offers, "fields": fields})
+
+
+def note_unconfigured_account(alert: Alert, rt: Runtime) -> None:
+    """Remember an event from an account not in ``accounts:`` (``/ops doctor`` lists them)."""
+    if alert.account and rt.config.account(alert.account) is None:
+        rt.count("unconfigured_account_event")
+        log.warning("event %s from account %s, which is not configured", alert.id, alert.account)
+        try:
+            rt.store.record_unconfigured_account(alert.account)
+        except Exception as exc:  # noqa: BLE001 - doctor's tally must not fail the alert
+            log.warning("could not record account %s for /ops doctor: %s", alert.account, type(exc).__name__)
 
 
 def new_proposals(alert: Alert, offers: list[RemediationOffer], channel: str, rt: Runtime) -> list[Proposal]:
@@ -105,7 +128,7 @@ class NotifyBatch:
 
     def __post_init__(self) -> None:
         if self.tags is None:
-            self.tags = TagCache(self.rt.sessions)
+            self.tags = TagCache(self.rt.sessions, self.rt.config.accounts)
 
     def parse_context(self) -> ParseContext:
         return ParseContext(lookup_tags=self.tags, account_alias=self.rt.config.alias)
@@ -156,6 +179,7 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
         return "duplicate"
     if claim == EventClaim.IN_FLIGHT:
         raise RetryLaterError(f"event {alert.id} is being delivered by another invocation; looking again later")
+    note_unconfigured_account(alert, rt)
     try:
         outcome = _deliver(alert, raw, rt, batch, record_id)
     except Exception:
@@ -278,8 +302,7 @@ def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, recor
         store.mark_message_storm(alert.fingerprint)
         return "storm"
 
-    offers = offers_for(alert, route, rt)
-    alert = alert.model_copy(update={"remediations": offers})
+    offers, alert = _offers_and_note(alert, route, rt)
     proposals = new_proposals(alert, offers, channel, rt)
     payload = render_alert(alert, channel=channel, mentions=route.mentions, buttons=alert_buttons(alert.id, proposals))
     # Stored before posting, so a button can never point at a proposal that was not saved.

@@ -1,8 +1,9 @@
 """Lambda entry point: the SQS jobs queue → the worker, one record each.
 
-Remediation jobs (execute, undo, dry run) go to ``bot.approval.worker.process_job``; a queued
-``/ops`` sub-command goes to ``bot.commands.answer_job``, which answers through the request's
-response_url.
+Every job is checked first (``job_refusal``: sealed by the bot, actor in ``policy.teams``); a
+refused one is audited and dropped. Remediation jobs (execute, undo, dry run) go to
+``bot.approval.worker.process_job``; a queued ``/ops`` sub-command goes to
+``bot.commands.answer_job``, which answers through the request's response_url.
 
 Partial batch failures (powertools ``BatchProcessor``): a record whose job raised is reported
 failed, SQS delivers it again after the visibility timeout and, after the queue's
@@ -19,7 +20,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from bot.approval.jobs import Job, JobKind
+from bot.approval import audit
+from bot.approval.jobs import Job, JobKind, job_refusal
 from bot.approval.worker import process_job
 from bot.commands import answer_job
 from bot.runtime import Runtime, RuntimeSlot
@@ -31,10 +33,30 @@ runtime, set_runtime = _slot.get, _slot.set
 
 
 def run_job(rt: Runtime, job: Job) -> str:
-    """One job, to the stage that owns its kind."""
+    """One job, to the stage that owns its kind, once its seal and actor are checked (every
+    kind: anyone with SendMessage on the queue could write one; ``bot.approval.jobs``)."""
+    refusal = job_refusal(rt, job)
+    if refusal:
+        return refuse_job(rt, job, refusal)
     if job.kind == JobKind.COMMAND:
         return answer_job(rt, job)
     return process_job(rt, job)
+
+
+def refuse_job(rt: Runtime, job: Job, reason: str) -> str:
+    """Drop a job the worker must not act on: logged, counted and audited, never retried."""
+    log.error("job %s refused: %s", job, reason)
+    rt.count("job_refused")
+    audit.record(
+        rt,
+        key=f"JOBREFUSED:{job.kind.value}:{job.correlation_id}",
+        action=f"job.{job.kind.value}",
+        outcome="JOB_REFUSED",
+        actor=job.actor,
+        result=f"{reason}; proposal {job.proposal_id or '-'}",
+        correlation_id=job.correlation_id,
+    )
+    return "refused"
 
 
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:

@@ -6,21 +6,32 @@ re-authorizes before it acts (RELIABILITY 1). ``execute`` runs an APPROVED propo
 succeed and posts the answer with an Approve button, ``command`` answers a slow ``/ops``
 sub-command through its response_url (read-only).
 
+The queue is not trusted: anyone who may ``sqs:SendMessage`` on it could write a job. So
+``enqueue`` seals every job with an HMAC-SHA256 over its body (``signature``), under a key
+derived from the Slack signing secret, which only the bot holds; the worker acts only on a job
+whose seal verifies and whose actor is in ``policy.teams`` (``job_refusal``, called for every
+kind in ``handlers/worker.py``). Only the bot seals, and it seals only what it authorized: a
+click or slash command that Slack signed and the policy allowed, auto mode, or a sweep.
+
 Example::
 
     job = Job(kind=JobKind.EXECUTE, proposal_id="p-1", actor=actor, correlation_id="c-1")
-    enqueue(rt, job)                     # SQS send_message on EVENTOPS_JOBS_QUEUE_URL
-    Job.from_body(record["body"])        # in handlers/worker.py
+    enqueue(rt, job)                     # sealed; SQS send_message on EVENTOPS_JOBS_QUEUE_URL
+    job = Job.from_body(record["body"])  # in handlers/worker.py
+    job_refusal(rt, job)                 # None, or why the job is not acted on
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.approval.authz import in_org
 from bot.errors import ConfigError
 from bot.models import Actor, utcnow
 from bot.runtime import Runtime
@@ -47,6 +58,8 @@ class Job(BaseModel):
     text: str = ""
     channel: str = ""
     response_url: str | None = None
+    # HMAC-SHA256 (hex) of the job without this field, set by ``enqueue`` (see the module doc)
+    signature: str = ""
 
     def body(self) -> str:
         return self.model_dump_json()
@@ -61,6 +74,31 @@ class Job(BaseModel):
     __str__ = __repr__
 
 
+_KEY_CONTEXT = b"eventops:jobs-queue:v1"
+
+
+def _seal(rt: Runtime, job: Job) -> str:
+    """The HMAC of ``job`` (without its signature) under a key only the bot holds."""
+    key = hmac.new(rt.secrets.signing_secret.encode(), _KEY_CONTEXT, hashlib.sha256).digest()
+    return hmac.new(key, job.model_dump_json(exclude={"signature"}).encode(), hashlib.sha256).hexdigest()
+
+
+def sealed(rt: Runtime, job: Job) -> Job:
+    """``job`` with its seal: what ``enqueue`` sends."""
+    return job.model_copy(update={"signature": _seal(rt, job)})
+
+
+def job_refusal(rt: Runtime, job: Job) -> str | None:
+    """Why the worker must not act on ``job`` (forged or altered on the queue, or an actor from
+    a Slack team the policy does not trust), or None. Every job kind goes through here."""
+    if not job.signature or not hmac.compare_digest(job.signature, _seal(rt, job)):
+        return "the job is not sealed by EventOps (forged or altered on the jobs queue)"
+    verdict = in_org(rt.config.policy, job.actor)
+    if not verdict and not job.actor.is_system:  # auto mode and sweeps act as the system actor
+        return f"the job's actor {job.actor.user_id} is not trusted: {verdict.reason}"
+    return None
+
+
 def enqueue(rt: Runtime, job: Job) -> str:
     """Send ``job`` to the jobs queue; returns the SQS message id.
 
@@ -69,6 +107,6 @@ def enqueue(rt: Runtime, job: Job) -> str:
     url = rt.settings.jobs_queue_url
     if not url:
         raise ConfigError("EVENTOPS_JOBS_QUEUE_URL: not set, so no remediation can be queued")
-    resp = rt.sessions.client("sqs").send_message(QueueUrl=url, MessageBody=job.body())
+    resp = rt.sessions.client("sqs").send_message(QueueUrl=url, MessageBody=sealed(rt, job).body())
     rt.count(f"job_enqueued_{job.kind.value}")
     return str(resp.get("MessageId", ""))

@@ -38,6 +38,7 @@ from bot.approval.proposal import (
     valid_approvals,
 )
 from bot.approval.states import TERMINAL
+from bot.aws import remediation_refusal
 from bot.errors import ConflictError, EventOpsError, NotFoundError, RetryLaterError, SlackError
 from bot.messages import approval_request, clock, manual_request, outcome_line, outcome_reply, undo_reply, who
 from bot.models import Actor, Outcome, Proposal, Risk
@@ -157,7 +158,13 @@ def _deny(rt: Runtime, p: Proposal, job: Job, reason: str) -> str:
 def _guard_refusal(rt: Runtime, running: Proposal) -> str | None:
     """Why a RUNNING proposal must not touch AWS after all (kill switch, blast radius), or None.
 
-    The blast-radius counter counts this execution; the kill switch is looked at first."""
+    The blast-radius counter counts this execution; the account and the kill switch are looked
+    at first. A proposal for an account EventOps does not act in (not in ``accounts:``, or no
+    role) is refused even when the store holds it APPROVED: never the bot's own account instead."""
+    account_refusal = remediation_refusal(rt.config.accounts, running.account)
+    if account_refusal:
+        rt.count("unconfigured_account_refused")
+        return f"Refused: {account_refusal}"
     if rt.kill_switch_on():
         return f"Refused: {KILL_SWITCH_MESSAGE}"
     limit = rt.config.blast_radius.max_executions_per_account_per_hour

@@ -1,12 +1,14 @@
 """``/ops doctor``: is everything EventOps needs reachable, and is anything configured dangerously?
 
 Checks: the config, the Slack secrets, the DynamoDB table, the SQS queues, and that every
-account's role can be assumed. Warns about: tiers with nobody (or too few) to approve, ``auto``
-routes offering HIGH-risk remediations, and @channel / @here mentions in routing.
+account's role can be assumed; lists events seen lately from accounts not in ``accounts:``.
+Warns about: tiers with nobody (or too few) to approve, ``auto`` routes offering HIGH-risk
+remediations, and @channel / @here mentions in routing.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.approval.authz import approvals_needed
@@ -106,6 +108,22 @@ def account_checks(rt: Any) -> list[str]:
     return lines
 
 
+def unconfigured_account_lines(rt: Any) -> list[str]:
+    """Accounts not in ``accounts:`` that events arrived from lately (anyone in the org may put
+    events on the bus): EventOps offers no actions on them; configure the account or find out."""
+    try:
+        seen = rt.store.unconfigured_accounts()
+    except Exception as exc:  # noqa: BLE001 - a failed check is a result, not a crash
+        return [f"{FAIL} events from unconfigured accounts: {esc(_short(exc))}"]
+    if not seen:
+        return [f"{OK} no events from unconfigured accounts in the last 7 days"]
+    return [
+        f"{WARN} events from unconfigured account {code(account)}: {count}, last seen "
+        f"{datetime.fromtimestamp(last, UTC):%Y-%m-%d %H:%M} UTC (no actions offered)"
+        for account, count, last in seen
+    ]
+
+
 def approvers_besides_requester(tier: Any) -> int | None:
     """The fewest distinct approvers any requester of ``tier`` can ask (never themselves).
 
@@ -181,7 +199,7 @@ def doctor(inv: Invocation) -> Reply:
     rt = inv.rt
     sections = [
         ("Infrastructure", config_checks(rt)),
-        ("Accounts", account_checks(rt)),
+        ("Accounts", account_checks(rt) + unconfigured_account_lines(rt)),
         ("Authorization", policy_warnings(rt) or [f"{OK} every tier has people and enough approvers"]),
         ("Routing", routing_warnings(rt) or [f"{OK} no dangerous routing settings"]),
     ]

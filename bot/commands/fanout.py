@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.aws import reads_with_own_credentials
 from bot.commands.output import esc
 from bot.runtime import Runtime
 
@@ -133,8 +134,11 @@ class _ClientMaker:
             return self._locks[key]
 
     def client(self, service: str, target: Target) -> Any:
+        # An account listed without any role is the bot's own: read with its own credentials
+        # (account=None). Any other named account goes through its role, or raises.
+        own = target.account is None or reads_with_own_credentials(self.rt.config.accounts, target.account)
         with self._lock_for(target.account):
-            return self.rt.sessions.client(service, region=target.region, account=target.account)
+            return self.rt.sessions.client(service, region=target.region, account=None if own else target.account)
 
 
 def fan_out(

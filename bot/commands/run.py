@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.approval.authz import may_act
 from bot.approval.clicks import request_action
+from bot.aws import remediation_refusal
 from bot.commands.base import Invocation, Reply, command
 from bot.commands.output import code, esc, message
 from bot.errors import RemediationError
@@ -49,24 +50,31 @@ def resource_param(rem: Any, params: dict[str, Any], resource: str) -> dict[str,
 
 
 def pick_where(inv: Invocation, resource: str, where: dict[str, str]) -> tuple[str, str]:
-    """The account and region to run in: key=value, else the resource's ARN, else the only account."""
+    """The account and region to run in: key=value, else the resource's ARN, else the only account.
+
+    Only a configured account with a role: EventOps never acts anywhere else (bot.aws)."""
     rt = inv.rt
     arn = _ARN_RE.match(resource)
     account = where.get("account") or (arn["account"] if arn and arn["account"] else "")
     region = where.get("region") or (arn["region"] if arn and arn["region"] else "")
     accounts = list(rt.config.accounts)
+    if not accounts:
+        raise inv.usage_error("No account is configured in EventOps (`accounts:`), so it runs nothing.")
     if account:
         acct = next((a for a in accounts if account in (a.id, a.alias)), None)
-        if acct is None and accounts:
-            raise inv.usage_error(f"Account `{esc(account)}` is not configured.")
-        account = acct.id if acct else account
+        if acct is None:
+            raise inv.usage_error(f"Account `{esc(account)}` is not configured in EventOps: it runs nothing there.")
+        account = acct.id
     elif len(accounts) == 1:
         account = accounts[0].id
-    elif accounts:
+    else:
         names = ", ".join(a.alias or a.id for a in accounts[:10])
         raise inv.usage_error(f"Which account? Add `account=<id|alias>` (one of {esc(names)}).")
+    refusal = remediation_refusal(accounts, account)
+    if refusal:
+        raise inv.usage_error(esc(refusal) + ".")
     if not region:
-        acct = rt.config.account(account) if account else None
+        acct = rt.config.account(account)
         region = acct.regions[0] if acct and acct.regions else rt.settings.aws_region
     return account, region
 

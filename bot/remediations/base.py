@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.aws import AUTO_SOURCE_IDENTITY
 from bot.errors import NotFoundError, RemediationError
 from bot.models import Actor, Alert, Outcome, ProposalState, Risk
 from bot.registry import Registry
@@ -64,7 +65,9 @@ class RemediationContext:
     now_iso: str | None = None
 
     def client(self, service: str) -> Any:
-        identity = None if self.actor.is_system else self.actor.user_id
+        # Always names the account, so AwsSessions makes it through that account's role or
+        # refuses (never the bot's own credentials); auto mode is named in CloudTrail too.
+        identity = AUTO_SOURCE_IDENTITY if self.actor.is_system else self.actor.user_id
         return self.sessions.client(service, region=self.region, account=self.account, identity=identity)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from http.client import RemoteDisconnected
 from typing import Any
 from urllib.error import URLError
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -33,6 +34,8 @@ for _name in ("slack_sdk", "slack_bolt"):
 log = logging.getLogger(__name__)
 
 _RETRY_AFTER_DEFAULT = 1.0
+# Where Slack's slash-command response_urls point (https://hooks.slack.com/commands/…).
+SLACK_RESPONSE_HOST = "hooks.slack.com"
 
 
 def _retry_after(response: HttpResponse) -> float:
@@ -182,17 +185,14 @@ class SlackPoster:
         if not base_url.endswith("/"):
             base_url += "/"
         self._token = token
-        self._client = WebClient(
-            token=token,
-            base_url=base_url,
-            timeout=timeout,
-            retry_handlers=[
-                BudgetedRateLimitRetryHandler(time_left=time_left, margin=margin + timeout),
-                BudgetedServerErrorRetryHandler(
-                    time_left=time_left, margin=margin + timeout, max_retry_count=server_error_retries, backoff=backoff
-                ),
-            ],
-        )
+        self._base = urlsplit(base_url)
+        self._retry_handlers: list[RetryHandler] = [
+            BudgetedRateLimitRetryHandler(time_left=time_left, margin=margin + timeout),
+            BudgetedServerErrorRetryHandler(
+                time_left=time_left, margin=margin + timeout, max_retry_count=server_error_retries, backoff=backoff
+            ),
+        ]
+        self._client = WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=self._retry_handlers)
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -245,13 +245,32 @@ class SlackPoster:
         return [str(u) for u in resp.get("users") or []]
 
     def respond(self, response_url: str, body: dict[str, Any], *, timeout: int = 10) -> None:
-        """POST a reply to a slash command's ``response_url`` (a bearer URL: never logged)."""
+        """POST a reply to a slash command's ``response_url`` (a bearer URL: never logged).
+
+        Only to Slack's response_url host (https://hooks.slack.com/…) or, for the sandbox and
+        tests, the host of ``SLACK_API_URL``: a URL from anywhere else is refused (SlackError),
+        so a job can never make the bot post command output to an arbitrary host."""
+        if not self.is_response_url(response_url):
+            raise _slack_error("response_url: not a Slack response_url host; refused", "bad_response_url")
         try:
-            resp = WebhookClient(response_url, timeout=timeout).send_dict(body)
+            client = WebhookClient(response_url, timeout=timeout, retry_handlers=self._retry_handlers)
+            resp = client.send_dict(body)
         except (SlackClientError, OSError, ValueError) as exc:
             raise _slack_error(f"response_url: {type(exc).__name__}", "connection_error") from None
         if resp.status_code >= 400:
             raise _slack_error(f"response_url: HTTP {resp.status_code}", f"http_{resp.status_code}")
+
+    def is_response_url(self, url: str) -> bool:
+        """Is ``url`` on Slack's response_url host, or on the configured API's host?"""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.scheme == "https" and parts.hostname == SLACK_RESPONSE_HOST and port in (None, 443):
+            return True
+        base = self._base
+        return bool(base.hostname) and (parts.scheme, parts.hostname, port) == (base.scheme, base.hostname, base.port)
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -59,6 +59,9 @@ STORMSEV#<channel>#<bucket>#<sev> COUNTER   … of one severity                 
   count_storm ← pipeline (storm flush)      count_storm (returns the new totals)
 STORMMSG#<channel>#<bucket>       VALUE     "<channel id> <ts>" of the summary   2 buckets
   set_storm_message ← pipeline              storm_message ← pipeline
+STRANGER#<account id>             SEEN      count, last_seen of events from an   7 days after the
+                                            account not in ``accounts:``         last one
+  record_unconfigured_account ← pipeline    unconfigured_accounts ← commands.doctor
 HEARTBEAT#housekeeping            VALUE     unix time of the last upkeep run     7 days
   record_housekeeping_run ← housekeeping    last_housekeeping_run ← tests only (nothing in bot/)
 ================================  ========  ===================================  =================
@@ -96,6 +99,8 @@ AUDIT_PREFIX = "AUDIT#"
 DECISION_TTL_S = 90 * 86400  # first-click records, job markers and results (see the table above)
 STORM_BUCKET_S = 600
 _STORM_COUNT_TTL_S = 2 * STORM_BUCKET_S + 3600
+_STRANGER_PREFIX = "STRANGER#"
+_STRANGER_TTL_S = 7 * 86400  # /ops doctor lists what arrived in the last week
 _STORM_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 
 
@@ -811,6 +816,42 @@ class Store:
     def last_housekeeping_run(self) -> float | None:
         raw = self._get_value("HEARTBEAT#housekeeping")
         return float(raw) if raw else None
+
+    # --- events from unconfigured accounts (bot.pipeline → /ops doctor) -------------------
+    def record_unconfigured_account(self, account: str) -> None:
+        """Count one event from ``account``, which is not in the config's ``accounts:``."""
+        now = _now()
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": _s(f"{_STRANGER_PREFIX}{account}"), "sk": _s("SEEN")},
+            UpdateExpression="ADD #c :one SET last_seen = :now, gsi1pk = :g, gsi1sk = :gs, #ttl = :ttl",
+            ExpressionAttributeNames={"#c": "count", "#ttl": "ttl"},
+            ExpressionAttributeValues={
+                ":one": _n(1),
+                ":now": _n(now),
+                ":g": _s("STRANGERS"),
+                ":gs": _s(f"{int(now):012d}#{account}"),
+                ":ttl": _n(now + _STRANGER_TTL_S),
+            },
+        )
+
+    def unconfigured_accounts(self, limit: int = 20) -> list[tuple[str, int, float]]:
+        """(account, event count, last seen unix time) of recent events from unconfigured
+        accounts, the most recent first."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": _s("STRANGERS")},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        now = _now()
+        return [
+            (i["pk"]["S"].removeprefix(_STRANGER_PREFIX), int(i["count"]["N"]), float(i["last_seen"]["N"]))
+            for i in resp.get("Items", [])
+            if float(i["ttl"]["N"]) >= now
+        ]
 
     # --- counters and values (private: every family above has its own methods) ------------
     def _incr(self, pk: str, ttl_s: int, by: int = 1) -> int:

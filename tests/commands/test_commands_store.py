@@ -258,7 +258,17 @@ def test_snooze_unknown_target(rt):
 # --- run ------------------------------------------------------------------------------------------
 
 
-ONE_ACCOUNT = {"accounts": [{"id": "111111111111", "alias": "prod", "regions": ["eu-west-1"]}]}
+# /ops run acts only in a configured account with a role (bot.aws)
+ONE_ACCOUNT = {
+    "accounts": [
+        {
+            "id": "111111111111",
+            "alias": "prod",
+            "role_arn": "arn:aws:iam::111111111111:role/eventops-member",
+            "regions": ["eu-west-1"],
+        }
+    ]
+}
 
 
 def test_run_argument_errors(make_rt):
@@ -275,6 +285,9 @@ def test_run_argument_errors(make_rt):
     )
     assert "Account `nope` is not configured" in texts(
         dispatch("run ec2.stop-instance i-0abc1234def567890 account=nope", ALICE, "C", rt)
+    )
+    assert "222222222222 is configured in EventOps without a role_arn" in texts(
+        dispatch("run ec2.stop-instance i-0abc1234def567890 account=stage", ALICE, "C", rt)
     )
     assert rt.store.proposals_in({ProposalState.PROPOSED}) == []  # a usage error proposes nothing
 

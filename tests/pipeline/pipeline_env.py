@@ -24,7 +24,15 @@ QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:alerts"
 SIGNING = "test-signing-secret-0000"
 
 BASE_CONFIG: dict[str, Any] = {
-    "accounts": [{"id": "123456789012", "alias": "prod", "regions": ["us-east-1"]}],
+    # EventOps offers actions only in a configured account with a role (bot.aws): moto's own.
+    "accounts": [
+        {
+            "id": "123456789012",
+            "alias": "prod",
+            "role_arn": "arn:aws:iam::123456789012:role/eventops-member",
+            "regions": ["us-east-1"],
+        }
+    ],
     "routing": {
         "team_channels": {"payments": "#team-payments"},
         "rules": [

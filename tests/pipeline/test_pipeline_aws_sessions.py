@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.aws import AwsSessions, source_identity
 from bot.config import Account, Settings
+from bot.errors import AccountNotConfiguredError
 
 ROLE = "arn:aws:iam::210987654321:role/EventOpsRemediation"
 
@@ -30,9 +33,21 @@ def test_member_account_clients_assume_the_role_with_external_id_and_source_iden
     assert calls[0]["RoleArn"] == ROLE
     assert calls[0]["ExternalId"] == "ext-123"
     assert calls[0]["SourceIdentity"] == "U0ALICE"
-    # the bot's own account (no role configured) uses its own credentials
-    sessions.client("s3", account="123456789012").list_buckets()
+    # the bot's own purposes (no account named) use its own credentials
+    sessions.client("s3").list_buckets()
     assert len(calls) == 1
+
+
+def test_an_account_that_is_not_configured_or_has_no_role_never_gets_the_bots_own_credentials(aws):
+    sessions = AwsSessions(Settings(aws_region="us-east-1"), [Account(id="123456789012", alias="own")])
+    with pytest.raises(AccountNotConfiguredError, match="999999999999 is not configured"):
+        sessions.client("ec2", account="999999999999", identity="U0ALICE")
+    with pytest.raises(AccountNotConfiguredError, match="not configured"):
+        sessions.client("ec2", account="999999999999", read_only=True)
+    with pytest.raises(AccountNotConfiguredError, match="123456789012 is configured in EventOps without a role_arn"):
+        sessions.client("ec2", account="123456789012", identity="U0ALICE")
+    with pytest.raises(AccountNotConfiguredError):
+        sessions.client("ec2", account="")  # a proposal without an account is not "the bot's own"
 
 
 def test_assumed_credentials_are_refreshed_before_they_expire(aws):

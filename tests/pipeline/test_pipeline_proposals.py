@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pipeline_env import BASE_CONFIG
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
@@ -58,6 +59,7 @@ def test_the_kill_switch_makes_every_route_notify_only(notify_env):
 
 @pytest.mark.config(
     {
+        "accounts": BASE_CONFIG["accounts"],
         "routing": {"default": {"channel": "#ops", "mode": "propose", "remediations": ["ssm.run-automation"]}},
         "runbooks": [
             {
