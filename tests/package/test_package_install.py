@@ -162,3 +162,26 @@ def test_the_sandbox_extra_pins_what_requirements_dev_pins():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
     assert extras["sandbox"] and all(pin in dev for pin in extras["sandbox"]), extras
+
+
+def _data_files(package_dir: Path) -> set[str]:
+    """Every file under a package tree that is not Python or a contributor note (*.md)."""
+    skip = {".py", ".pyc", ".md"}
+    return {
+        p.relative_to(package_dir).as_posix()
+        for p in package_dir.rglob("*")
+        if p.is_file() and p.suffix not in skip and "__pycache__" not in p.parts
+    }
+
+
+def test_every_data_file_of_the_checkout_is_installed(installed: Path):
+    """A new asset beside the code (YAML, HTML, JS, JSON, ...) must be listed in package-data."""
+    (site,) = (installed / "venv" / "lib").glob("python3*/site-packages")
+    for package in ("bot", "handlers"):
+        expected = _data_files(ROOT / package)
+        assert expected <= _data_files(site / package), (
+            f"{package}: not installed: {expected - _data_files(site / package)}"
+        )
+    assert {"demo-config.yml", "console/index.html", "console/console.js"} <= {
+        f.removeprefix("sandbox/") for f in _data_files(ROOT / "bot")
+    }
