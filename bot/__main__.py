@@ -1,4 +1,4 @@
-"""``python -m bot``: render, fire, sandbox, dev, manifest, check-config.
+"""``eventops`` (or ``python -m bot``): render, fire, sandbox, dev, manifest, check-config, config-schema.
 
 - ``render FILE...`` prints the chat.postMessage payload each event would produce, one JSON
   object per line, offline: no credentials, nothing posted. An unreadable file: exit 2 and one
@@ -6,6 +6,9 @@
 - ``check-config [FILE]`` validates the YAML config (default: $EVENTOPS_CONFIG) as the runtime
   loads it: exit 1 and the key and reason (approvals no one can give, unknown remediations).
 - ``manifest --url URL`` prints the Slack app manifest with the request URL filled in.
+- ``config-schema`` prints the config file's JSON Schema (docs/eventops.schema.json).
+- ``--version`` prints ``eventops X.Y.Z``: ``bot.__version__``, which is also the installed
+  distribution's version (pyproject.toml reads it), so a checkout and an install agree.
 - ``sandbox``, ``fire``, ``dev`` run the local bot (see README "Try it locally").
 """
 
@@ -17,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot import __version__
 from bot.errors import ConfigError, EventOpsError
 
 if TYPE_CHECKING:
@@ -106,6 +110,14 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_schema(args: argparse.Namespace) -> int:
+    # deferred: each sub-command loads only what it uses (render runs offline, fast)
+    from bot.config_docs import schema_text
+
+    print(schema_text(), end="")
+    return 0
+
+
 def _delegate(name: str) -> Any:
     def run(args: argparse.Namespace) -> int:
         # deferred: each sub-command loads only what it uses (render runs offline, fast)
@@ -116,10 +128,8 @@ def _delegate(name: str) -> Any:
     return run
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="EventOps command line")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _offline_commands(sub: Any) -> None:
+    """The sub-commands that need no AWS and no Slack."""
     p = sub.add_parser("render", help="print the Slack payload each event file would produce (offline)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--config", help="routing config (default: built-in notify-only)")
@@ -133,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", required=True, help="public base URL of the slack function")
     p.set_defaults(func=cmd_manifest)
 
+    p = sub.add_parser("config-schema", help="print the config file's JSON Schema")
+    p.set_defaults(func=cmd_config_schema)
+
+
+def _local_commands(sub: Any) -> None:
+    """The sub-commands that run the bot (bot.sandbox.cli)."""
     p = sub.add_parser("sandbox", help="the whole bot on this machine: moto + a local Slack console")
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--aws-port", type=int, default=4566)
@@ -149,7 +165,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--socket-mode", action="store_true", required=True)
     p.set_defaults(func=_delegate("dev"))
 
-    args = parser.parse_args(argv)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eventops", description="EventOps command line (also `python -m bot`); see README.md"
+    )
+    parser.add_argument("--version", action="version", version=f"eventops {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _offline_commands(sub)
+    _local_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except EventOpsError as exc:
