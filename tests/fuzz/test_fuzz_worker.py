@@ -12,7 +12,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.approval.jobs import Job
+from bot.approval.jobs import Job, sealed
 from handlers import worker
 from tests.bench.bench_env import sqs_record
 from tests.fuzz.capture import capture_logs
@@ -76,7 +76,8 @@ def test_any_jobs_queue_record_is_handled_failed_visibly_and_never_executed(worl
 
 def test_a_job_for_a_proposal_that_does_not_exist_is_dropped_with_a_warning(world):
     worker.set_runtime(world.rt)
-    job = Job(kind="execute", proposal_id="p-nope", actor={"user_id": "U0ALICE", "team_id": "T0OURS"})
+    # sealed as EventOps seals its own jobs: the proposal, not the seal, is what is missing
+    job = sealed(world.rt, Job(kind="execute", proposal_id="p-nope", actor={"user_id": "U0ALICE", "team_id": "T0OURS"}))
     with capture_logs() as logs:
         resp = worker.handler({"Records": [sqs_record(job.body())]}, None)
     assert resp == {"batchItemFailures": []}
