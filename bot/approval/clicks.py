@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.approval import audit
-from bot.approval.authz import Verdict, approvals_needed, in_org, may_act, may_approve
+from bot.approval.authz import approvals_needed, may_act, may_approve, may_triage, snooze_refusal
 from bot.approval.jobs import Job, JobKind
 from bot.approval.proposal import (
     KILL_SWITCH_MESSAGE,
@@ -80,11 +80,6 @@ def _ephemeral(rt: Runtime, click: ActionRequest, text: str) -> None:
         rt.slack.post_ephemeral(click.channel, click.actor.user_id, payload)
     except Exception as exc:  # noqa: BLE001 - the decision stands; the note is best effort
         log.warning("ephemeral reply to %s failed: %s", click.actor.user_id, type(exc).__name__)
-
-
-def _in_org(rt: Runtime, actor: Actor) -> Verdict:
-    """Ack / Snooze / Dismiss: anyone in the organization's Slack team (fail closed)."""
-    return in_org(policy_of(rt), actor)
 
 
 # --- the ack path: one click -------------------------------------------------------------------
@@ -333,12 +328,15 @@ def _alert_for(rt: Runtime, click: ActionRequest) -> StoredAlert | None:
         return None
 
 
-def _org_alert(rt: Runtime, click: ActionRequest) -> StoredAlert | Decision:
-    """The clicked alert, if it is known and the clicker is in the organization; else the refusal."""
+def _triage_alert(rt: Runtime, click: ActionRequest) -> StoredAlert | Decision:
+    """The clicked alert, if it is known and the clicker may triage it (``policy.triage``, fail
+    closed) from this channel; else the refusal (a refused click writes one DENIED record)."""
     found = _alert_for(rt, click)
     if found is None:
         return _refuse(rt, click, "missing", "This alert is no longer known to EventOps.")
-    verdict = _in_org(rt, click.actor)
+    if click.channel and found.channel and click.channel != found.channel:
+        return _refuse(rt, click, "refused", "This button does not belong to this channel; nothing was changed.")
+    verdict = may_triage(policy_of(rt), click.actor, click.channel or found.channel, group_resolver(rt))
     if not verdict:
         return _deny(rt, click, None, verdict.reason, alert_id=found.alert.id)
     return found
@@ -362,7 +360,7 @@ def _first_to(
 
 
 def _ack(rt: Runtime, click: ActionRequest) -> Decision:
-    found = _org_alert(rt, click)
+    found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
     alert, channel, ts = found.alert, found.channel, found.ts
@@ -387,10 +385,13 @@ def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
     seconds = SNOOZE_SECONDS.get(click.arg)
     if seconds is None:
         return _refuse(rt, click, "refused", f"Unknown snooze duration {click.arg!r}.")
-    found = _org_alert(rt, click)
+    found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
     alert, channel, ts = found.alert, found.channel, found.ts
+    too_long = snooze_refusal(policy_of(rt), seconds)
+    if too_long:
+        return _deny(rt, click, None, too_long, alert_id=alert.id)
     until = time.time() + seconds
     rt.store.snooze(
         alert.fingerprint,
@@ -422,7 +423,7 @@ def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
 
 
 def _dismiss(rt: Runtime, click: ActionRequest) -> Decision:
-    found = _org_alert(rt, click)
+    found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
     alert, channel, ts = found.alert, found.channel, found.ts
