@@ -36,7 +36,6 @@ from bot.approval.authz import (
     may_approve,
     may_triage,
     snooze_refusal,
-    tier_for,
     undo_approvals_needed,
 )
 from bot.approval.jobs import Job, JobKind
@@ -62,7 +61,6 @@ from bot.messages import (
     clock,
     requested_line,
     title_of,
-    undo_approval_request,
     undo_status_line,
     who,
 )
@@ -337,14 +335,12 @@ def _undo_click(rt: Runtime, click: ActionRequest) -> Decision:
         return _refuse(rt, click, "already", "The remediation changed meanwhile; nothing to undo.")
     refresh_undo_reply(rt, saved)
     refresh_message(rt, saved.alert_id, undo_status_line(saved, 0, needed))
-    if needed:
-        tier = tier_for(policy, p.risk)
-        if saved.channel and saved.message_ts:
-            payload = undo_approval_request(saved, needed, tier.approval_ttl_minutes if tier else 0)
-            rt.slack.post_reply(saved.channel, saved.message_ts, payload)
-        _ephemeral(rt, click, f"Undo requested; it needs {needed} approvals from people other than you.")
-        return Decision("undo_awaiting_approval")
+    # With approvals needed, the job only posts the Approve undo button (a post can be rate
+    # limited, which the ack cannot wait out); the last approval queues the job that runs it.
     note = queue_job(rt, Job(kind=JobKind.UNDO, proposal_id=p.id, actor=click.actor))
+    if needed:
+        _ephemeral(rt, click, note or f"Undo requested; it needs {needed} approvals from people other than you.")
+        return Decision("undo_awaiting_approval")
     if note:
         _ephemeral(rt, click, note)
     return Decision("undo_queued")

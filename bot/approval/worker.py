@@ -41,7 +41,16 @@ from bot.approval.proposal import (
 )
 from bot.approval.states import TERMINAL
 from bot.errors import ConflictError, EventOpsError, NotFoundError, RetryLaterError, SlackError
-from bot.messages import approval_request, clock, manual_request, outcome_line, outcome_reply, undo_reply, who
+from bot.messages import (
+    approval_request,
+    clock,
+    manual_request,
+    outcome_line,
+    outcome_reply,
+    undo_approval_request,
+    undo_reply,
+    who,
+)
 from bot.models import Actor, Outcome, Proposal, Risk, UndoRequest
 from bot.remediations import remediations
 from bot.remediations.base import RemediationContext, run, run_undo
@@ -313,6 +322,8 @@ def _undo(rt: Runtime, job: Job) -> str:
         return f"skipped_{p.state.value.lower()}"
     if p.undo is not None and p.undo.closed:
         return "already_done"  # refused or failed earlier; its reply was posted then
+    if p.undo is not None and not p.undo.queued:
+        return _post_undo_request(rt, p, job)
     refusal = _undo_refusal(rt, p, job)
     if refusal:
         return _undo_reply(rt, p, job, "UNDO_REFUSED", refusal)
@@ -321,6 +332,21 @@ def _undo(rt: Runtime, job: Job) -> str:
             return "duplicate"
         return _undo_reply(rt, p, job, "UNDO_FAILED", "Undo interrupted; state unknown — check the resource")
     return _run_undo(rt, p, job)
+
+
+def _post_undo_request(rt: Runtime, p: Proposal, job: Job) -> str:
+    """An undo that waits for approvals: post its Approve undo button in the thread, once per job."""
+    assert p.undo is not None
+    if p.undo.requester.user_id != job.actor.user_id:
+        return "skipped_not_requester"
+    if not rt.store.claim_dry_run(p.id, job.correlation_id):  # a redelivery of this job
+        return "duplicate"
+    policy = policy_of(rt)
+    tier = tier_for(policy, p.risk)
+    payload = undo_approval_request(p, undo_approvals_needed(policy, p.risk), tier.approval_ttl_minutes if tier else 0)
+    if p.channel and p.message_ts:
+        rt.slack.post_reply(p.channel, p.message_ts, payload)
+    return "undo_approval_posted"
 
 
 def _undo_refusal(rt: Runtime, p: Proposal, job: Job) -> str | None:
