@@ -323,6 +323,24 @@ def approval_errors(policy: Policy | None) -> list[str]:
         if available < len(approvers):
             msg += f", and a requester ({short}) cannot approve their own request, which leaves {available}"
         out.append(msg)
+    return out + _undo_approval_errors(policy)
+
+
+def _undo_approval_errors(policy: Policy) -> list[str]:
+    """``policy.undo.approvals`` that some tier's approvers can never give (same rules as above)."""
+    if not isinstance(policy.undo, UndoRule) or not policy.undo.approvals:
+        return []
+    out = []
+    for risk, tier in policy.tiers.items():
+        if tier.user_groups or not tier.users:
+            continue
+        approvers = set(tier.approvers or tier.users)
+        available = min(len(approvers - {r}) for r in tier.users)
+        if available < policy.undo.approvals:
+            out.append(
+                f"policy.undo.approvals: {_plural(policy.undo.approvals, 'approval')} by people other than the"
+                f" undo's requester are needed, but policy.tiers.{risk.value} leaves only {available}"
+            )
     return out
 
 

@@ -14,6 +14,15 @@ records the *request* (the proposal stays ``PROPOSED``, ``requester`` set) and q
 thread. Approvals count only from distinct people other than the requester, each within the
 tier's ``approval_ttl_minutes``; the last needed approval makes the proposal ``APPROVED``.
 
+Undo follows the rules of the action it reverses: the clicker must be allowed to act at the
+proposal's risk; the request is recorded on the SUCCEEDED proposal (``Proposal.undo``). Where
+the tier needs approvals (``undo_approvals_needed``), the UNDO job only posts an **Approve undo**
+button, approvals are gathered like the change's (``may_approve`` on ``undo_view``), and the last
+one queues the UNDO job that runs it; the worker re-checks all of it.
+
+Triage (Acknowledge, Snooze, Dismiss) follows ``policy.triage`` (``may_triage``), from the
+alert's own channel; a refused triage click writes a DENIED record like any other.
+
 Example::
 
     decision = handle_action(rt, parse_action(body))   # handlers/slack.py, via Bolt

@@ -14,7 +14,8 @@ import pytest
 
 from bot.approval.jobs import Job, JobKind, enqueue
 from bot.approval.proposal import now_utc
-from bot.config import UndoRule
+from bot.config import UndoRule, parse_config
+from bot.errors import ConfigError
 from bot.models import Actor, Proposal, ProposalState, Risk
 from bot.sandbox.slack_fake import SlackFake
 from tests.approval.world import (
@@ -195,3 +196,14 @@ def test_a_refused_undo_takes_the_undo_button_away(world: World) -> None:
     assert "kill switch" in str(edited.blocks)
     world.click(UNDO, p.id, BOB, thread_ts=reply.ts)
     assert any("no longer possible" in t for t in world.ephemerals_for(BOB))
+
+
+def test_policy_undo_loads_and_an_impossible_undo_rule_is_a_start_up_error() -> None:
+    tiers = {"LOW": {"users": ["UA", "UB"]}, "HIGH": {"users": ["UA"], "approvers": ["UB", "UC"]}}
+    assert parse_config({"policy": {"teams": ["T1"], "tiers": tiers}}).policy.undo == "same_as_action"
+    loaded = parse_config({"policy": {"teams": ["T1"], "tiers": tiers, "undo": {"approvals": 1}}})
+    assert loaded.policy.undo == UndoRule(approvals=1)
+    with pytest.raises(ConfigError, match=r"policy\.undo\.approvals: 2 approvals .* policy\.tiers\.LOW leaves only 1"):
+        parse_config({"policy": {"teams": ["T1"], "tiers": tiers, "undo": {"approvals": 2}}}, "eventops.yml")
+    with pytest.raises(ConfigError, match=r"policy\.undo"):
+        parse_config({"policy": {"teams": ["T1"], "tiers": tiers, "undo": "never"}})
