@@ -20,7 +20,7 @@ import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -166,6 +166,27 @@ class Tier(_Strict):
     approval_ttl_minutes: int = 60
 
 
+class Triage(_Strict):
+    """Who may acknowledge, snooze, dismiss and unsnooze (buttons and ``/ops snooze``/``unsnooze``).
+
+    Left out of the policy, it is everyone listed in any risk tier (``users``, ``user_groups``
+    and ``approvers``), from any channel, snoozing for at most 24 hours (``default_triage``).
+    Empty ``users`` and ``user_groups`` means nobody; ``channels`` empty means any channel.
+    """
+
+    users: list[str] = Field(default_factory=list)
+    user_groups: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    max_snooze_hours: float = Field(default=24, gt=0)
+
+
+class UndoRule(_Strict):
+    """``policy.undo: {approvals: N}``: an Undo needs at least N approvals (never fewer than
+    the action it reverses needs). The default, ``same_as_action``, is the action's own rule."""
+
+    approvals: int = Field(default=0, ge=0)
+
+
 class Policy(_Strict):
     teams: list[str] = Field(default_factory=list)
     enterprise_id: str | None = None
@@ -174,6 +195,10 @@ class Policy(_Strict):
     group_members: dict[str, list[str]] = Field(default_factory=dict)
     proposal_ttl_hours: float = 24
     undo_window_minutes: int = 60
+    # Who may triage (Acknowledge, Snooze, Dismiss, /ops snooze, /ops unsnooze); see Triage.
+    triage: Triage | None = None
+    # Who may Undo: the action's tier (same_as_action), optionally with more approvals.
+    undo: Literal["same_as_action"] | UndoRule = "same_as_action"
 
 
 class BlastRadius(_Strict):
@@ -298,6 +323,24 @@ def approval_errors(policy: Policy | None) -> list[str]:
         if available < len(approvers):
             msg += f", and a requester ({short}) cannot approve their own request, which leaves {available}"
         out.append(msg)
+    return out + _undo_approval_errors(policy)
+
+
+def _undo_approval_errors(policy: Policy) -> list[str]:
+    """``policy.undo.approvals`` that some tier's approvers can never give (same rules as above)."""
+    if not isinstance(policy.undo, UndoRule) or not policy.undo.approvals:
+        return []
+    out = []
+    for risk, tier in policy.tiers.items():
+        if tier.user_groups or not tier.users:
+            continue
+        approvers = set(tier.approvers or tier.users)
+        available = min(len(approvers - {r}) for r in tier.users)
+        if available < policy.undo.approvals:
+            out.append(
+                f"policy.undo.approvals: {_plural(policy.undo.approvals, 'approval')} by people other than the"
+                f" undo's requester are needed, but policy.tiers.{risk.value} leaves only {available}"
+            )
     return out
 
 

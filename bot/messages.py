@@ -167,14 +167,75 @@ def outcome_reply(p: Proposal) -> dict[str, Any]:
         f"Verification: {p.verification}" if p.verification else "",
         f"Requested by {by}{approved}",
         f"Account {p.account or '-'} · region {p.region or '-'}",
-        f"Undo available until {clock(p.undo_until)}" if p.undo_until else "",
+        undo_line(p),
         f"Correlation id {p.correlation_id}" if p.correlation_id else "",
     ]
     icon = STATUS_ICON.get(p.state, "ℹ️")
     payload = render_outcome_reply(f"{icon} {title_of(p)}: {p.state.value.lower()}", lines)
-    if p.state == S.SUCCEEDED and p.undo_until:
-        payload["blocks"] = [*payload["blocks"], bk.actions([Button.undo(p.id).to_block()])]
+    if undo_offered(p):
+        payload["blocks"] = [*payload["blocks"], bk.actions([Button.undo(p.id, undo_confirm(p)).to_block()])]
     return payload
+
+
+def undo_offered(p: Proposal) -> bool:
+    """Does the outcome reply carry an Undo button? Only while nobody has asked for one yet."""
+    return p.state == S.SUCCEEDED and p.undo_until is not None and p.undo is None
+
+
+def undo_line(p: Proposal) -> str:
+    """The outcome reply's undo line: until when it is offered, who asked for it, or why it is over."""
+    if undo_offered(p):
+        return f"Undo available until {clock(p.undo_until)}"
+    if p.state != S.SUCCEEDED or p.undo is None:
+        return ""
+    if p.undo.closed:
+        return f"Undo: {p.undo.closed}"
+    return f"Undo requested by {who(p.undo.requester)} at {clock(p.undo.at)}"
+
+
+def _target(p: Proposal) -> str:
+    return next((str(v) for v in p.params.values() if isinstance(v, str) and v), p.remediation)
+
+
+def undo_confirm(p: Proposal) -> ConfirmSpec:
+    """The Undo button's dialog: what it reverses, and that the change's own rules apply."""
+    rules = (
+        "HIGH risk: two people other than you must approve the undo, as for the change."
+        if p.risk == Risk.HIGH
+        else f"{p.risk.value} risk: the same people and approvals as for the change."
+    )
+    text = f"Reverses {title_of(p)} on {_target(p)} (account {p.account or '-'}, {p.region or '-'}). {rules}"
+    return ConfirmSpec(title=f"Undo {title_of(p)}?"[:100], text=text, confirm="Undo", style="danger")
+
+
+def undo_approval_request(p: Proposal, needed: int, ttl_minutes: int) -> dict[str, Any]:
+    """An undo that needs approvals: what it reverses and an Approve undo button (with a dialog)."""
+    assert p.undo is not None
+    by = who(p.undo.requester)
+    lines = [
+        f"Reverses {title_of(p)} on {_target(p)} in account {p.account or '-'} · region {p.region or '-'}",
+        f"Needs {needed} approvals from people other than {by}, within {ttl_minutes} minutes"
+        f" and before the undo window closes at {clock(p.undo_until)}.",
+    ]
+    payload = render_outcome_reply(f"🔐 Undo of {title_of(p)} requested by {by}", lines)
+    confirm = ConfirmSpec(
+        title=f"Approve undo of {title_of(p)}?"[:100],
+        text=f"Reverses {title_of(p)} on {_target(p)} (account {p.account or '-'}, {p.region or '-'}), as {by} asked.",
+        confirm="Approve undo",
+        style="danger",
+    )
+    payload["blocks"] = [*payload["blocks"], bk.actions([Button.approve_undo(p.id, confirm).to_block()])]
+    return payload
+
+
+def undo_status_line(p: Proposal, have: int, needed: int) -> str:
+    """The alert message's status while an undo waits for approvals, or once it is queued."""
+    assert p.undo is not None
+    by = who(p.undo.requester)
+    names = ", ".join(who(a.actor) for a in p.undo.approvals)
+    if p.undo.queued:
+        return f"⏳ Undoing {title_of(p)} — requested by {by}" + (f", approved by {names}" if names else "")
+    return f"🔐 Undo of {title_of(p)} requested by {by}; needs {needed} approvals ({have}/{needed})"
 
 
 def undo_reply(message: str, actor: Actor) -> dict[str, Any]:

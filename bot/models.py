@@ -206,6 +206,22 @@ class Approval(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
+class UndoRequest(BaseModel):
+    """An Undo asked for on a SUCCEEDED proposal. It follows the rules of the action it reverses:
+    the requester may act at the proposal's risk, and the approvals it needs (people other than
+    the undo's requester, each within the tier's TTL) are gathered here before the undo job runs."""
+
+    requester: Actor
+    at: datetime = Field(default_factory=utcnow)
+    approvals: list[Approval] = Field(default_factory=list)
+    # All approvals were given (or none were needed) and the undo job was queued.
+    queued: bool = False
+    # The thread reply that carried the Undo button, re-rendered as the undo goes on.
+    reply_ts: str | None = None
+    # Why Undo is no longer offered: it ran, failed or was refused.
+    closed: str | None = None
+
+
 MANUAL_ALERT_PREFIX = "manual-"  # the alert_id of a proposal made with ``/ops run``
 
 
@@ -234,6 +250,7 @@ class Proposal(BaseModel):
     result: str | None = None
     verification: str | None = None
     undo_until: datetime | None = None
+    undo: UndoRequest | None = None
     correlation_id: str | None = None
 
     @property

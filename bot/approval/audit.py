@@ -13,6 +13,9 @@ Keys used by ``bot.approval`` (clicks, worker, sweeps):
 ``ack:<alert>``                    the first Acknowledge of an alert
 ``snooze:<alert>:<click id>``      one Snooze click
 ``dismiss:<alert>``                the Dismiss of an alert
+``<proposal>:UNDO_REFUSED:<job>``  an undo the worker refused (also ``UNDO_FAILED``)
+``cmd:<command>:<OUTCOME>:<uuid>`` one ``/ops snooze`` / ``unsnooze`` (``bot.commands``)
+``denied:cmd:<command>:<uuid>``    a refused ``/ops snooze`` / ``unsnooze``
 =================================  ===================================================
 
 The permalink is resolved with ``chat.getPermalink`` where time allows (worker,

@@ -14,6 +14,15 @@ records the *request* (the proposal stays ``PROPOSED``, ``requester`` set) and q
 thread. Approvals count only from distinct people other than the requester, each within the
 tier's ``approval_ttl_minutes``; the last needed approval makes the proposal ``APPROVED``.
 
+Undo follows the rules of the action it reverses: the clicker must be allowed to act at the
+proposal's risk; the request is recorded on the SUCCEEDED proposal (``Proposal.undo``). Where
+the tier needs approvals (``undo_approvals_needed``), the UNDO job only posts an **Approve undo**
+button, approvals are gathered like the change's (``may_approve`` on ``undo_view``), and the last
+one queues the UNDO job that runs it; the worker re-checks all of it.
+
+Triage (Acknowledge, Snooze, Dismiss) follows ``policy.triage`` (``may_triage``), from the
+alert's own channel; a refused triage click writes a DENIED record like any other.
+
 Example::
 
     decision = handle_action(rt, parse_action(body))   # handlers/slack.py, via Bolt
@@ -30,7 +39,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.approval import audit
-from bot.approval.authz import Verdict, approvals_needed, in_org, may_act, may_approve
+from bot.approval.authz import (
+    approvals_needed,
+    may_act,
+    may_approve,
+    may_triage,
+    snooze_refusal,
+    undo_approvals_needed,
+)
 from bot.approval.jobs import Job, JobKind
 from bot.approval.proposal import (
     KILL_SWITCH_MESSAGE,
@@ -43,12 +59,21 @@ from bot.approval.proposal import (
     policy_of,
     queue_job,
     refresh_message,
+    refresh_undo_reply,
+    undo_view,
     valid_approvals,
 )
 from bot.approval.states import OPEN
 from bot.errors import ConflictError, NotFoundError
-from bot.messages import awaiting_line, clock, requested_line, title_of, who
-from bot.models import Actor, Approval, Proposal, Risk
+from bot.messages import (
+    awaiting_line,
+    clock,
+    requested_line,
+    title_of,
+    undo_status_line,
+    who,
+)
+from bot.models import Actor, Approval, Proposal, Risk, UndoRequest
 from bot.runtime import Runtime
 from bot.slack.payloads import ActionRequest
 from bot.slack.render import render_ephemeral
@@ -82,11 +107,6 @@ def _ephemeral(rt: Runtime, click: ActionRequest, text: str) -> None:
         log.warning("ephemeral reply to %s failed: %s", click.actor.user_id, type(exc).__name__)
 
 
-def _in_org(rt: Runtime, actor: Actor) -> Verdict:
-    """Ack / Snooze / Dismiss: anyone in the organization's Slack team (fail closed)."""
-    return in_org(policy_of(rt), actor)
-
-
 # --- the ack path: one click -------------------------------------------------------------------
 
 
@@ -96,6 +116,7 @@ def handle_action(rt: Runtime, click: ActionRequest) -> Decision:
         "remediate": _remediate,
         "approve": _approve,
         "undo": _undo_click,
+        "approve-undo": _approve_undo,
         "ack": _ack,
         "snooze": _snooze,
         "dismiss": _dismiss,
@@ -301,29 +322,121 @@ def _approve(rt: Runtime, click: ActionRequest) -> Decision:
 
 
 def _undo_click(rt: Runtime, click: ActionRequest) -> Decision:
+    """Undo follows the rules of the action it reverses: the clicker may act at the proposal's
+    risk, and a tier that needs approvals gets an Approve undo button in the thread first."""
+    p = _load(rt, click)
+    refusal = _common_refusal(rt, click, p) or (_undo_refusal(rt, click, p) if p else None)
+    if refusal:
+        return refusal
+    assert p is not None
+    policy = policy_of(rt)
+    verdict = may_act(policy, click.actor, p.risk, click.channel or p.channel, group_resolver(rt))
+    if not verdict:
+        return _deny(rt, click, p, verdict.reason)
+    if p.undo is not None or not rt.store.claim_undo_request(p.id, click.actor):
+        prior = p.undo.requester if p.undo else rt.store.undo_requested_by(p.id)
+        return _refuse(rt, click, "already", f"Undo was already requested by {who(prior)}.")
+    needed = undo_approvals_needed(policy, p.risk)
+    reply_ts = click.message_ts if click.message_ts != p.message_ts else None
+    request = UndoRequest(requester=click.actor, reply_ts=reply_ts, queued=needed == 0)
+    saved = _save_undo(rt, p, request)
+    if saved is None:
+        return _refuse(rt, click, "already", "The remediation changed meanwhile; nothing to undo.")
+    refresh_undo_reply(rt, saved)
+    refresh_message(rt, saved.alert_id, undo_status_line(saved, 0, needed))
+    # With approvals needed, the job only posts the Approve undo button (a post can be rate
+    # limited, which the ack cannot wait out); the last approval queues the job that runs it.
+    note = queue_job(rt, Job(kind=JobKind.UNDO, proposal_id=p.id, actor=click.actor))
+    if needed:
+        _ephemeral(rt, click, note or f"Undo requested; it needs {needed} approvals from people other than you.")
+        return Decision("undo_awaiting_approval")
+    if note:
+        _ephemeral(rt, click, note)
+    return Decision("undo_queued")
+
+
+def _undo_refusal(rt: Runtime, click: ActionRequest, p: Proposal) -> Decision | None:
+    """Why there is nothing to undo (the state, an undo already over, the window closed), or None."""
+    if p.state == S.UNDONE:
+        return _refuse(rt, click, "already", f"Already undone (at {clock(p.updated_at)}).")
+    if p.state != S.SUCCEEDED:
+        return _refuse(rt, click, "refused", f"Nothing to undo: the remediation is {p.state.value.lower()}.")
+    if p.undo is not None and p.undo.closed:
+        return _refuse(rt, click, "refused", f"Undo is no longer possible: {p.undo.closed}.")
+    if p.undo_until is None or now_utc() >= p.undo_until:
+        closed = f"the undo window closed at {clock(p.undo_until)}"
+        if p.undo is None:  # take the Undo button off the reply it was clicked on
+            refresh_undo_reply(rt, p.model_copy(update={"undo": _closed_request(click, p, closed)}))
+        return _refuse(rt, click, "refused", f"The undo window closed at {clock(p.undo_until)}; nothing was changed.")
+    return None
+
+
+def _closed_request(click: ActionRequest, p: Proposal, closed: str) -> UndoRequest:
+    reply_ts = click.message_ts if click.message_ts != p.message_ts else None
+    return UndoRequest(requester=click.actor, reply_ts=reply_ts, closed=closed)
+
+
+def _save_undo(rt: Runtime, p: Proposal, request: UndoRequest) -> Proposal | None:
+    """Record the undo request on the SUCCEEDED proposal (conditional); None when it moved on."""
+    for _attempt in range(5):
+        if p.state != S.SUCCEEDED:
+            return None
+        try:
+            return rt.store.save_proposal(p.model_copy(update={"undo": request}), S.SUCCEEDED, p.version)
+        except ConflictError:
+            p = rt.store.get_proposal(p.id)
+    return None
+
+
+def _approve_undo(rt: Runtime, click: ActionRequest) -> Decision:
+    """One approval of an undo: the change's approval rules, judged on the undo's request."""
     p = _load(rt, click)
     refusal = _common_refusal(rt, click, p)
     if refusal:
         return refusal
     assert p is not None
+    policy = policy_of(rt)
+    needed = undo_approvals_needed(policy, p.risk)
+    for _attempt in range(5):
+        refusal = _undo_approval_refusal(rt, click, p)
+        if refusal:
+            return refusal
+        assert p.undo is not None
+        view = undo_view(p)
+        verdict = may_approve(policy, click.actor, view, click.channel or p.channel, group_resolver(rt))
+        if not verdict:
+            return _deny(rt, click, p, verdict.reason)
+        now = now_utc()
+        approvals = [*valid_approvals(rt, view, now), Approval(actor=click.actor, at=now)]
+        request = p.undo.model_copy(update={"approvals": approvals, "queued": len(approvals) >= needed})
+        try:
+            saved = rt.store.save_proposal(p.model_copy(update={"undo": request}), S.SUCCEEDED, p.version)
+            break
+        except ConflictError:
+            p = rt.store.get_proposal(p.id)  # another approver was faster: look again
+    else:
+        return _refuse(rt, click, "conflict", "Too many simultaneous approvals; please press Approve undo again.")
+    refresh_message(rt, saved.alert_id, undo_status_line(saved, len(approvals), needed))
+    if request.queued:
+        note = queue_job(rt, Job(kind=JobKind.UNDO, proposal_id=saved.id, actor=request.requester))
+        _ephemeral(rt, click, note or f"Approved ({len(approvals)}/{needed}); the undo of {title_of(saved)} is queued.")
+        return Decision("undo_approved")
+    _ephemeral(rt, click, f"Approved ({len(approvals)}/{needed}); waiting for another approver.")
+    return Decision("undo_approval_recorded")
+
+
+def _undo_approval_refusal(rt: Runtime, click: ActionRequest, p: Proposal) -> Decision | None:
     if p.state == S.UNDONE:
         return _refuse(rt, click, "already", f"Already undone (at {clock(p.updated_at)}).")
-    if p.state != S.SUCCEEDED:
-        return _refuse(rt, click, "refused", f"Nothing to undo: the remediation is {p.state.value.lower()}.")
+    if p.state != S.SUCCEEDED or p.undo is None:
+        return _refuse(rt, click, "refused", "Nobody has requested this undo; nothing to approve.")
+    if p.undo.closed:
+        return _refuse(rt, click, "refused", f"Undo is no longer possible: {p.undo.closed}.")
+    if p.undo.queued:
+        return _refuse(rt, click, "already", "This undo has all its approvals; it is queued.")
     if p.undo_until is None or now_utc() >= p.undo_until:
-        return _refuse(rt, click, "refused", f"The undo window closed at {clock(p.undo_until)}; nothing was changed.")
-    verdict = may_act(policy_of(rt), click.actor, p.risk, click.channel or p.channel, group_resolver(rt))
-    if not verdict:
-        return _deny(rt, click, p, verdict.reason)
-    if not rt.store.claim_undo_request(p.id, click.actor):
-        prior = rt.store.undo_requested_by(p.id)
-        by = who(prior) if prior else "someone"
-        return _refuse(rt, click, "already", f"Undo was already requested by {by}.")
-    note = queue_job(rt, Job(kind=JobKind.UNDO, proposal_id=p.id, actor=click.actor))
-    refresh_message(rt, p.alert_id, f"⏳ Undoing {title_of(p)} — requested by {who(click.actor)}")
-    if note:
-        _ephemeral(rt, click, note)
-    return Decision("undo_queued")
+        return _refuse(rt, click, "expired", f"The undo window closed at {clock(p.undo_until)}; nothing was changed.")
+    return None
 
 
 def _alert_for(rt: Runtime, click: ActionRequest) -> StoredAlert | None:
@@ -333,12 +446,15 @@ def _alert_for(rt: Runtime, click: ActionRequest) -> StoredAlert | None:
         return None
 
 
-def _org_alert(rt: Runtime, click: ActionRequest) -> StoredAlert | Decision:
-    """The clicked alert, if it is known and the clicker is in the organization; else the refusal."""
+def _triage_alert(rt: Runtime, click: ActionRequest) -> StoredAlert | Decision:
+    """The clicked alert, if it is known and the clicker may triage it (``policy.triage``, fail
+    closed) from this channel; else the refusal (a refused click writes one DENIED record)."""
     found = _alert_for(rt, click)
     if found is None:
         return _refuse(rt, click, "missing", "This alert is no longer known to EventOps.")
-    verdict = _in_org(rt, click.actor)
+    if click.channel and found.channel and click.channel != found.channel:
+        return _refuse(rt, click, "refused", "This button does not belong to this channel; nothing was changed.")
+    verdict = may_triage(policy_of(rt), click.actor, click.channel or found.channel, group_resolver(rt))
     if not verdict:
         return _deny(rt, click, None, verdict.reason, alert_id=found.alert.id)
     return found
@@ -362,7 +478,7 @@ def _first_to(
 
 
 def _ack(rt: Runtime, click: ActionRequest) -> Decision:
-    found = _org_alert(rt, click)
+    found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
     alert, channel, ts = found.alert, found.channel, found.ts
@@ -387,10 +503,13 @@ def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
     seconds = SNOOZE_SECONDS.get(click.arg)
     if seconds is None:
         return _refuse(rt, click, "refused", f"Unknown snooze duration {click.arg!r}.")
-    found = _org_alert(rt, click)
+    found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
     alert, channel, ts = found.alert, found.channel, found.ts
+    too_long = snooze_refusal(policy_of(rt), seconds)
+    if too_long:
+        return _deny(rt, click, None, too_long, alert_id=alert.id)
     until = time.time() + seconds
     rt.store.snooze(
         alert.fingerprint,
@@ -422,7 +541,7 @@ def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
 
 
 def _dismiss(rt: Runtime, click: ActionRequest) -> Decision:
-    found = _org_alert(rt, click)
+    found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
     alert, channel, ts = found.alert, found.channel, found.ts

@@ -17,7 +17,7 @@ from bot.approval import audit
 from bot.approval.authz import may_approve, tier_for
 from bot.approval.jobs import Job, enqueue
 from bot.errors import ConflictError, NotFoundError, SlackError
-from bot.messages import clock, refresh_alert_message, who
+from bot.messages import clock, outcome_reply, refresh_alert_message, who
 from bot.models import Actor, Approval, Proposal, ProposalState
 from bot.runtime import Runtime
 
@@ -140,3 +140,27 @@ def queue_job(rt: Runtime, job: Job) -> str | None:
         log.error("queueing %s for %s failed: %s", job.kind.value, job.proposal_id, type(exc).__name__)
         rt.count("enqueue_failed")
         return "The job could not be queued right now; it will be retried automatically within a few minutes."
+
+
+# --- undo: it follows the rules of the action it reverses ---------------------------------------
+
+
+def undo_view(p: Proposal) -> Proposal:
+    """``p`` as its undo request: requester and approvals are the undo's, so ``may_approve`` and
+    ``valid_approvals`` judge an undo exactly as they judge the change."""
+    if p.undo is None:
+        return p.model_copy(update={"requester": None, "approvals": []})
+    return p.model_copy(update={"requester": p.undo.requester, "approvals": p.undo.approvals})
+
+
+def refresh_undo_reply(rt: Runtime, succeeded: Proposal) -> None:
+    """Re-render the outcome reply that carried the Undo button (``succeeded``: the SUCCEEDED
+    proposal with its undo request): the button and "Undo available until" go. Best effort."""
+    undo = succeeded.undo
+    if undo is None or not undo.reply_ts or not succeeded.channel or undo.reply_ts == succeeded.message_ts:
+        return
+    try:
+        rt.slack.update_message(succeeded.channel, undo.reply_ts, outcome_reply(succeeded))
+    except SlackError as exc:
+        rt.count("message_update_failed")
+        log.warning("updating the outcome reply of proposal %s failed: %s", succeeded.id, exc)

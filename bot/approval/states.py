@@ -8,7 +8,8 @@
         └─► DISMISSED | SNOOZED | EXPIRED | DENIED
 
 A state may be re-saved as itself where a proposal gathers facts while it waits: approvals
-(``PROPOSED``), the message an ``/ops run`` request was posted as (``PROPOSED``, ``APPROVED``).
+(``PROPOSED``), the message an ``/ops run`` request was posted as (``PROPOSED``, ``APPROVED``),
+an undo's request and approvals (``SUCCEEDED``).
 ``RUNNING`` may also go back to ``FAILED`` from a worker that crashed and was re-delivered;
 ``SNOOZED`` returns to ``PROPOSED`` when the snooze ends.
 """
@@ -21,7 +22,7 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.PROPOSED: frozenset({S.PROPOSED, S.APPROVED, S.DISMISSED, S.SNOOZED, S.EXPIRED, S.DENIED}),
     S.APPROVED: frozenset({S.APPROVED, S.RUNNING, S.EXPIRED, S.DENIED, S.DISMISSED}),
     S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.NOOP}),
-    S.SUCCEEDED: frozenset({S.UNDONE}),
+    S.SUCCEEDED: frozenset({S.SUCCEEDED, S.UNDONE}),
     S.SNOOZED: frozenset({S.PROPOSED, S.DISMISSED, S.EXPIRED}),
     S.FAILED: frozenset(),
     S.NOOP: frozenset(),

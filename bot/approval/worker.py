@@ -24,7 +24,7 @@ from datetime import timedelta
 from botocore.exceptions import ClientError
 
 from bot.approval import audit
-from bot.approval.authz import approvals_needed, may_act, tier_for
+from bot.approval.authz import approvals_needed, may_act, tier_for, undo_approvals_needed
 from bot.approval.jobs import Job, JobKind
 from bot.approval.proposal import (
     APPROVAL_GRACE_S,
@@ -35,13 +35,24 @@ from bot.approval.proposal import (
     now_utc,
     policy_of,
     refresh_message,
+    refresh_undo_reply,
+    undo_view,
     valid_approvals,
 )
 from bot.approval.states import TERMINAL
 from bot.aws import remediation_refusal
 from bot.errors import ConflictError, EventOpsError, NotFoundError, RetryLaterError, SlackError
-from bot.messages import approval_request, clock, manual_request, outcome_line, outcome_reply, undo_reply, who
-from bot.models import Actor, Outcome, Proposal, Risk
+from bot.messages import (
+    approval_request,
+    clock,
+    manual_request,
+    outcome_line,
+    outcome_reply,
+    undo_approval_request,
+    undo_reply,
+    who,
+)
+from bot.models import Actor, Outcome, Proposal, Risk, UndoRequest
 from bot.remediations import remediations
 from bot.remediations.base import UNDO_REFUSED, RemediationContext, run, run_undo
 from bot.runtime import Runtime
@@ -316,6 +327,10 @@ def _undo(rt: Runtime, job: Job) -> str:
         return "already_done"
     if p.state != S.SUCCEEDED:
         return f"skipped_{p.state.value.lower()}"
+    if p.undo is not None and p.undo.closed:
+        return "already_done"  # refused or failed earlier; its reply was posted then
+    if p.undo is not None and not p.undo.queued:
+        return _post_undo_request(rt, p, job)
     refusal = _undo_refusal(rt, p, job)
     if refusal:
         return _undo_reply(rt, p, job, "UNDO_REFUSED", refusal)
@@ -326,13 +341,42 @@ def _undo(rt: Runtime, job: Job) -> str:
     return _run_undo(rt, p, job)
 
 
+def _post_undo_request(rt: Runtime, p: Proposal, job: Job) -> str:
+    """An undo that waits for approvals: post its Approve undo button in the thread, once per job."""
+    assert p.undo is not None
+    if p.undo.requester.user_id != job.actor.user_id:
+        return "skipped_not_requester"
+    if not rt.store.claim_dry_run(p.id, job.correlation_id):  # a redelivery of this job
+        return "duplicate"
+    policy = policy_of(rt)
+    tier = tier_for(policy, p.risk)
+    payload = undo_approval_request(p, undo_approvals_needed(policy, p.risk), tier.approval_ttl_minutes if tier else 0)
+    if p.channel and p.message_ts:
+        rt.slack.post_reply(p.channel, p.message_ts, payload)
+    return "undo_approval_posted"
+
+
 def _undo_refusal(rt: Runtime, p: Proposal, job: Job) -> str | None:
-    """Why the undo must not run (kill switch, the actor may not, window closed), or None."""
+    """Why the undo must not run, or None. The rules of the action it reverses, re-checked:
+    the kill switch, the undo request on record and its requester's tier, the approvals the
+    undo needs (each still valid), the window. Fail closed: every doubt is a reason."""
     if rt.kill_switch_on():
         return f"Undo refused: {KILL_SWITCH_MESSAGE}"
-    verdict = may_act(policy_of(rt), job.actor, p.risk, p.channel, group_resolver(rt))
+    request = p.undo
+    if request is None or request.requester.user_id != job.actor.user_id or not request.queued:
+        return f"Undo refused: no approved undo request by {who(job.actor)} is recorded"
+    policy = policy_of(rt)
+    verdict = may_act(policy, request.requester, p.risk, p.channel, group_resolver(rt))
     if not verdict:
-        return f"Undo refused: {who(job.actor)} may not: {verdict.reason}"
+        return f"Undo refused: {who(request.requester)} may not: {verdict.reason}"
+    needed = undo_approvals_needed(policy, p.risk)
+    if needed:
+        valid = valid_approvals(rt, undo_view(p), now_utc(), grace_s=APPROVAL_GRACE_S)
+        if len(valid) < needed:
+            return (
+                f"Undo refused: it needs {needed} valid approvals from people other than"
+                f" {who(request.requester)}, and has {len(valid)}"
+            )
     if p.undo_until is None or now_utc() >= p.undo_until:
         return f"Undo refused: the undo window closed at {clock(p.undo_until)}"
     return None
@@ -358,10 +402,12 @@ def _run_undo(rt: Runtime, p: Proposal, job: Job) -> str:
 
 
 def _record_undone(rt: Runtime, p: Proposal, job: Job, outcome: Outcome) -> str:
-    """SUCCEEDED → UNDONE (conditional), one audit record, then the message and a thread reply."""
+    """SUCCEEDED → UNDONE (conditional), one audit record, then the message and a thread reply;
+    the outcome reply that offered Undo loses its button."""
+    closed = _closed(p, f"undone by {who(job.actor)} at {clock(now_utc())}")
     try:
         saved = rt.store.save_proposal(
-            p.model_copy(update={"state": S.UNDONE, "result": outcome.message, "requester": p.requester}),
+            p.model_copy(update={"state": S.UNDONE, "result": outcome.message, "undo": closed.undo}),
             S.SUCCEEDED,
             p.version,
         )
@@ -380,7 +426,25 @@ def _record_undone(rt: Runtime, p: Proposal, job: Job, outcome: Outcome) -> str:
     )
     rt.count("remediation_undone")
     _notify(rt, saved)
+    refresh_undo_reply(rt, closed)
     return "undone"
+
+
+def _closed(p: Proposal, why: str) -> Proposal:
+    """``p`` with its undo request closed (``why``): Undo is no longer offered."""
+    request = p.undo or UndoRequest(requester=Actor.system())
+    return p.model_copy(update={"undo": request.model_copy(update={"closed": why})})
+
+
+def _close_undo(rt: Runtime, p: Proposal, why: str) -> None:
+    """The undo was refused or failed: record that on the SUCCEEDED proposal (conditional, once)
+    and take Undo off the outcome reply. A concurrent change wins; the reply is re-rendered anyway."""
+    closed = _closed(p, why)
+    try:
+        rt.store.save_proposal(closed, S.SUCCEEDED, p.version)
+    except ConflictError:
+        log.info("proposal %s changed while its undo was closed", p.id)
+    refresh_undo_reply(rt, closed)
 
 
 def _undo_reply(rt: Runtime, p: Proposal, job: Job, outcome: str, message: str) -> str:
@@ -396,6 +460,7 @@ def _undo_reply(rt: Runtime, p: Proposal, job: Job, outcome: str, message: str) 
     )
     if p.channel and p.message_ts:
         rt.slack.post_reply(p.channel, p.message_ts, undo_reply(message, job.actor))
+    _close_undo(rt, p, message.removeprefix("Undo refused: "))
     return outcome.lower()
 
 

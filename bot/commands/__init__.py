@@ -69,7 +69,9 @@ def commands_table_markdown(slash: str = "/ops") -> str:
     for cmd in commands.values():
         usage = f"{slash} {cmd.usage}".replace("|", "\\|")
         desc = cmd.description.replace("|", "\\|")
-        mark = " *(needs permission to act)*" if cmd.mutates else ""
+        mark = (
+            " *(needs permission to triage)*" if cmd.triage else " *(needs permission to act)*" if cmd.mutates else ""
+        )
         lines.append(f"| `{usage}` | {desc}{mark} |")
     return "\n".join(lines) + "\n"
 

@@ -29,13 +29,15 @@ import logging
 import re
 import shlex
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.approval.authz import allowed_risks, may_act
+from bot.approval import audit
+from bot.approval.authz import Verdict, allowed_risks, may_act, may_triage
 from bot.errors import CommandError, EventOpsError
 from bot.models import Actor, Risk
 from bot.registry import Registry
@@ -111,6 +113,9 @@ class Command:
     description: str
     # Changes state (snooze, run): shown in help only to people allowed to act, refused otherwise.
     mutates: bool = False
+    # Triage (snooze, unsnooze): "allowed to act" means ``policy.triage`` (``may_triage``), and a
+    # refusal writes one DENIED audit record; the command audits what it did itself.
+    triage: bool = False
     # Queries AWS across accounts × regions: ack with "Looking up …", answer through
     # response_url. Never for commands that only read DynamoDB: those answer inside the ack.
     deferred: bool = False
@@ -132,11 +137,13 @@ def command(
     min_args: int = 0,
     aliases: tuple[str, ...] = (),
     check: Callable[[Invocation], object] | None = None,
+    triage: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a sub-command; its docstring's first line is the usage, the second the description.
 
     ``deferred``: it queries AWS across accounts (ack first, answer through response_url);
-    ``check``: the deferred command's argument validation, run before the ack.
+    ``check``: the deferred command's argument validation, run before the ack;
+    ``triage``: a triage command (``mutates`` judged by ``policy.triage``, refusals audited).
     """
 
     def deco(fn: Handler) -> Handler:
@@ -146,7 +153,7 @@ def command(
             raise ValueError(f"/ops {name}: the docstring must start with '{name} ...' and a description line")
         if check is not None and not deferred:
             raise ValueError(f"/ops {name}: check= is for deferred commands (the others validate as they run)")
-        cmd = Command(name, fn, lines[0], lines[1], mutates, deferred, min_args, aliases, check)
+        cmd = Command(name, fn, lines[0], lines[1], mutates, triage, deferred, min_args, aliases, check)
         commands.add(name, cmd)
         return fn
 
@@ -212,10 +219,30 @@ def may_mutate(rt: Runtime, actor: Actor, channel: str | None = None) -> bool:
     return any(may_act(policy, actor, r, channel) for r in Risk)
 
 
+def may_use(rt: Runtime, cmd: Command, actor: Actor, channel: str | None = None) -> Verdict:
+    """May ``actor`` use ``cmd`` (from ``channel``, when given)? Read-only commands: yes;
+    triage commands: ``policy.triage``; other mutating ones: acting at some risk."""
+    if not cmd.mutates:
+        return Verdict(True)
+    policy = rt.config.policy
+    if cmd.triage:
+        return may_triage(policy, actor, channel)
+    if may_mutate(rt, actor, channel):
+        return Verdict(True)
+    reasons = [may_act(policy, actor, r, channel).reason for r in Risk]
+    return Verdict(False, reasons[0] if reasons else "not allowed")
+
+
 def visible_commands(rt: Runtime, actor: Actor) -> list[Command]:
     """Commands the actor may use, in registration order; mutating ones only for people allowed."""
-    allowed = may_mutate(rt, actor)
-    return [c for c in commands.values() if allowed or not c.mutates]
+    return [c for c in commands.values() if _allowed(rt, c, actor)]
+
+
+def _allowed(rt: Runtime, cmd: Command, actor: Actor) -> bool:
+    try:
+        return bool(may_use(rt, cmd, actor))
+    except Exception:  # noqa: BLE001 - permissions fail closed
+        return False
 
 
 # --- dispatch -----------------------------------------------------------------------------------
@@ -310,8 +337,11 @@ def _dispatch(
     inv = Invocation(rt, actor, channel, args, public, response_url, cmd)
     if any(a in ("-h", "--help") for a in args) or (args[:1] == ["help"] and cmd.name != "help"):
         return _usage_reply(f"`{slash} {cmd.usage}`\n{cmd.description}")
-    if cmd.mutates and not _safe(lambda: may_mutate(rt, actor, channel)):
-        return _usage_reply(f"You are not allowed to use `{slash} {cmd.name}`: {_refusal(rt, actor, channel)}")
+    verdict = _permission(rt, cmd, actor, channel)
+    if not verdict:
+        if cmd.triage:
+            _audit_refusal(rt, cmd, actor, channel, args, verdict.reason)
+        return _usage_reply(f"You are not allowed to use `{slash} {cmd.name}`: {bk.escape(verdict.reason)}")
     if len(args) < cmd.min_args:
         return _usage_reply(f"`{slash} {cmd.name}` needs more arguments.\nUsage: `{slash} {cmd.usage}`")
     started = time.monotonic()
@@ -350,12 +380,29 @@ def _safe(fn: Callable[[], Any]) -> Any:
         return False
 
 
-def _refusal(rt: Runtime, actor: Actor, channel: str) -> str:
+def _permission(rt: Runtime, cmd: Command, actor: Actor, channel: str) -> Verdict:
     try:
-        reasons = [may_act(rt.config.policy, actor, r, channel).reason for r in Risk]
-    except Exception:  # noqa: BLE001
-        return "the authorization policy could not be read"
-    return bk.escape(reasons[0] if reasons else "not allowed")
+        return may_use(rt, cmd, actor, channel)
+    except Exception:
+        log.exception("/ops %s: the authorization policy could not be read", cmd.name)
+        return Verdict(False, "the authorization policy could not be read")
+
+
+def _audit_refusal(rt: Runtime, cmd: Command, actor: Actor, channel: str, args: list[str], reason: str) -> None:
+    """One DENIED record for a refused triage command (e.g. ``/ops snooze`` by an outsider)."""
+    try:
+        audit.record(
+            rt,
+            key=f"denied:cmd:{cmd.name}:{uuid.uuid4().hex}",
+            action=f"command.{cmd.name}",
+            outcome="DENIED",
+            actor=actor,
+            result=reason,
+            channel=channel,
+            params={"args": " ".join(args)[:300]},
+        )
+    except Exception:
+        log.exception("/ops %s: the DENIED audit record could not be written", cmd.name)
 
 
 # --- deferred answers through response_url ------------------------------------------------------

@@ -17,6 +17,7 @@ from bot.commands.base import Invocation, Reply, command
 from bot.commands.fanout import Target, describe_error, fan_out
 from bot.commands.output import code, esc, pack
 from bot.models import Mode, Risk
+from bot.runtime import Runtime
 from bot.slack import blocks as bk
 
 OK, WARN, FAIL = ":white_check_mark:", ":warning:", ":x:"
@@ -36,7 +37,7 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-def config_checks(rt: Any) -> list[str]:
+def config_checks(rt: Runtime) -> list[str]:
     cfg = rt.config
     lines = [
         f"{OK} config: {len(cfg.accounts)} account(s), {len(cfg.routing.rules)} routing rule(s), "
@@ -55,12 +56,12 @@ def config_checks(rt: Any) -> list[str]:
     return lines
 
 
-def _secrets_ok(rt: Any) -> str:
+def _secrets_ok(rt: Runtime) -> str:
     secrets = rt.secrets  # raises ConfigError saying which one is missing
     return "bot token and signing secret present" if secrets.bot_token and secrets.signing_secret else ""
 
 
-def _table_ok(rt: Any) -> str:
+def _table_ok(rt: Runtime) -> str:
     table = rt.sessions.client("dynamodb").describe_table(TableName=rt.settings.table_name)["Table"]
     status = table.get("TableStatus", "?")
     if status != "ACTIVE":
@@ -68,7 +69,7 @@ def _table_ok(rt: Any) -> str:
     return "ACTIVE"
 
 
-def _queue_ok(rt: Any, url: str) -> str:
+def _queue_ok(rt: Runtime, url: str) -> str:
     attrs = rt.sessions.client("sqs").get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "RedrivePolicy"]
     )["Attributes"]
@@ -77,7 +78,7 @@ def _queue_ok(rt: Any, url: str) -> str:
     return f"{depth} message(s) waiting{dlq}"
 
 
-def account_checks(rt: Any) -> list[str]:
+def account_checks(rt: Runtime) -> list[str]:
     """Assume every account's role (concurrently) and check who we end up as."""
     accounts = list(rt.config.accounts)
     if not accounts:
@@ -87,11 +88,11 @@ def account_checks(rt: Any) -> list[str]:
     def whoami(client: Any, target: Target) -> list[str]:
         ident = client.get_caller_identity()
         arn, got = ident.get("Arn", ""), ident.get("Account", "")
-        acct = rt.config.account(target.account)
+        acct = rt.config.account(target.account or "")
         if got != target.account:
             how = (
                 "no role_arn, so the bot's own credentials are used"
-                if not acct.role_arn
+                if acct is None or not acct.role_arn
                 else "the role is in another account"
             )
             return [
@@ -108,7 +109,7 @@ def account_checks(rt: Any) -> list[str]:
     return lines
 
 
-def unconfigured_account_lines(rt: Any) -> list[str]:
+def unconfigured_account_lines(rt: Runtime) -> list[str]:
     """Accounts not in ``accounts:`` that events arrived from lately (anyone in the org may put
     events on the bus): EventOps offers no actions on them; configure the account or find out."""
     try:
@@ -141,7 +142,7 @@ def approvers_besides_requester(tier: Any) -> int | None:
     return min(len(approvers - {r}) for r in requesters)
 
 
-def policy_warnings(rt: Any) -> list[str]:
+def policy_warnings(rt: Runtime) -> list[str]:
     policy = rt.config.policy
     if policy is None:
         return [f"{WARN} no authorization policy: nobody may run any remediation (fail closed)"]
@@ -167,7 +168,7 @@ def policy_warnings(rt: Any) -> list[str]:
     return out
 
 
-def routing_warnings(rt: Any) -> list[str]:
+def routing_warnings(rt: Runtime) -> list[str]:
     routing = rt.config.routing
     rems = catalog()
     high = {str(name) for name, rem in rems.items() if getattr(rem, "risk", None) == Risk.HIGH}

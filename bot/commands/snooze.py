@@ -2,13 +2,22 @@
 
 Snooze targets in the store: an alert's **fingerprint** (snoozing an alert id snoozes its
 problem, so repeats stay quiet), or ``rule:<name>`` for a whole routing rule.
+
+``snooze`` and ``unsnooze`` are triage, like the Snooze and Dismiss buttons: who may use them
+is ``policy.triage`` (the dispatcher refuses everyone else, with a DENIED audit record), a
+snooze longer than ``policy.triage.max_snooze_hours`` is refused, and each one writes one
+audit record (SNOOZED, UNSNOOZED or DENIED).
 """
 
 from __future__ import annotations
 
 import re
 import time
+import uuid
+from datetime import UTC, datetime
 
+from bot.approval import audit
+from bot.approval.authz import snooze_refusal
 from bot.commands.base import Invocation, Reply, command
 from bot.commands.output import ago, code, esc, listing, message
 from bot.errors import NotFoundError
@@ -69,7 +78,22 @@ def resolve_target(inv: Invocation, word: str) -> tuple[str, str]:
     raise inv.usage_error(f"`{esc(word)}` is not an alert id, a fingerprint or a routing rule.")
 
 
-@command("snooze", mutates=True, min_args=2)
+def _audit(inv: Invocation, outcome: str, result: str, target: str) -> None:
+    """One audit record for this /ops snooze or unsnooze (allowed or refused)."""
+    name = inv.command.name if inv.command else "snooze"
+    audit.record(
+        inv.rt,
+        key=f"cmd:{name}:{outcome}:{uuid.uuid4().hex}",
+        action=f"command.{name}",
+        outcome=outcome,
+        actor=inv.actor,
+        result=result,
+        channel=inv.channel,
+        params={"target": target, "args": " ".join(inv.args)[:300]},
+    )
+
+
+@command("snooze", mutates=True, triage=True, min_args=2)
 def snooze(inv: Invocation) -> Reply:
     """snooze <alert|fingerprint|rule> <duration> [reason]
     Silence an alert's problem (or a routing rule) for a while, e.g. 30m, 4h, 2d.
@@ -82,8 +106,13 @@ def snooze(inv: Invocation) -> Reply:
     except ValueError as exc:
         raise inv.usage_error(esc(exc)) from None
     reason = " ".join(inv.args[2:])[:300]
+    too_long = snooze_refusal(inv.rt.config.policy, seconds)
+    if too_long:
+        _audit(inv, "DENIED", too_long, target)
+        raise inv.usage_error(f"Not allowed: {esc(too_long)}.")
     until = time.time() + seconds
     snooze_id = inv.rt.store.snooze(target, until, inv.actor, reason=reason, channel=inv.channel)
+    _audit(inv, "SNOOZED", f"until {datetime.fromtimestamp(until, UTC).isoformat()}; id {snooze_id}", target)
     inv.rt.count("SnoozeCreated")
     text = (
         f":zzz: Snoozed {what} until {ago(until)} (id {code(snooze_id)})"
@@ -107,7 +136,7 @@ def snoozes(inv: Invocation) -> Reply:
     return listing("Active snoozes", rows, empty="Nothing is snoozed.", hint=f"`{inv.slash} unsnooze <id>` ends one")
 
 
-@command("unsnooze", mutates=True, min_args=1)
+@command("unsnooze", mutates=True, triage=True, min_args=1)
 def unsnooze(inv: Invocation) -> Reply:
     """unsnooze <id>
     End a snooze now (its id from /ops snoozes, or its target).
@@ -116,5 +145,6 @@ def unsnooze(inv: Invocation) -> Reply:
         raise inv.usage_error(f"Unexpected `{esc(' '.join(inv.args[1:]))}`.")
     if not inv.rt.store.unsnooze(inv.args[0]):
         raise inv.usage_error(f"No snooze `{esc(inv.args[0])}`; `{inv.slash} snoozes` lists them.")
+    _audit(inv, "UNSNOOZED", "ended by hand", inv.args[0])
     inv.rt.count("SnoozeEnded")
     return message(f":bell: Snooze {code(inv.args[0])} ended; alerts flow again.")

@@ -24,7 +24,7 @@ from bot.models import Actor
 
 ACTION_PREFIX = "eventops:"
 # action_id → kind; the suffix after the kind (remediation name, snooze duration) is ``arg``.
-ACTION_KINDS = ("remediate", "ack", "snooze", "dismiss", "undo", "approve")
+ACTION_KINDS = ("remediate", "ack", "snooze", "dismiss", "undo", "approve", "approve-undo")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ ACTION_SNOOZE = "eventops:snooze:"  # + one of SNOOZE_CHOICES
 ACTION_DISMISS = "eventops:dismiss"
 ACTION_UNDO = "eventops:undo"
 ACTION_APPROVE = "eventops:approve"
+ACTION_APPROVE_UNDO = "eventops:approve-undo"  # value = proposal id
 SNOOZE_CHOICES = ("1h", "4h", "24h")
 
 # Mention ids come from OUR config, never from event text; anything else is dropped.
@@ -115,8 +116,12 @@ class Button:
         return cls("Dismiss", ACTION_DISMISS, alert_id)
 
     @classmethod
-    def undo(cls, proposal_id: str) -> Button:
-        return cls("Undo", ACTION_UNDO, proposal_id)
+    def undo(cls, proposal_id: str, confirm: ConfirmSpec | None = None) -> Button:
+        return cls("Undo", ACTION_UNDO, proposal_id, "danger" if confirm else None, confirm)
+
+    @classmethod
+    def approve_undo(cls, proposal_id: str, confirm: ConfirmSpec | None = None) -> Button:
+        return cls("Approve undo", ACTION_APPROVE_UNDO, proposal_id, "primary", confirm)
 
     @classmethod
     def approve(cls, proposal_id: str) -> Button:

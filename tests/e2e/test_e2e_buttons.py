@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from tests.e2e.conftest import OPERATOR, OUTSIDER, Ops, clean, find_message
 
 
@@ -17,11 +15,6 @@ def _edited(ops: Ops, ts: str, word: str) -> dict:
     return ops.wait_for(lambda s: next((m for m in s["messages"] if m["ts"] == ts and word in str(m["blocks"])), None))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open bug (issue 11, 'Triage is unguarded'): Acknowledge/Snooze/Dismiss check only team "
-    "membership, not a policy tier (bot/approval/clicks.py _ack/_snooze/_dismiss)",
-)
 def test_outsider_cannot_dismiss(ops: Ops) -> None:
     """README, demo users: the outsider may do nothing; every click is refused, with the reason."""
     alert = _alert(ops, "Alarm:")

@@ -50,3 +50,27 @@ def test_high_needs_two_distinct_approvers(ops: Ops) -> None:
         lambda s: any("Isolate instance" in r["text"] and "succeeded" in r["text"] for r in ops.replies(s, alert["ts"]))
     )
     ops.audited("succeeded", remediation="ec2.isolate-instance")
+
+
+def test_undo_of_a_high_change_needs_two_approvers_too(ops: Ops) -> None:
+    """Undo follows the rules of the change: the isolation above is undone only after two approvals."""
+    alert = ops.wait_for(lambda s: find_message(s, "SSH brute force"))
+
+    def outcome(snap):
+        return next((r for r in ops.replies(snap, alert["ts"]) if "eventops:undo" in str(r["blocks"])), None)
+
+    reply = ops.wait_for(outcome)  # the isolation of test_high_needs_two_distinct_approvers
+    ops.click(OUTSIDER, reply, "Undo")
+    ops.said_to(OUTSIDER, "Not allowed")
+    ops.click(OPERATOR, reply, "Undo")
+    request = ops.wait_for(
+        lambda s: next((m for m in ops.replies(s, alert["ts"]) if "Approve undo" in str(m["blocks"])), None)
+    )
+    edited = ops.message(reply["ts"])
+    assert "eventops:undo" not in str(edited["blocks"]) and "Undo available until" not in str(edited["blocks"])
+    ops.click(APPROVER, request, "Approve undo")
+    ops.said_to(APPROVER, "(1/2)")
+    assert not any("undone" in str(r).lower() for r in ops.replies(ops.console.messages(), alert["ts"]))
+    ops.click(APPROVER2, request, "Approve undo")
+    ops.wait_for(lambda s: any("undone" in str(r).lower() for r in ops.replies(s, alert["ts"])) or None)
+    ops.audited("undone", remediation="ec2.isolate-instance")
