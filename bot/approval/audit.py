@@ -1,4 +1,4 @@
-"""The audit trail: exactly one append-only record per terminal outcome (RELIABILITY 15).
+"""The audit trail: exactly one append-only record per terminal outcome (docs/reliability.md #15).
 
 Each record says who (enterprise, team, user), what (remediation, params, account, region,
 resource), before (pre-state) and after (result, verification), the correlation id and the

@@ -1,7 +1,7 @@
 """Jobs: what the Slack handler asks the worker to do, as one SQS message each.
 
 A job carries ids and the actor, never a decision: the worker re-reads the proposal and
-re-authorizes before it acts (RELIABILITY 1). ``execute`` runs an APPROVED proposal,
+re-authorizes before it acts (docs/reliability.md #1). ``execute`` runs an APPROVED proposal,
 ``undo`` reverts a SUCCEEDED one, ``dry_run`` asks AWS whether a HIGH-risk change would
 succeed and posts the answer with an Approve button, ``command`` answers a slow ``/ops``
 sub-command through its response_url (read-only).

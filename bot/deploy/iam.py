@@ -1,6 +1,6 @@
 """IAM derived from the remediation registry: the worker's statements and the member role.
 
-Least privilege (RELIABILITY.md row 12): the worker may call exactly the actions the catalog
+Least privilege (docs/reliability.md #12): the worker may call exactly the actions the catalog
 declares, and nothing with a wildcard unless it is read-only. Example::
 
     >>> statements = remediation_statements(remediations)

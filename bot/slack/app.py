@@ -5,7 +5,7 @@ injects callbacks (``handlers/slack.py`` wires ``bot.approval.clicks`` and ``bot
 Every request is signature-checked by Bolt's ``RequestVerification`` (timestamp within 300 s,
 HMAC over the raw body); Bolt's ``SslCheck`` answers ``ssl_check=1`` with an empty 200 and
 runs nothing. A request Slack *retries* (``X-Slack-Retry-Num``) is answered 200 after the
-signature check and runs nothing: Bolt itself would run the listener again (DESIGN.md), and
+signature check and runs nothing: Bolt itself would run the listener again (docs/design.md "Measured facts"), and
 Slack only retries when our first answer was late, i.e. the first delivery is still running.
 Even if it were not, every decision is a conditional write, so a second run could not act twice.
 
@@ -43,7 +43,7 @@ from bot.slack.payloads import (
     payload_problem,
 )
 
-# RELIABILITY 13: Bolt's INFO log of an invalid signature prints the whole body.
+# docs/reliability.md #13: Bolt's INFO log of an invalid signature prints the whole body.
 for _name in ("slack_bolt", "slack_sdk"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 

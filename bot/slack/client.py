@@ -27,7 +27,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.errors import RetryLaterError, SlackError
 
-# RELIABILITY 13: slack_sdk/slack_bolt debug logs carry request bodies and response_urls.
+# docs/reliability.md #13: slack_sdk/slack_bolt debug logs carry request bodies and response_urls.
 for _name in ("slack_sdk", "slack_bolt"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 

@@ -1,4 +1,4 @@
-"""RELIABILITY.md rows 1–6, 8, 9 and 15, one named test (or a few) per row.
+"""docs/reliability.md #1–#6, #8, #9 and #15, one named test (or a few) per row.
 
 Each runs through the real entry points: signed API Gateway events into handlers.slack.handler,
 jobs drained from moto SQS into handlers.worker.handler, AWS state in moto, Slack in the fake.

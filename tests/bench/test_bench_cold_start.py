@@ -1,8 +1,8 @@
 """Cold start: a fresh interpreter importing each handler module, against the floor
-``python -c "import boto3, slack_bolt"`` measured in the same run (RELIABILITY 7: ≤ 1.3×).
+``python -c "import boto3, slack_bolt"`` measured in the same run (docs/reliability.md #7: ≤ 1.3×).
 
 Every variant is imported once first, so ``.pyc`` files exist: these are warm-bytecode imports,
-as in a deployed artifact that ships compiled bytecode (DESIGN "Facts measured"). Runs are
+as in a deployed artifact that ships compiled bytecode (docs/design.md "Measured facts"). Runs are
 interleaved (floor, notify, slack, …, floor, notify, …) so machine noise hits all alike; the
 figure is the median of ``EVENTOPS_BENCH_COLD_RUNS`` (default 11) wall-clock process times.
 """

@@ -1,4 +1,4 @@
-"""Secret canaries (RELIABILITY 13): run notify, clicks, the worker, /ops and error paths with
+"""Secret canaries (docs/reliability.md #13): run notify, clicks, the worker, /ops and error paths with
 recognizable fake secrets, capture everything (every log record at DEBUG, stdout/stderr where
 powertools writes, exception text, what the Slack fake received) and look for the canaries.
 
@@ -195,7 +195,7 @@ BUG_G = (
 
 
 def test_response_urls_are_not_logged(monkeypatch, caplog):
-    """response_urls are bearer credentials for 30 minutes (RELIABILITY 13)."""
+    """response_urls are bearer credentials for 30 minutes (docs/reliability.md #13)."""
     caplog.set_level(logging.DEBUG)
     ctx, world = _canary_world(monkeypatch)
     try:
@@ -229,7 +229,7 @@ def test_the_bot_token_reaches_slack_only_in_the_authorization_header(monkeypatc
 
 
 def test_secrets_from_secrets_manager_are_not_logged(monkeypatch, caplog):
-    """Deployed, the token and signing secret come from Secrets Manager (DESIGN: Contracts)."""
+    """Deployed, the token and signing secret come from Secrets Manager (docs/design.md "Contracts")."""
     import boto3
     from moto import mock_aws
 

@@ -14,7 +14,7 @@ EVENTS = Path(__file__).resolve().parents[1] / "events"
 SAMPLES = [json.loads(p.read_text()) for p in sorted(EVENTS.glob("*.json"))]
 BAD_SAMPLES = [p.read_text() for p in sorted((EVENTS / "bad").glob("*.json"))]
 
-# Slack mention / link syntax that must never reach a channel from event text (RELIABILITY 11).
+# Slack mention / link syntax that must never reach a channel from event text (docs/reliability.md #11).
 INJECTIONS = ["<!channel>", "<!here>", "<!everyone>", "<@U0ALICE>", "<!subteam^S0SEC>", "<http://evil.example|x>"]
 NASTY = [
     *INJECTIONS,

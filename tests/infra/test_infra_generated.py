@@ -1,4 +1,4 @@
-"""The generated files in infra/ follow the registries (RELIABILITY.md row 12: least privilege).
+"""The generated files in infra/ follow the registries (docs/reliability.md #12: least privilege).
 
 Every test lists all offenders in one failure, so one run shows the whole fix.
 """

@@ -1,4 +1,4 @@
-"""serverless.yml and the template ``osls package`` makes from it (RELIABILITY.md rows 6 and 12).
+"""serverless.yml and the template ``osls package`` makes from it (docs/reliability.md #6 and #12).
 
 The packaged template is the truth: it is what CloudFormation receives. The last test creates
 its stack in moto's CloudFormation.
@@ -185,7 +185,7 @@ def test_alarms_on_dlq_depth_and_function_errors(packaged_template):
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
 
 
-# --- IAM (RELIABILITY.md row 12) -------------------------------------------------------------------
+# --- IAM (docs/reliability.md #12) -----------------------------------------------------------------
 
 
 def test_each_function_has_its_own_role(packaged_template):

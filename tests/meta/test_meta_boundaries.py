@@ -1,4 +1,4 @@
-"""Design boundaries that keep the layers honest (DESIGN.md "Boundaries worth keeping")."""
+"""Design boundaries that keep the layers honest (docs/design.md "Boundaries worth keeping")."""
 
 from __future__ import annotations
 

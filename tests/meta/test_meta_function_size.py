@@ -2,7 +2,7 @@
 
 A body (docstring excluded) over ``MAX_LINES`` needs a reason: a docstring line starting with
 "Long because" (a template or a payload written out as one literal, say). The rule and its
-reasons are in docs/design.md.
+reasons are in docs/design.md "Code rules".
 """
 
 from __future__ import annotations

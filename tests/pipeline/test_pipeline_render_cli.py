@@ -1,4 +1,4 @@
-"""`python -m bot render`: the offline preview contract from DESIGN.md."""
+"""`python -m bot render`: the offline preview contract in docs/design.md "Contracts"."""
 
 from __future__ import annotations
 

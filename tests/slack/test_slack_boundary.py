@@ -1,4 +1,4 @@
-"""DESIGN boundary: nothing under bot/slack imports boto3 or botocore."""
+"""docs/design.md "Boundaries worth keeping": nothing under bot/slack imports boto3 or botocore."""
 
 from __future__ import annotations
 

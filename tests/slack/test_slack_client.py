@@ -148,7 +148,7 @@ def test_connection_refused_is_slack_error() -> None:
 
 
 def test_token_never_leaks(slack: SlackFake, caplog: pytest.LogCaptureFixture) -> None:
-    """RELIABILITY 13: canary token absent from exceptions and every log record."""
+    """docs/reliability.md #13: canary token absent from exceptions and every log record."""
     assert logging.getLogger("slack_sdk").level == logging.WARNING
     assert logging.getLogger("slack_bolt").level == logging.WARNING
     caplog.set_level(logging.DEBUG)

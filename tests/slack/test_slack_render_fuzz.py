@@ -1,4 +1,4 @@
-"""Property tests (RELIABILITY 11): whatever an event says, the payload is valid and inert."""
+"""Property tests (docs/reliability.md #11): whatever an event says, the payload is valid and inert."""
 
 from __future__ import annotations
 
