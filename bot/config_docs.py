@@ -86,6 +86,13 @@ DESCRIPTIONS: dict[str, str] = {
     "Policy.group_members": "Slack user group id → member user ids, for offline resolution (sandbox, tests).",
     "Policy.proposal_ttl_hours": "Remediation buttons expire after this long.",
     "Policy.undo_window_minutes": "How long Undo is offered after a reversible change.",
+    "Policy.triage": "Who may acknowledge, snooze, dismiss and unsnooze; left out: everyone listed in any tier, 24 h snoozes at most.",
+    "Policy.undo": "Who may Undo: `same_as_action` (the change's own tier and approvals) or `{approvals: N}` for at least N.",
+    "Triage.users": "Slack user ids who may triage; empty users and user_groups: nobody.",
+    "Triage.user_groups": "Slack user group ids whose members may triage.",
+    "Triage.channels": "Channel ids triage is allowed from; empty: any channel.",
+    "Triage.max_snooze_hours": "The longest snooze anyone may set (buttons and /ops snooze).",
+    "UndoRule.approvals": "Approvals every Undo needs at least (never fewer than the change it reverses).",
     "Tier.users": "Slack user ids who may act.",
     "Tier.user_groups": "Slack user group ids whose members may act (looked up at click time).",
     "Tier.channels": "Channel ids the click must come from (empty: any).",
@@ -151,6 +158,8 @@ policy:
     HIGH: {users: [U0LEAD1, U0LEAD2], approvers: [U0LEAD1, U0LEAD2, U0LEAD3], approvals: 2, approval_ttl_minutes: 30}
   proposal_ttl_hours: 24
   undo_window_minutes: 60
+  triage: {user_groups: [S0SRE], max_snooze_hours: 24}
+  undo: {approvals: 1}
 kill_switch: false
 kill_switch_parameter: /eventops/prod/kill-switch
 blast_radius: {max_executions_per_account_per_hour: 10}
