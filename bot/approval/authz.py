@@ -52,7 +52,9 @@ def in_org(policy: Policy | None, actor: Actor) -> Verdict:
         return Verdict(True)
     if not policy.teams:
         return Verdict(False, "policy.teams is empty, so no Slack team is trusted (fail closed)")
-    if actor.team_id not in policy.teams:
+    # An Enterprise Grid member may carry the org id as their team: ours only when configured.
+    grid_member = bool(policy.enterprise_id) and actor.team_id == policy.enterprise_id
+    if actor.team_id not in policy.teams and not grid_member:
         return Verdict(False, "you are not a member of this organization's Slack team")
     if policy.enterprise_id and actor.enterprise_id != policy.enterprise_id:
         return Verdict(False, "you are not a member of this organization's Slack enterprise")

@@ -37,7 +37,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.approval import audit
-from bot.approval.authz import Verdict, allowed_risks, may_act, may_triage
+from bot.approval.authz import Verdict, allowed_risks, in_org, may_act, may_triage
 from bot.errors import CommandError, EventOpsError
 from bot.models import Actor, Risk
 from bot.registry import Registry
@@ -220,11 +220,13 @@ def may_mutate(rt: Runtime, actor: Actor, channel: str | None = None) -> bool:
 
 
 def may_use(rt: Runtime, cmd: Command, actor: Actor, channel: str | None = None) -> Verdict:
-    """May ``actor`` use ``cmd`` (from ``channel``, when given)? Read-only commands: yes;
-    triage commands: ``policy.triage``; other mutating ones: acting at some risk."""
-    if not cmd.mutates:
-        return Verdict(True)
+    """May ``actor`` use ``cmd`` (from ``channel``, when given)? ``help``: anyone; other
+    read-only commands: a member of the organization (``policy.teams``, as for actions: they
+    show account ids, resources and who did what); triage commands: ``policy.triage``; other
+    mutating ones: acting at some risk."""
     policy = rt.config.policy
+    if not cmd.mutates:
+        return Verdict(True) if cmd.name == "help" else in_org(policy, actor)
     if cmd.triage:
         return may_triage(policy, actor, channel)
     if may_mutate(rt, actor, channel):

@@ -105,26 +105,29 @@ def _str(v: Any) -> str | None:
 def actor_from(body: dict[str, Any]) -> Actor:
     """The Slack identity behind an interaction body (block_actions, view_submission, options).
 
+    ``user.team_id`` is the clicker's own team: in a Slack Connect channel it is the other
+    company's workspace, while ``team.id`` is the workspace the message lives in, so ``team.id``
+    never stands in for a missing ``user.team_id`` (no team: nobody ``policy.teams`` trusts). An
+    Enterprise Grid member of an org-wide install may carry the org id (``E…``) there instead;
+    it is kept as it is and trusted only when it is the configured ``policy.enterprise_id``
+    (``bot.approval.authz.in_org``).
+
     >>> actor_from({"user": {"id": "U1", "team_id": "T1", "username": "alice"}, "team": {"id": "T1"}}).team_id
     'T1'
     >>> actor_from({"user": {"id": "U2", "team_id": "T9"}, "team": {"id": "T1"}}).team_id  # Slack Connect
     'T9'
+    >>> actor_from({"user": {"id": "U3"}, "team": {"id": "T1"}}).team_id is None
+    True
     """
     user = body.get("user") or {}
     team = body.get("team") or {}
     enterprise = _str((body.get("enterprise") or {}).get("id")) or _str(team.get("enterprise_id"))
     user_team = _str(user.get("team_id"))
-    team_id: str | None
     if user_team and user_team.startswith("E"):
-        # Enterprise Grid reports the org id in user.team_id. Our org: use the workspace; another
-        # org's user: keep their org id as the team, which no policy lists.
-        team_id = _str(team.get("id")) if user_team == enterprise else user_team
-        enterprise = user_team
-    else:
-        team_id = user_team or _str(team.get("id"))
+        enterprise = user_team  # the user's org, whatever org the workspace belongs to
     return Actor(
         user_id=str(user.get("id") or ""),
-        team_id=team_id,
+        team_id=user_team,
         enterprise_id=enterprise,
         user_name=_str(user.get("username")) or _str(user.get("name")),
     )

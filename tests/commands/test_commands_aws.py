@@ -14,7 +14,7 @@ from bot.commands import dispatch
 from bot.commands.findings import guardduty_severity
 from bot.commands.instances import ec2_filters
 from bot.errors import ConfigError
-from bot.models import Severity
+from bot.models import Actor, Severity
 
 PROD, STAGE = "111111111111", "222222222222"
 TWO_ACCOUNTS = {
@@ -512,7 +512,8 @@ def _demo_config() -> dict:
 
 def test_doctor_accepts_the_shipped_demo_policy(make_rt):
     # HIGH: requester U0OPERATOR, approvers U0APPROVER and U0APPROVER2 (not the requester): 2 of 2 possible
-    body = texts(dispatch("doctor", ALICE, "C0OPS", make_rt({"policy": _demo_config()["policy"]})))
+    operator = Actor(user_id="U0OPERATOR", team_id="T0EVENTOPS", user_name="operator")  # the demo's team
+    body = texts(dispatch("doctor", operator, "C0OPS", make_rt({"policy": _demo_config()["policy"]})))
     assert "approval(s) by others needed" not in body
     assert "every tier has people and enough approvers" in body
 
