@@ -439,33 +439,25 @@ class Store:
 
     def dirty_messages(self, limit: int = 100) -> list[MessageRecord]:
         """Messages whose counter changed without a chat.update (housekeeping flushes them)."""
-        out: list[MessageRecord] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "FilterExpression": "sk = :msg AND dirty = :t",
-            "ExpressionAttributeValues": {":msg": _s("MSG"), ":t": {"BOOL": True}},
-        }
-        while len(out) < limit:
-            resp = self.client.scan(**kwargs)
-            out += [_message_from_item(i) for i in resp.get("Items", []) if i["pk"]["S"].startswith("FP#")]
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        return out[:limit]
+        return self._scan_messages("dirty = :t", {":t": {"BOOL": True}}, {}, limit)
 
     def abandoned_claims(self, limit: int = 50) -> list[MessageRecord]:
         """First messages claimed by an invocation that died before posting (housekeeping repairs them)."""
+        values = {":claimed": _s(MessageState.CLAIMED.value), ":now": _n(_now())}
+        return self._scan_messages("#state = :claimed AND claim_until < :now", values, {"#state": "state"}, limit)
+
+    def _scan_messages(
+        self, condition: str, values: dict[str, Any], names: dict[str, str], limit: int
+    ) -> list[MessageRecord]:
+        """Fingerprint message records matching ``condition`` (a filtered scan, page by page)."""
         out: list[MessageRecord] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "FilterExpression": "sk = :msg AND #state = :claimed AND claim_until < :now",
-            "ExpressionAttributeNames": {"#state": "state"},
-            "ExpressionAttributeValues": {
-                ":msg": _s("MSG"),
-                ":claimed": _s(MessageState.CLAIMED.value),
-                ":now": _n(_now()),
-            },
+            "FilterExpression": f"sk = :msg AND {condition}",
+            "ExpressionAttributeValues": {":msg": _s("MSG"), **values},
         }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
         while len(out) < limit:
             resp = self.client.scan(**kwargs)
             out += [_message_from_item(i) for i in resp.get("Items", []) if i["pk"]["S"].startswith("FP#")]
