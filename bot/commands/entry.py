@@ -15,9 +15,10 @@ Example::
 from __future__ import annotations
 
 import logging
+import time
 
 from bot.approval.jobs import Job, JobKind, enqueue
-from bot.commands.base import Reply, ack_reply, answer_or_defer, dispatch, run_deferred
+from bot.commands.base import RESPONSE_URL_TTL_S, Reply, ack_reply, answer_or_defer, dispatch, run_deferred
 from bot.models import Actor
 from bot.runtime import Runtime
 
@@ -41,9 +42,20 @@ def answer_request(text: str, actor: Actor, channel: str, rt: Runtime, response_
 
 
 def answer_job(rt: Runtime, job: Job) -> str:
-    """A queued ``/ops`` sub-command (read-only), answered through its response_url."""
+    """A queued ``/ops`` sub-command, answered once through its response_url.
+
+    A sealed job can still be copied off the queue and sent again: the answer is claimed by the
+    job's correlation id, so a replay (or a redrive of a job that was answered) posts nothing,
+    and a job older than the response_url's 30 minutes is not run at all."""
     if not job.response_url:
         return "no_response_url"
+    if time.time() - job.enqueued_at.timestamp() > RESPONSE_URL_TTL_S:
+        log.warning("command job %s is older than its response_url; not answered", job.correlation_id)
+        return "expired"
+    if not rt.store.claim_command_job(job.correlation_id):
+        log.warning("command job %s was answered already (replayed or redriven); dropped", job.correlation_id)
+        rt.count("job_replayed")
+        return "replayed"
     run_deferred(
         job.text,
         job.actor,

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from bot.deploy.eventbridge import forwarder_template, rules_fragment
-from bot.deploy.iam import DeclaresPermissions, member_role_template, remediation_statements
+from bot.deploy.iam import DeclaresPermissions, is_read_only, member_role_template, remediation_statements
 from bot.deploy.manifest import PLACEHOLDER_URL, render_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def render_all(
 
     statements = remediation_statements(rems, QUERY_PERMISSIONS)
     return {
-        INFRA / "worker-policy.json": _json(statements),
+        INFRA / "worker-policy.json": _json(worker_statements(statements)),
         INFRA / "member-account-role.yml": _yaml(
             member_role_template(statements, TAG_PERMISSIONS), "the remediation registry and bot/routing/tags.py"
         ),
@@ -91,6 +91,13 @@ def render_all(
         INFRA / "eventbridge-forwarder.yml": _yaml(forwarder_template(pats), "bot.sources.event_patterns()"),
         INFRA / "slack-manifest.yml": render_manifest(PLACEHOLDER_URL),
     }
+
+
+def worker_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The worker's own permissions: the catalog's reads only. A change always runs through a
+    configured account's member role, the bot's own account included (``bot.aws``), so the
+    worker's credentials are never the ones that change anything (docs/reliability.md #12, #16)."""
+    return [st for st in statements if all(is_read_only(a) for a in st["Action"])]
 
 
 def stale_files(expected: dict[Path, str]) -> list[Path]:

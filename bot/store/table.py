@@ -44,6 +44,9 @@ UNDORUN#<proposal id>             VALUE     correlation id of the undo job      
   claim_undo_run ← worker                   undo_run_by ← worker (redelivery or duplicate)
 DRYRUN#<proposal id>:<corr. id>   VALUE     "1"                                  decision
   claim_dry_run ← worker                    claim_dry_run (conditional write)
+CMDJOB#<corr. id>                 VALUE     "1": the queued /ops answer was      1 hour
+                                            given (a replayed job is dropped)
+  claim_command_job ← commands.entry        claim_command_job (conditional write)
 JOBFAIL#<proposal id>             VALUE     the error, at most 500 characters    decision
   record_job_failure ← worker               job_failure ← worker (fail the record until DLQ)
 POST#<proposal id>                VALUE     ``Outcome.post_state`` JSON          decision
@@ -748,6 +751,11 @@ class Store:
     def claim_dry_run(self, proposal_id: str, correlation_id: str) -> bool:
         """First delivery of dry-run job ``correlation_id``; False for a redelivery."""
         return self._put_value(f"DRYRUN#{proposal_id}:{correlation_id}", "1", DECISION_TTL_S, only_if_absent=True)
+
+    def claim_command_job(self, correlation_id: str) -> bool:
+        """First delivery of the queued ``/ops`` answer ``correlation_id``; False for a replay.
+        Kept an hour: a job older than Slack's 30-minute response_url is refused anyway."""
+        return self._put_value(f"CMDJOB#{correlation_id}", "1", 3600, only_if_absent=True)
 
     def record_job_failure(self, proposal_id: str, message: str) -> None:
         """The job ended in an error: its SQS record keeps failing until it reaches the DLQ."""

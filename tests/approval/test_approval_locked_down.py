@@ -14,13 +14,13 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
 
-from bot.approval.jobs import Job, JobKind, enqueue
+from bot.approval.jobs import Job, JobKind, enqueue, sealed
 from bot.config import Account, Routing
 from bot.models import Actor, ProposalState, Risk
 from bot.sandbox.pollers import sqs_event
@@ -304,6 +304,43 @@ def test_a_sealed_job_from_a_team_the_policy_does_not_trust_is_refused(world):
     world.drain()
     assert [r for r in world.slack.requests if r.method.startswith("response_url:")] == []
     assert "JOB_REFUSED" in [e.outcome for e in world.audit()]
+
+
+def _answers(world: World) -> int:
+    return len([r for r in world.slack.requests if r.method.startswith("response_url:")])
+
+
+def test_a_sealed_command_job_replayed_byte_for_byte_is_answered_once(world):
+    """Whoever can read the jobs queue can copy a sealed job and send it again: the seal holds,
+    so the replay is stopped by the answer's claim, not by the MAC."""
+    world.post_alert()
+    job = sealed(
+        world.rt,
+        Job(
+            kind=JobKind.COMMAND,
+            actor=Actor(user_id=ALICE, team_id=TEAM),
+            text="audit 5",
+            response_url=world.slack.response_url(CHANNEL),
+        ),
+    )
+    for _ in range(3):
+        world.sqs.send_message(QueueUrl=world.queue_url, MessageBody=job.body())
+    world.drain(rounds=3)
+    assert _answers(world) == 1
+
+
+def test_a_sealed_command_job_older_than_its_response_url_is_not_run(world):
+    world.post_alert()
+    old = Job(
+        kind=JobKind.COMMAND,
+        actor=Actor(user_id=ALICE, team_id=TEAM),
+        text="audit 5",
+        response_url=world.slack.response_url(CHANNEL),
+        enqueued_at=datetime.now(UTC) - timedelta(minutes=31),
+    )
+    world.sqs.send_message(QueueUrl=world.queue_url, MessageBody=sealed(world.rt, old).body())
+    world.drain()
+    assert _answers(world) == 0
 
 
 def test_response_url_hosts_are_slacks_or_the_configured_apis_only():

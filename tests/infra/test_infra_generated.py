@@ -50,13 +50,16 @@ def test_check_mode_reports_stale_and_writes_nothing(tmp_path, capsys):
     assert target.read_text() == "[]\n"
 
 
-def test_worker_policy_grants_exactly_the_catalog_and_the_ops_queries(catalog):
+def test_worker_policy_grants_exactly_the_catalogs_reads_and_the_ops_queries(catalog):
+    """The worker's own credentials change nothing: every change goes through a configured
+    account's member role, the bot's own account included (docs/reliability.md #16)."""
     from bot.commands import QUERY_PERMISSIONS
 
     statements = json.loads((INFRA / "worker-policy.json").read_text())
     granted = [a for st in statements for a in st["Action"]]
-    declared = {a for rem in catalog for a in rem.permissions} | set(QUERY_PERMISSIONS)
-    assert sorted(granted) == sorted(declared), "worker-policy.json differs from the declared permissions"
+    declared = {a for rem in catalog for a in rem.permissions if is_read_only(a)} | set(QUERY_PERMISSIONS)
+    assert sorted(granted) == sorted(declared), "worker-policy.json differs from the declared reads"
+    assert all(is_read_only(a) for a in granted), "the worker's own role may change something"
     queries = next(st for st in statements if st["Sid"] == "OpsQueriesRead")["Action"]
     assert all(is_read_only(a) for a in queries)
     assert len(granted) == len(set(granted)), "an action is granted twice"
@@ -126,9 +129,13 @@ def test_member_role_trusts_only_the_worker_with_external_id(cfn_yaml):
     assert template["Parameters"]["ExternalId"]["NoEcho"] is True
     assert template["Parameters"]["ExternalId"]["MinLength"] >= 16
     assert template["Parameters"]["OrganizationId"]["AllowedPattern"] == r"^o-[a-z0-9]{10,32}$"
-    # Permissions: exactly the worker's catalog statements, then the exempt-tag Denies.
+    # Permissions: exactly the catalog's statements (reads and changes), then the exempt-tag Denies.
     (policy,) = props["Policies"]
-    catalog = json.loads((INFRA / "worker-policy.json").read_text())
+    from bot.commands import QUERY_PERMISSIONS
+    from bot.deploy.generate import load_remediations
+
+    catalog = remediation_statements(load_remediations(), QUERY_PERMISSIONS)
+    assert any(not is_read_only(a) for st in catalog for a in st["Action"]), "the member role is where changes live"
     assert policy["PolicyDocument"]["Statement"][: len(catalog)] == catalog
     assert all(st["Effect"] == "Deny" for st in policy["PolicyDocument"]["Statement"][len(catalog) :])
 
