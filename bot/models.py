@@ -134,6 +134,10 @@ class Alert(BaseModel):
     # Machine-readable facts remediations act on (see bot/sources/CONTEXT.md), e.g.
     # {"security_group_rule_ids": ["sgr-0abc"], "guardduty": {"detector_id": ..., "finding_id": ...}}
     context: dict[str, Any] = Field(default_factory=dict)
+    # What the alert is about, as ``<source>:<what>`` keys (bot/sources/CONTEXT.md), e.g.
+    # ["securityhub-control:EC2.18", "config-rule:restricted-ssh"]: a remediation is offered only
+    # where its ``fixes`` match one (``bot.remediations.base.fits``).
+    problems: list[str] = Field(default_factory=list)
     # False when the event says the problem is over (alarm back to OK, finding resolved).
     active: bool = True
     # Parse problems, shown in the message and logged; a generic alert made from an

@@ -31,6 +31,7 @@ from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.messages import alert_buttons, refresh_fingerprint_message
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
 from bot.remediations import remediations
+from bot.remediations.base import fits
 from bot.routing import route as route_alert
 from bot.routing.tags import TagCache
 from bot.runtime import Runtime
@@ -48,12 +49,19 @@ def _now() -> float:
 
 # --- remediations offered on an alert ----------------------------------------------------------
 def offers_for(alert: Alert, route: Route, rt: Runtime) -> list[RemediationOffer]:
-    """The remediations this route offers on this alert (none in notify mode or kill switch)."""
-    if route.mode == Mode.NOTIFY or rt.kill_switch_on():
+    """The remediations this route offers on this alert: those that fix what it reports
+    (``fits``: never on a resolved alert), none in notify mode or with the kill switch on."""
+    if route.mode == Mode.NOTIFY or not alert.active or rt.kill_switch_on():
         return []
+    return fitting_offers(alert, route.remediations)
+
+
+def fitting_offers(alert: Alert, allowed: list[str] | None = None) -> list[RemediationOffer]:
+    """The catalog's remediations (of ``allowed``, when given) that fix what ``alert`` reports
+    and can name their target in it: ``fits`` and ``applies_to``."""
     offers: list[RemediationOffer] = []
     for name, rem in remediations.items():
-        if route.remediations is not None and name not in route.remediations:
+        if (allowed is not None and name not in allowed) or not fits(rem, alert):
             continue
         try:
             params = rem.applies_to(alert)

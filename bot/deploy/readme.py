@@ -22,6 +22,13 @@ def _catalog() -> str:
     return catalog_table_markdown()
 
 
+def _fixes() -> str:
+    # deferred: the README renderer loads the registries only when it renders
+    from bot.remediations.catalog import fixes_markdown
+
+    return fixes_markdown()
+
+
 def _commands() -> str:
     # deferred: the README renderer loads the registries only when it renders
     from bot.commands import commands_table_markdown
@@ -29,7 +36,7 @@ def _commands() -> str:
     return commands_table_markdown()
 
 
-SECTIONS: dict[str, Callable[[], str]] = {"catalog": _catalog, "commands": _commands}
+SECTIONS: dict[str, Callable[[], str]] = {"catalog": _catalog, "fixes": _fixes, "commands": _commands}
 
 
 def _between_markers(body: str) -> Callable[[re.Match[str]], str]:

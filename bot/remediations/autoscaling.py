@@ -37,6 +37,7 @@ class SetDesiredCapacity(Remediation):
     """
 
     name = "autoscaling.set-desired-capacity"
+    fixes = ("autoscaling:EC2 Instance Launch Unsuccessful",)
     title = "Set desired capacity"
     risk = Risk.MEDIUM
     permissions = ("autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity")

@@ -34,6 +34,13 @@ class ThrottleFunction(Remediation):
     """
 
     name = "lambda.throttle-function"
+    fixes = (
+        "cloudwatch-alarm:AWS/Lambda/Invocations",
+        "cloudwatch-alarm:AWS/Lambda/ConcurrentExecutions",
+        "cloudwatch-alarm:AWS/Lambda/Errors",
+        "cloudwatch-alarm:AWS/Lambda/RecursiveInvocationsDropped",
+        "guardduty:*:Lambda/*",
+    )
     title = "Throttle function (concurrency 0)"
     risk = Risk.MEDIUM
     permissions = (

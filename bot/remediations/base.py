@@ -33,6 +33,7 @@ drifted from the state the change left (``undo_drifted``). A resource tagged
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any, ClassVar, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -71,6 +72,27 @@ class RemediationContext:
         return self.sessions.client(service, region=self.region, account=self.account, identity=identity)
 
 
+def fits(rem: Remediation, alert: Alert) -> bool:
+    """Is ``rem`` a fix for what ``alert`` reports? Never for a resolved alert; otherwise when a
+    problem matches one of its ``fixes`` and none of its ``!`` exclusions, or the event asked for
+    it by name (``offer:<name>``, custom events).
+
+    >>> class Revoke(Remediation):
+    ...     name, fixes = "ec2.revoke-ingress", ("securityhub-control:EC2.1[89]", "!config-rule:*-exempt")
+    >>> fits(Revoke(), Alert(id="e", fingerprint="f", source_kind="securityhub", source="aws.securityhub",
+    ...                      detail_type="d", title="t", problems=["securityhub-control:EC2.19"]))
+    True
+    """
+    if not alert.active:
+        return False
+    if f"offer:{rem.name}" in alert.problems:
+        return True
+    wanted = [p for p in rem.fixes if not p.startswith("!")]
+    unwanted = [p[1:] for p in rem.fixes if p.startswith("!")]
+    hit = any(fnmatchcase(problem, p) for problem in alert.problems for p in wanted)
+    return hit and not any(fnmatchcase(problem, p) for problem in alert.problems for p in unwanted)
+
+
 class RemediationParams(BaseModel):
     """Base of every remediation's Params: extra fields are forbidden."""
 
@@ -89,6 +111,11 @@ class Remediation:
     dry_run: ClassVar[bool] = False
     # Shown next to the result, e.g. "established connections may survive".
     caveat: ClassVar[str | None] = None
+    # The problems this remediation fixes, as patterns over ``Alert.problems`` (``fnmatch``;
+    # a leading ``!`` excludes): e.g. ("securityhub-control:EC2.18", "config-rule:*restricted-ssh*").
+    # It is offered only on an active alert with a matching problem (``fits``); ``/ops run``
+    # names a remediation itself and needs no fit.
+    fixes: ClassVar[tuple[str, ...]] = ()
     Params: ClassVar[type[RemediationParams]] = RemediationParams
 
     # --- declared behaviour -------------------------------------------------------------

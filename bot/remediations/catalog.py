@@ -34,6 +34,22 @@ def catalog_table_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def fixes_markdown() -> str:
+    """One line per remediation: the problems it is offered on (its ``fixes``)."""
+    lines = []
+    for rem in _ordered():
+        wanted = [f"`{p}`" for p in rem.fixes if not p.startswith("!")]
+        unwanted = [f"`{p[1:]}`" for p in rem.fixes if p.startswith("!")]
+        if rem.fixes == ("*",):
+            said = "whatever its `runbooks:` entries match (resource types and parameters)"
+        elif not wanted:
+            said = "never offered on an alert; `/ops run` only"
+        else:
+            said = ", ".join(wanted) + (f" (not {', '.join(unwanted)})" if unwanted else "")
+        lines.append(f"- `{rem.name}`: {said}")
+    return "\n".join(lines) + "\n"
+
+
 def all_permissions() -> list[str]:
     """Every IAM action the catalog needs, sorted and unique: the bot's policy is exactly this."""
     return sorted({p for rem in _ordered() for p in rem.permissions})

@@ -37,6 +37,12 @@ class StartLogging(Remediation):
     """
 
     name = "cloudtrail.start-logging"
+    fixes = (
+        "securityhub-control:CloudTrail.1",
+        "config-rule:*cloudtrail-enabled*",
+        "cloudtrail-call:StopLogging",
+        "guardduty:Stealth:IAMUser/CloudTrailLoggingDisabled",
+    )
     title = "Start CloudTrail logging"
     risk = Risk.LOW
     permissions = (

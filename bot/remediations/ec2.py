@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -125,6 +126,21 @@ def _instance_alert_params(alert: Alert) -> dict[str, Any] | None:
     return None
 
 
+# GuardDuty finding types that say the instance itself is compromised (not just a target).
+EC2_COMPROMISE = (
+    "guardduty:Backdoor:EC2/*",
+    "guardduty:CryptoCurrency:EC2/*",
+    "guardduty:Trojan:EC2/*",
+    "guardduty:Impact:EC2/*",
+    "guardduty:Execution:EC2/*",
+    "guardduty:UnauthorizedAccess:EC2/TorClient",
+    "guardduty:UnauthorizedAccess:EC2/TorRelay",
+    "guardduty:Recon:EC2/Portscan",
+    "guardduty:*:Runtime/*",
+    "guardduty-actor:*:EC2/*",
+)
+
+
 class InstanceParams(RemediationParams):
     instance_id: str = Field(pattern=INSTANCE_ID)
 
@@ -179,6 +195,13 @@ class StopInstance(_InstanceAction):
     """
 
     name = "ec2.stop-instance"
+    fixes = (
+        *EC2_COMPROMISE,
+        "health:AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+        "health:AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
+        "health:AWS_EC2_INSTANCE_STOP_SCHEDULED",
+        "cloudwatch-alarm:AWS/EC2/StatusCheckFailed_System",
+    )
     title = "Stop instance"
     risk = Risk.MEDIUM
     permissions = ("ec2:DescribeInstances", "ec2:StopInstances", "ec2:StartInstances")
@@ -213,6 +236,7 @@ class StartInstance(_InstanceAction):
     """
 
     name = "ec2.start-instance"
+    fixes = ("ec2-state:stopped",)
     title = "Start instance"
     risk = Risk.LOW
     permissions = ("ec2:DescribeInstances", "ec2:StartInstances", "ec2:StopInstances")
@@ -255,6 +279,13 @@ class RebootInstance(_InstanceAction):
     """
 
     name = "ec2.reboot-instance"
+    fixes = (
+        "cloudwatch-alarm:AWS/EC2/CPUUtilization",
+        "cloudwatch-alarm:AWS/EC2/StatusCheckFailed",
+        "cloudwatch-alarm:AWS/EC2/StatusCheckFailed_Instance",
+        "health:AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED",
+        "health:AWS_EC2_SYSTEM_REBOOT_MAINTENANCE_SCHEDULED",
+    )
     title = "Reboot instance"
     risk = Risk.MEDIUM
     permissions = ("ec2:DescribeInstances", "ec2:RebootInstances")
@@ -295,6 +326,8 @@ class TerminateInstance(_InstanceAction):
     """
 
     name = "ec2.terminate-instance"
+    # Never offered on an alert: too final to be one click away (``/ops run`` names it).
+    fixes = ()
     title = "Terminate instance"
     risk = Risk.HIGH
     permissions = ("ec2:DescribeInstances", "ec2:TerminateInstances")
@@ -345,6 +378,12 @@ class SnapshotVolumes(Remediation):
     """
 
     name = "ec2.snapshot-volumes"
+    fixes = (
+        *EC2_COMPROMISE,
+        "health:AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+        "health:AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
+        "health:AWS_EBS_*",
+    )
     title = "Snapshot volumes"
     risk = Risk.LOW
     permissions = (
@@ -458,6 +497,7 @@ class IsolateInstance(Remediation):
     """
 
     name = "ec2.isolate-instance"
+    fixes = (*EC2_COMPROMISE,)
     title = "Isolate instance (quarantine security group)"
     risk = Risk.HIGH
     permissions = (
@@ -622,7 +662,8 @@ SSH_PORT = 22
 
 class RevokeIngressParams(RemediationParams):
     group_id: str = Field(pattern=GROUP_ID)
-    rule_ids: list[str] = Field(min_length=1)
+    # The rules the alert named (CloudTrail knows their ids; ASFF and Config do not: empty).
+    rule_ids: list[str] = Field(default_factory=list)
     # The ports that must not stay open to the world: every rule opening one of them to
     # 0.0.0.0/0 or ::/0 is revoked, whatever its id. The alert's ports, else SSH.
     ports: list[int] = Field(default_factory=lambda: [SSH_PORT], min_length=1)
@@ -653,14 +694,37 @@ def world_open(rule: dict[str, Any]) -> bool:
     return rule.get("CidrIpv4") in WORLD_CIDRS or rule.get("CidrIpv6") in WORLD_CIDRS
 
 
-def _alert_ports(alert: Alert) -> list[int]:
-    """The ports the alert's world-open rules start at (``open_ingress``), SSH when it names none."""
+# Ports a finding is about when it names no rule: the controls' and Config rules' own ports
+# (restricted-common-ports' defaults are blockedPort1..5).
+_PROBLEM_PORTS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("securityhub-control:EC2.13", (SSH_PORT,)),
+    ("securityhub-control:EC2.14", (3389,)),
+    ("config-rule:*restricted-ssh*", (SSH_PORT,)),
+    ("config-rule:*INCOMING_SSH_DISABLED*", (SSH_PORT,)),
+    ("config-rule:*restricted-common-ports*", (20, 21, 3389, 3306, 4333)),
+    ("guardduty-target:UnauthorizedAccess:EC2/SSHBruteForce", (SSH_PORT,)),
+    ("guardduty-target:UnauthorizedAccess:EC2/RDPBruteForce", (3389,)),
+)
+
+
+def _open_ports(alert: Alert) -> list[int]:
+    """The ports the alert's world-open rules start at (``open_ingress``), else the ports its
+    problem is about (``_PROBLEM_PORTS``); empty when it says neither."""
     ports = set()
     for rule in alert.context.get("open_ingress") or []:
         port = rule.get("from_port") if isinstance(rule, dict) else None
         if rule.get("cidr") in WORLD_CIDRS and isinstance(port, int) and 0 <= port <= 65535:
             ports.add(port)
-    return sorted(ports) or [SSH_PORT]
+    if not ports:
+        for pattern, known in _PROBLEM_PORTS:
+            if any(fnmatchcase(p, pattern) for p in alert.problems):
+                ports.update(known)
+    return sorted(ports)
+
+
+def _alert_ports(alert: Alert) -> list[int]:
+    """``_open_ports``, SSH when the alert names none."""
+    return _open_ports(alert) or [SSH_PORT]
 
 
 def _rule_spec(rule: dict[str, Any]) -> dict[str, Any]:
@@ -720,6 +784,24 @@ class RevokeIngress(Remediation):
     """
 
     name = "ec2.revoke-ingress"
+    fixes = (
+        "securityhub-control:EC2.13",
+        "securityhub-control:EC2.14",
+        "securityhub-control:EC2.18",
+        "securityhub-control:EC2.19",
+        "securityhub-control:EC2.53",
+        "securityhub-control:EC2.54",
+        "config-rule:*restricted-ssh*",
+        "config-rule:*INCOMING_SSH_DISABLED*",
+        "config-rule:*restricted-common-ports*",
+        "config-rule:*vpc-sg-open-only-to-authorized-ports*",
+        "config-rule:*vpc-sg-port-restriction-check*",
+        "trustedadvisor:Security Groups - Specific Ports Unrestricted",
+        "trustedadvisor:Security Groups - Unrestricted Access",
+        "cloudtrail:sg-open-ingress",
+        "guardduty-target:UnauthorizedAccess:EC2/SSHBruteForce",
+        "guardduty-target:UnauthorizedAccess:EC2/RDPBruteForce",
+    )
     title = "Revoke open ingress rule"
     risk = Risk.MEDIUM
     permissions = (
@@ -735,12 +817,15 @@ class RevokeIngress(Remediation):
     Params = RevokeIngressParams
 
     def applies_to(self, alert: Alert) -> dict[str, Any] | None:
+        """The group and the rules the alert named (CloudTrail), or only the ports it is about
+        (Security Hub's ASFF and Config carry no rule ids): ``read_state`` finds the rules."""
         rule_ids = [r for r in alert.context.get("security_group_rule_ids") or [] if str(r).startswith("sgr-")]
-        if not rule_ids:
+        ports = _open_ports(alert)
+        if not rule_ids and not ports:
             return None
         for res in alert.resources:
             if res.type == "AwsEc2SecurityGroup" and res.id.startswith("sg-"):
-                return {"group_id": res.id, "rule_ids": rule_ids, "ports": _alert_ports(alert)}
+                return {"group_id": res.id, "rule_ids": rule_ids, "ports": ports or [SSH_PORT]}
         return None
 
     def plan(self, params: Any, account: str = "", region: str = "") -> list[str]:

@@ -36,6 +36,11 @@ class ForceNewDeployment(Remediation):
     """
 
     name = "ecs.force-new-deployment"
+    fixes = (
+        "ecs:SERVICE_DEPLOYMENT_FAILED",
+        "ecs:task-failed",
+        "ecs:SERVICE_TASK_*",
+    )
     title = "Force new deployment"
     risk = Risk.MEDIUM
     permissions = ("ecs:DescribeServices", "ecs:UpdateService")

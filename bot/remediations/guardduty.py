@@ -36,6 +36,7 @@ class ArchiveFinding(Remediation):
     """
 
     name = "guardduty.archive-finding"
+    fixes = ("guardduty:*",)
     title = "Archive finding"
     risk = Risk.LOW
     permissions = ("guardduty:GetFindings", "guardduty:ArchiveFindings", "guardduty:UnarchiveFindings")

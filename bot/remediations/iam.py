@@ -65,6 +65,19 @@ class DeactivateAccessKey(Remediation):
     """
 
     name = "iam.deactivate-access-key"
+    fixes = (
+        "securityhub-control:IAM.3",
+        "securityhub-control:IAM.8",
+        "securityhub-control:IAM.22",
+        "config-rule:*access-keys-rotated*",
+        "config-rule:*iam-user-unused-credentials-check*",
+        "trustedadvisor:Exposed Access Keys",
+        "health:AWS_RISK_CREDENTIALS_EXPOSED*",
+        "health:AWS_RISK_IAM_QUARANTINE",
+        "guardduty:*:IAMUser/*",
+        "!guardduty:*:IAMUser/RootCredentialUsage",
+        "cloudtrail:iam-create-access-key",
+    )
     title = "Deactivate access key and revoke older sessions"
     risk = Risk.HIGH
     permissions = (

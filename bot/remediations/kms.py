@@ -36,6 +36,11 @@ class CancelKeyDeletion(Remediation):
     """
 
     name = "kms.cancel-key-deletion"
+    fixes = (
+        "kms:ScheduleKeyDeletion",
+        "securityhub-control:KMS.3",
+        "config-rule:*kms-cmk-not-scheduled-for-deletion*",
+    )
     title = "Cancel KMS key deletion"
     risk = Risk.LOW
     permissions = ("kms:DescribeKey", "kms:ListResourceTags", "kms:CancelKeyDeletion")

@@ -38,6 +38,18 @@ class BlockPublicAccess(Remediation):
     """
 
     name = "s3.block-public-access"
+    fixes = (
+        "securityhub-control:S3.2",
+        "securityhub-control:S3.3",
+        "securityhub-control:S3.8",
+        "config-rule:*s3-bucket-public-read-prohibited*",
+        "config-rule:*s3-bucket-public-write-prohibited*",
+        "config-rule:*s3-bucket-level-public-access-prohibited*",
+        "trustedadvisor:Amazon S3 Bucket Permissions",
+        "cloudtrail:s3-public-*",
+        "guardduty:Policy:S3/Bucket*",
+        "guardduty:*:S3/AnomalousBehavior*",
+    )
     title = "Block public access to bucket"
     risk = Risk.MEDIUM
     # The IAM actions carry "Bucket"; the API operations (Get/Put/DeletePublicAccessBlock) do not.

@@ -39,6 +39,7 @@ class SetWorkflowStatus(Remediation):
     """
 
     name = "securityhub.set-workflow-status"
+    fixes = ("securityhub:finding",)
     title = "Set finding workflow status"
     risk = Risk.LOW
     permissions = ("securityhub:GetFindings", "securityhub:BatchUpdateFindings")

@@ -102,6 +102,8 @@ class RunAutomation(Remediation):
     """
 
     name = "ssm.run-automation"
+    # Runbooks fit by their own config (``runbooks:`` resource types and parameters).
+    fixes = ("*",)
     title = "Run SSM Automation runbook"
     risk = Risk.MEDIUM
     permissions = ("ssm:DescribeDocument", "ssm:StartAutomationExecution", "ssm:GetAutomationExecution")

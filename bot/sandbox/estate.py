@@ -299,7 +299,8 @@ def open_port_event(estate: Estate, account: str = PROD) -> dict[str, Any]:
 
 
 def guardduty_event(estate: Estate, account: str = PROD) -> dict[str, Any]:
-    """GuardDuty UnauthorizedAccess:EC2/SSHBruteForce against the seeded web instance."""
+    """GuardDuty UnauthorizedAccess:EC2/SSHBruteForce by the seeded web instance (its role is
+    ACTOR: compromised, so isolating it is what fits)."""
     acct = estate.accounts[account]
     name = next(n for n in acct.instances if n.startswith("web"))
     iid = acct.instances[name]
@@ -337,14 +338,14 @@ def guardduty_event(estate: Estate, account: str = PROD) -> dict[str, Any]:
             "action": {
                 "actionType": "NETWORK_CONNECTION",
                 "networkConnectionAction": {
-                    "connectionDirection": "INBOUND",
+                    "connectionDirection": "OUTBOUND",
                     "protocol": "TCP",
                     "blocked": False,
                     "remoteIpDetails": {"ipAddressV4": "192.0.2.44", "country": {"countryName": "Unknown"}},
                     "localPortDetails": {"port": 22, "portName": "SSH"},
                 },
             },
-            "resourceRole": "TARGET",
+            "resourceRole": "ACTOR",
             "count": 42,
             "eventFirstSeen": _now(),
             "eventLastSeen": _now(),
@@ -353,9 +354,9 @@ def guardduty_event(estate: Estate, account: str = PROD) -> dict[str, Any]:
         "severity": 5,
         "createdAt": _now(),
         "updatedAt": _now(),
-        "title": f"192.0.2.44 is performing SSH brute force attacks against {iid}.",
-        "description": f"192.0.2.44 is performing SSH brute force attacks against {iid}. "
-        "Brute force attacks are used to gain unauthorized access to your instance by guessing the SSH password.",
+        "title": f"{iid} is performing SSH brute force attacks against 192.0.2.44.",
+        "description": f"{iid} is performing SSH brute force attacks against 192.0.2.44. "
+        "This indicates that your instance is compromised and is being used to attack others.",
     }
     return _envelope("aws.guardduty", "GuardDuty Finding", account, detail, [])
 
@@ -403,7 +404,7 @@ SAMPLES: dict[str, tuple[Any, str]] = {
         lambda e: open_port_event(e, STAGING),
         "the same on staging (reached through AssumeRole)",
     ),
-    "guardduty": (guardduty_event, "GuardDuty: SSH brute force against prod's web-1"),
+    "guardduty": (guardduty_event, "GuardDuty: prod's web-1 is brute-forcing SSH (compromised)"),
     "alarm": (alarm_event, "CloudWatch: web-1 CPU above 90% (routed by its team tag)"),
     "alarm-staging": (lambda e: alarm_event(e, STAGING), "CloudWatch: web-staging CPU above 90%"),
 }

@@ -128,6 +128,7 @@ def make_alert(event: EventEnvelope, ctx: ParseContext, kind: str, **values: Any
     values.setdefault("account", event.account)
     values.setdefault("region", event.region)
     values.setdefault("time", event.time)
+    values.setdefault("problems", [f"{kind}:{event.detail_type}"])
     values["title"] = trim(values.get("title") or f"{event.detail_type} ({event.source})", TITLE_MAX)
     values["summary"] = trim(values.get("summary") or "", SUMMARY_MAX)
     values["fields"] = short_fields(values.get("fields") or {})

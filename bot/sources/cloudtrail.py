@@ -540,6 +540,7 @@ class CloudTrailParser(Parser):
             fields=fields,
             links=console.keep(*finding.links, console.cloudtrail_event(region, d.event_id or "")),
             context=finding.context,
+            problems=[f"cloudtrail:{finding.rule}", f"cloudtrail-call:{d.event_name}"],
             active=finding.active,
         )
 

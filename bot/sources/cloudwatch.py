@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import Field
 
-from bot.models import Alert, Resource, Severity
+from bot.models import Alert, Link, Resource, Severity
 from bot.sources import arns, console
 from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
 
@@ -64,6 +65,22 @@ def alarm_kind(conf: AlarmConfiguration) -> str:
     return "metric"
 
 
+_FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def alarm_problems(conf: AlarmConfiguration, state: str) -> list[str]:
+    """``cloudwatch-alarm:<namespace>/<metric>`` for each metric an alarm in ALARM watches
+    (``cloudwatch-alarm:composite`` for a composite); other states are no problem to fix."""
+    if state != "ALARM":
+        return [f"cloudwatch-alarm:{state.lower()}"]
+    keys = [
+        f"cloudwatch-alarm:{m.metric_stat.metric.namespace}/{m.metric_stat.metric.name}"
+        for m in conf.metrics
+        if m.metric_stat and m.metric_stat.metric.name
+    ]
+    return keys or ["cloudwatch-alarm:composite" if conf.alarm_rule else "cloudwatch-alarm:expression"]
+
+
 def _metric_text(conf: AlarmConfiguration) -> str | None:
     for m in conf.metrics:
         if m.metric_stat and m.metric_stat.metric.name:
@@ -87,32 +104,7 @@ class CloudWatchAlarmParser(Parser):
         state = detail.state.value.upper()
         severity = _SEVERITY.get(state, Severity.LOW)
         kind = alarm_kind(detail.configuration)
-        alarm_arn = next((r for r in event.resources if (a := arns.parse_arn(r)) and a.service == "cloudwatch"), None)
-        resources = [
-            Resource(
-                type="AwsCloudWatchAlarm",
-                id=name,
-                arn=alarm_arn or arns.build_arn("cloudwatch", event.region, event.account, f"alarm:{name}"),
-                region=event.region,
-                account=event.account,
-            )
-        ]
-        links = [console.cloudwatch_alarm(event.region, name)]
-        for iid in _instance_ids(detail):
-            tags = ctx.tags_for("AwsEc2Instance", iid, event.account, event.region)
-            arn = arns.build_arn("ec2", event.region, event.account, f"instance/{iid}")
-            resources.append(
-                Resource(
-                    type="AwsEc2Instance",
-                    id=iid,
-                    arn=arn,
-                    name=tags.get("Name"),
-                    region=event.region,
-                    account=event.account,
-                    tags=tags,
-                )
-            )
-            links.append(console.ec2_instance(event.region, iid))
+        resources, links = _resources(event, ctx, detail)
         previous = detail.previous_state.value if detail.previous_state else None
         expressions = [
             m.expression for m in detail.configuration.metrics if m.expression and m.return_data is not False
@@ -136,8 +128,46 @@ class CloudWatchAlarmParser(Parser):
             resources=resources,
             fields=fields,
             links=console.keep(*links),
+            problems=alarm_problems(detail.configuration, state),
             active=state != "OK",
         )
+
+
+def _resources(
+    event: EventEnvelope, ctx: ParseContext, detail: AlarmDetail
+) -> tuple[list[Resource], list[Link | None]]:
+    """The alarm, and the instances and functions its metrics name (with their console links)."""
+    name = detail.alarm_name
+    alarm_arn = next((r for r in event.resources if (a := arns.parse_arn(r)) and a.service == "cloudwatch"), None)
+    resources = [
+        Resource(
+            type="AwsCloudWatchAlarm",
+            id=name,
+            arn=alarm_arn or arns.build_arn("cloudwatch", event.region, event.account, f"alarm:{name}"),
+            region=event.region,
+            account=event.account,
+        )
+    ]
+    links: list[Link | None] = [console.cloudwatch_alarm(event.region, name)]
+    for iid in _instance_ids(detail):
+        tags = ctx.tags_for("AwsEc2Instance", iid, event.account, event.region)
+        arn = arns.build_arn("ec2", event.region, event.account, f"instance/{iid}")
+        resources.append(
+            Resource(
+                type="AwsEc2Instance",
+                id=iid,
+                arn=arn,
+                name=tags.get("Name"),
+                region=event.region,
+                account=event.account,
+                tags=tags,
+            )
+        )
+        links.append(console.ec2_instance(event.region, iid))
+    for fn in _function_names(detail):
+        arn = arns.build_arn("lambda", event.region, event.account, f"function:{fn}")
+        resources.append(Resource(type="AwsLambdaFunction", id=fn, arn=arn, region=event.region, account=event.account))
+    return resources, links
 
 
 def _instance_ids(detail: AlarmDetail) -> list[str]:
@@ -148,6 +178,17 @@ def _instance_ids(detail: AlarmDetail) -> list[str]:
         iid = dims.get("InstanceId")
         if isinstance(iid, str) and arns.INSTANCE_ID_RE.match(iid) and iid not in out:
             out.append(iid)
+    return out
+
+
+def _function_names(detail: AlarmDetail) -> list[str]:
+    """The Lambda functions the alarm's metrics are about (their FunctionName dimension)."""
+    out: list[str] = []
+    for m in detail.configuration.metrics:
+        dims = m.metric_stat.metric.dimensions if m.metric_stat else {}
+        fn = dims.get("FunctionName")
+        if isinstance(fn, str) and _FUNCTION_NAME_RE.match(fn) and fn not in out:
+            out.append(fn)
     return out
 
 

@@ -126,5 +126,6 @@ class ConfigRuleParser(Parser):
                 "Resource": d.resource_id,
             },
             links=console.keep(*links),
+            problems=[f"config-rule:{d.config_rule_name}"],
             active=status not in ("COMPLIANT", "NOT_APPLICABLE"),
         )

@@ -47,6 +47,8 @@ class CustomAlert(_Strict):
     links: list[CustomLink] = Field(default_factory=list, max_length=5)
     dedup_key: str | None = Field(None, min_length=1, max_length=256)
     resolved: bool = False
+    # Remediations to offer (still only where they can name their target: ``applies_to``).
+    remediations: list[str] = Field(default_factory=list, max_length=10)
 
     @field_validator("severity", mode="before")
     @classmethod
@@ -100,5 +102,6 @@ class CustomParser(Parser):
             resources=resources,
             fields={k: (str(v).lower() if isinstance(v, bool) else v) for k, v in d.fields.items()},
             links=links,
+            problems=[f"custom:{event.detail_type}", *(f"offer:{name}" for name in d.remediations)],
             active=not d.resolved,
         )

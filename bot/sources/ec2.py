@@ -69,6 +69,7 @@ class InstanceStateParser(Parser):
             resources=[res],
             fields={"Instance": d.instance_id, "Name": res.name, "State": state},
             links=console.keep(console.ec2_instance(event.region, d.instance_id)),
+            problems=[f"ec2-state:{state}"],
             active=state not in ("running", "pending"),
         )
 

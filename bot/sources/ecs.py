@@ -133,6 +133,7 @@ class EcsTaskParser(Parser):
                 console.ecs_service(region, cluster, service) if service else None,
             ),
             context={"ecs": {"cluster": cluster, "service": service}},
+            problems=["ecs:task-failed" if failure else f"ecs:task-{d.last_status.lower()}"],
             active=failure is not None,
         )
 
@@ -173,5 +174,6 @@ class EcsDeploymentParser(Parser):
             fields={"Service": service, "Cluster": cluster, "Deployment": d.deployment_id, "Event": d.event_name},
             links=console.keep(console.ecs_service(event.region, cluster, service) if cluster else None),
             context={"ecs": {"cluster": cluster or None, "service": service}},
+            problems=[f"ecs:{name}"],
             active=name != "SERVICE_DEPLOYMENT_COMPLETED",
         )

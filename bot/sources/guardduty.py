@@ -113,6 +113,17 @@ def _remote_ip(action: dict[str, Any]) -> str | None:
     return None
 
 
+def finding_problems(finding: GuardDutyFinding) -> list[str]:
+    """``guardduty:<type>``, and ``guardduty-actor:<type>`` / ``guardduty-target:<type>`` by
+    the resource's role: an instance that is the ACTOR of a brute force is compromised (isolate
+    it); one that is its TARGET needs its open port closed (revoke)."""
+    keys = [f"guardduty:{finding.type}"]
+    role = (finding.service.resource_role or "").lower()
+    if role in ("actor", "target"):
+        keys.append(f"guardduty-{role}:{finding.type}")
+    return keys
+
+
 @parsers.register(("aws.guardduty", "GuardDuty Finding"))
 class GuardDutyParser(Parser):
     """A GuardDuty finding. Example: UnauthorizedAccess:EC2/SSHBruteForce on i-0abc, severity 5 → MEDIUM."""
@@ -155,6 +166,7 @@ class GuardDutyParser(Parser):
             fields=fields,
             links=console.keep(console.guardduty_finding(region, finding.id), *links),
             context=context,
+            problems=finding_problems(finding),
             active=not finding.service.archived,
         )
 

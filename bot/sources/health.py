@@ -124,5 +124,6 @@ class HealthParser(Parser):
             resources=resources,
             fields=fields,
             links=console.keep(*links),
+            problems=[f"health:{detail.event_type_code}"],
             active=(detail.status_code or "").lower() != "closed",
         )

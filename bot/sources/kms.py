@@ -98,6 +98,7 @@ class KmsApiCallParser(Parser):
             fields=fields,
             links=console.keep(console.kms_key(region, key.id), console.cloudtrail_event(region, d.event_id or "")),
             context={"kms": {"key_id": key.id}},
+            problems=[f"kms:{d.event_name}" + (":failed" if d.error_code else "")],
             active=active,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import Field
@@ -40,6 +41,7 @@ class Workflow(Detail):
 
 class Compliance(Detail):
     status: str | None = Field(None, alias="Status")
+    security_control_id: str | None = Field(None, alias="SecurityControlId")
 
 
 class AsffFinding(Detail):
@@ -64,6 +66,35 @@ class SecurityHubDetail(Detail):
     findings: list[AsffFinding] = Field(min_length=1)
     action_name: str | None = Field(None, alias="actionName")
     action_description: str | None = Field(None, alias="actionDescription")
+
+
+_CONTROL_RE = re.compile(r"^[A-Za-z0-9]+\.\d+$")
+
+
+def finding_problems(finding: AsffFinding) -> list[str]:
+    """What the finding is about: its control (consolidated ``SecurityControlId``, the
+    standard's ``ControlId``, or the last part of a standards ``GeneratorId``), the Config rule
+    behind it, and for GuardDuty findings the GuardDuty type (``Policy:IAMUser-RootCredentialUsage``
+    in ASFF is ``Policy:IAMUser/RootCredentialUsage``). Always ``securityhub:finding``."""
+    controls = [
+        finding.compliance.security_control_id if finding.compliance else None,
+        finding.product_fields.get("ControlId"),
+        (finding.generator_id or "").rsplit("/", 1)[-1],
+    ]
+    keys = [f"securityhub-control:{c}" for c in controls if isinstance(c, str) and _CONTROL_RE.match(c)]
+    rule = finding.product_fields.get("aws/config/ConfigRuleName") or finding.product_fields.get(
+        "RelatedAWSResources:0/name"
+    )
+    if isinstance(rule, str) and rule:
+        keys.append(f"config-rule:{rule}")
+    product = finding.product_name or finding.product_fields.get("aws/securityhub/ProductName")
+    if product == "GuardDuty":
+        for t in finding.types:
+            last = t.rsplit("/", 1)[-1]
+            if ":" in last:
+                keys.append("guardduty:" + last.replace("-", "/", 1))
+    keys.append("securityhub:finding")
+    return list(dict.fromkeys(keys))
 
 
 def severity_for(sev: AsffSeverity) -> Severity:
@@ -201,6 +232,7 @@ class SecurityHubParser(Parser):
             fields=fields,
             links=console.keep(*links),
             context=context,
+            problems=finding_problems(finding),
             active=active,
         )
 

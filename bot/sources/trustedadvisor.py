@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from bot.models import Alert, Severity
+from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
 from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
 
@@ -19,6 +19,29 @@ class CheckItem(Detail):
     resource_id: str | None = None
     uuid: str | None = None
     check_item_detail: dict[str, Any] = Field(default_factory=dict, alias="check-item-detail")
+
+
+def check_context(check: str, item: dict[str, Any], resources: list[Resource]) -> dict[str, Any]:
+    """What a remediation needs from the checks EventOps can fix (bot/sources/CONTEXT.md):
+    the exposed key and its user; the security group's world-open port ("Red" items)."""
+    if check == "Exposed Access Keys":
+        key, user = item.get("Access Key ID"), item.get("User Name (IAM or Root)")
+        if isinstance(key, str) and key.startswith(("AKIA", "ASIA")):
+            return {"access_key": {"access_key_id": key, "user_name": user if isinstance(user, str) else None}}
+    if check.startswith("Security Groups - ") and str(item.get("Status", "")).lower() == "red":
+        group = item.get("Security Group ID") or next(
+            (r.id for r in resources if r.type == "AwsEc2SecurityGroup"), None
+        )
+        port = str(item.get("Port") or "").split("-", 1)[0]
+        if isinstance(group, str) and group.startswith("sg-") and port.isdigit():
+            rule = {
+                "group_id": group,
+                "protocol": str(item.get("Protocol") or "tcp"),
+                "from_port": int(port),
+                "cidr": "0.0.0.0/0",
+            }
+            return {"open_ingress": [{**rule, "to_port": int(port)}]}
+    return {}
 
 
 @parsers.register(("aws.trustedadvisor", "Trusted Advisor Check Item Refresh Notification"))
@@ -37,6 +60,10 @@ class TrustedAdvisorParser(Parser):
             resources.append(arns.resource_from_arn(d.resource_id))
         parsed = arns.parse_arn(d.resource_id) if d.resource_id else None
         subject = d.resource_id and (parsed.resource_id if parsed else d.resource_id)
+        context = check_context(d.check_name, item, resources)
+        if "access_key" in context:
+            key = context["access_key"]
+            resources.append(Resource(type="AwsIamAccessKey", id=key["access_key_id"], account=event.account or None))
         fields: dict[str, Any] = {"Check": d.check_name, "Status": status}
         for key, value in list(item.items())[:8]:
             fields[key] = value
@@ -51,5 +78,7 @@ class TrustedAdvisorParser(Parser):
             resources=resources,
             fields=fields,
             links=[console.trusted_advisor(d.check_name)],
+            problems=[f"trustedadvisor:{d.check_name}"],
+            context=context,
             active=status != "OK",
         )
