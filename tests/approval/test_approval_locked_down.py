@@ -60,7 +60,8 @@ def auto_world(aws: None, slack: SlackFake) -> Iterator[World]:
 
 
 def alarm_event(account: str, instance_id: str) -> dict[str, Any]:
-    """A CloudWatch alarm on ``instance_id``, as anyone in the org may PutEvents it."""
+    """A CloudWatch alarm on ``instance_id``'s system status check (Stop fits it: a stop and
+    start moves the instance to healthy hardware), as anyone in the org may PutEvents it."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -69,9 +70,9 @@ def alarm_event(account: str, instance_id: str) -> dict[str, Any]:
         "account": account,
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": REGION,
-        "resources": [f"arn:aws:cloudwatch:{REGION}:{account}:alarm:CpuHigh-{instance_id}"],
+        "resources": [f"arn:aws:cloudwatch:{REGION}:{account}:alarm:SystemCheck-{instance_id}"],
         "detail": {
-            "alarmName": f"CpuHigh-{instance_id}",
+            "alarmName": f"SystemCheck-{instance_id}",
             "configuration": {
                 "metrics": [
                     {
@@ -79,7 +80,7 @@ def alarm_event(account: str, instance_id: str) -> dict[str, Any]:
                         "metricStat": {
                             "metric": {
                                 "dimensions": {"InstanceId": instance_id},
-                                "name": "CPUUtilization",
+                                "name": "StatusCheckFailed_System",
                                 "namespace": "AWS/EC2",
                             },
                             "period": 300,
