@@ -24,12 +24,12 @@ EVENTS_PATH = "/slack/events"
 PLACEHOLDER_URL = "https://YOUR-API-ID.execute-api.YOUR-REGION.amazonaws.com"
 
 # Each scope is here for a reason; Slack shows the list to whoever installs the app.
+# tests/infra/test_infra_slack_scopes.py derives the list from the Web API methods bot/ calls.
 BOT_SCOPES = [
-    "chat:write",  # post and update alert messages
+    "chat:write",  # chat.postMessage, chat.update, chat.postEphemeral: alert messages and replies
     "chat:write.public",  # post to routed channels without inviting the bot to each
     "commands",  # /ops
-    "users:read",  # display names in messages and audit
-    "usergroups:read",  # authorization by Slack user group
+    "usergroups:read",  # usergroups.users.list: authorization by Slack user group
 ]
 # No Events API subscriptions: the bot listens to interactivity and /ops only. (An event without
 # a listener would get a 404 from Bolt, and Slack disables subscriptions that keep failing.)
