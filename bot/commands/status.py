@@ -113,7 +113,7 @@ def latency_line(rt: Runtime) -> str:
 @command("status", deferred=True)
 def status(inv: Invocation) -> Reply:
     """status
-    Open alerts by severity and channel, remediations running or waiting, active snoozes, the kill switch, delivery latency.
+    Open alerts by severity and channel, remediations running or waiting, active snoozes, the kill switch.
     """
     rt = inv.rt
     store = rt.store
