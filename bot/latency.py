@@ -1,5 +1,5 @@
 """Event-to-Slack latency: from the EventBridge envelope's ``time`` to the moment Slack accepted
-the post, in milliseconds.
+the post, in milliseconds. Slowness is a failure too (docs/reliability.md #6).
 
 Two figures, named for what they measure:
 
