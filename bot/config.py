@@ -37,6 +37,19 @@ def _env_bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_seconds(name: str, env: Any) -> float | None:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}: {value!r} is not a number of seconds") from None
+    if not seconds > 0:
+        raise ConfigError(f"{name}: {value!r} must be more than 0 seconds")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process settings from the environment (Lambda configuration or the sandbox)."""
@@ -61,6 +74,9 @@ class Settings:
     log_level: str = "INFO"
     service: str = "eventops"
     kill_switch_parameter: str | None = None
+    # The delivery-latency alarm's bound (deploy parameter latencyAlarmSeconds): /ops status
+    # flags a p95 above it. None: no bound shown.
+    latency_alarm_seconds: float | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -86,6 +102,7 @@ class Settings:
             log_level=env.get("EVENTOPS_LOG_LEVEL", "INFO"),
             service=env.get("POWERTOOLS_SERVICE_NAME", "eventops"),
             kill_switch_parameter=env.get("EVENTOPS_KILL_SWITCH_PARAMETER") or None,
+            latency_alarm_seconds=_env_seconds("EVENTOPS_LATENCY_ALARM_SECONDS", env),
         )
 
 

@@ -129,6 +129,7 @@ DEPLOY_PARAMS: dict[str, str] = {
     "alarmEmail": "Optional e-mail subscribed to the alarm topic. `make deploy ALARM_EMAIL=...`.",
     "tracing": "'true' turns on X-Ray tracing in the functions (EVENTOPS_TRACING).",
     "logRetentionDays": "CloudWatch Logs retention of every function's log group, in days.",
+    "latencyAlarmSeconds": "The `DeliveryLatencyAlarm` fires when the p95 of event-to-Slack delivery over 5 minutes is above this many seconds; `/ops status` flags the last hour's p95 against it (EVENTOPS_LATENCY_ALARM_SECONDS).",
 }
 
 # The example shown per section; validated with parse_config when the page is generated.

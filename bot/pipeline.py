@@ -28,6 +28,7 @@ from typing import Any
 from bot.approval.clicks import auto_execute
 from bot.aws import remediation_refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
+from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
 from bot.messages import alert_buttons, refresh_fingerprint_message
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
 from bot.remediations import remediations
@@ -122,17 +123,21 @@ def new_proposals(alert: Alert, offers: list[RemediationOffer], channel: str, rt
 class _StormItem:
     alert: Alert
     record_id: str
+    event_at: datetime | None
 
 
 @dataclass
 class NotifyBatch:
-    """Per-invocation state: the tag cache and what to send once per batch."""
+    """Per-invocation state: the tag cache, what to send once per batch, and the batch's
+    delivery latencies (``bot.latency``: metrics as they happen, one table write in ``flush``)."""
 
     rt: Runtime
     tags: TagCache | None = None
     repeats: dict[str, str] = field(default_factory=dict)  # fingerprint → channel
+    repeat_times: dict[str, list[datetime]] = field(default_factory=dict)  # fingerprint → event times
     storms: dict[tuple[str, int], list[_StormItem]] = field(default_factory=dict)
     failed_records: list[str] = field(default_factory=list)
+    delivered_ms: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -140,6 +145,15 @@ class NotifyBatch:
 
     def parse_context(self) -> ParseContext:
         return ParseContext(lookup_tags=self.tags, account_alias=self.rt.config.alias)
+
+    def delivered(self, event_at: datetime | None) -> None:
+        """Slack just accepted the post showing an event (its ``time`` is ``event_at``): one
+        ``DeliveryLatency`` sample. An event without a usable time has no figure."""
+        if event_at is None:
+            return
+        ms = latency_ms(event_at, _now())
+        self.rt.measure(DELIVERY_METRIC, ms)
+        self.delivered_ms.append(ms)
 
     def flush(self) -> list[str]:
         """Send coalesced updates and storm replies. Returns record ids that must be retried."""
@@ -152,8 +166,24 @@ class NotifyBatch:
                 for it in items:
                     _forget(self.rt, it.alert)
                     self.failed_records.append(it.record_id)
+                continue
+            for it in items:
+                self.delivered(it.event_at)
         self.storms.clear()
+        self._record_latencies()
         return self.failed_records
+
+    def _record_latencies(self) -> None:
+        """The batch's samples into the table for ``/ops status``: one write per batch, never
+        a failed record (the alerts are out; only the status line would miss them)."""
+        if not self.delivered_ms:
+            return
+        try:
+            self.rt.store.record_latencies(self.delivered_ms)
+        except Exception as exc:  # noqa: BLE001 - a figure for /ops status must not fail the batch
+            log.warning("recording %d delivery latencies failed: %s", len(self.delivered_ms), type(exc).__name__)
+            self.rt.count("latency_record_failed")
+        self.delivered_ms = []
 
     def _flush_repeats(self) -> None:
         per_channel: dict[str, int] = {}
@@ -166,7 +196,12 @@ class NotifyBatch:
                 refresh_fingerprint_message(self.rt, fp)
             except SlackError as exc:
                 log.warning("update of message for %s failed (left for housekeeping): %s", fp, exc)
+                continue
+            done = _now()
+            for at in self.repeat_times.get(fp, []):
+                self.rt.measure(GROUPED_UPDATE_METRIC, latency_ms(at, done))
         self.repeats.clear()
+        self.repeat_times.clear()
 
 
 def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record_id: str = "") -> str:
@@ -219,6 +254,7 @@ def claim_lease_s(rt: Runtime) -> float:
 
 def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id: str) -> str:
     route = route_alert(alert, rt.config)
+    event_at = event_time(raw)
     if route.drop:
         log.info("alert %s dropped: %s", alert.id, route.drop_reason)
         return "dropped"
@@ -235,17 +271,17 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         res.key if res else None,
     )
     if existing is not None:
-        return _repeat(alert, existing.channel, rt, batch)
+        return _repeat(alert, existing.channel, rt, batch, event_at)
     window_s = _window_s(rt)
     claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
     if claim is None:  # another invocation posted it a moment ago
-        return _repeat(alert, route.channel, rt, batch)
+        return _repeat(alert, route.channel, rt, batch, event_at)
     try:
         if snoozed:
             store.put_alert(alert, channel=route.channel)
             store.mark_message_snoozed(alert.fingerprint)
             return "snoozed"
-        return _post_new(alert, route, rt, batch, record_id, parent)
+        return _post_new(alert, route, rt, batch, record_id, parent, event_at)
     except Exception:
         # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
         store.drop_message_claim(alert.fingerprint)
@@ -284,29 +320,40 @@ def repair_abandoned(rt: Runtime) -> int:
     return repaired
 
 
-def _repeat(alert: Alert, channel: str, rt: Runtime, batch: NotifyBatch) -> str:
+def _repeat(alert: Alert, channel: str, rt: Runtime, batch: NotifyBatch, event_at: datetime | None) -> str:
     rec, newest = rt.store.bump_message(alert.fingerprint, alert.time, alert.id)
     if newest:
         rt.store.put_alert(alert, channel=rec.channel, ts=None)
     if rec.has_message:
         batch.repeats[alert.fingerprint] = rec.channel
+        if event_at is not None:
+            batch.repeat_times.setdefault(alert.fingerprint, []).append(event_at)
     return "grouped" if newest else "grouped_late"
 
 
-def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, record_id: str, parent: str | None) -> str:
+def _post_new(
+    alert: Alert,
+    route: Route,
+    rt: Runtime,
+    batch: NotifyBatch,
+    record_id: str,
+    parent: str | None,
+    event_at: datetime | None,
+) -> str:
     store = rt.store
     channel = route.channel
     res = alert.primary_resource
     if parent:
         store.put_alert(alert, channel=channel)
         rt.slack.post_reply(channel, parent, render_thread_reply(alert))
+        batch.delivered(event_at)
         _after_post(rt, alert, record_id, lambda: store.mark_message_threaded(alert.fingerprint))
         return "threaded"
 
     if store.count_channel_post(channel) > rt.config.storm.threshold_per_minute:
         bucket = int(_now() // STORM_BUCKET_S)
         store.put_alert(alert, channel=channel)
-        batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id))
+        batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id, event_at))
         store.mark_message_storm(alert.fingerprint)
         return "storm"
 
@@ -318,6 +365,7 @@ def _post_new(alert: Alert, route: Route, rt: Runtime, batch: NotifyBatch, recor
         store.put_proposal(p)
     store.put_alert(alert, channel=channel, proposal_ids=[p.id for p in proposals])
     channel_id, ts = rt.slack.post(payload)
+    batch.delivered(event_at)
 
     def remember() -> None:
         store.mark_message_posted(alert.fingerprint, ts, channel_id)

@@ -9,10 +9,12 @@ run time) that the concrete classes satisfy them, so ``Runtime.store -> StorePor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from bot.latency import LatencySummary
     from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
     from bot.store.audit_log import ChainReport
     from bot.store.table import EventClaim, MessageRecord, StoredAlert, StormTally
@@ -111,6 +113,10 @@ class StorePort(Protocol):
     def count_storm(self, channel: str, bucket: int, severities: dict[str, int]) -> StormTally: ...
     def storm_message(self, channel: str, bucket: int) -> tuple[str, str] | None: ...
     def set_storm_message(self, channel: str, bucket: int, channel_id: str, ts: str) -> None: ...
+
+    # delivery latency (pipeline → /ops status)
+    def record_latencies(self, samples_ms: Sequence[float]) -> None: ...
+    def delivery_latency(self, window_s: int = 3600) -> LatencySummary | None: ...
 
     # housekeeping
     def record_housekeeping_run(self) -> None: ...

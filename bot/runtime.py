@@ -165,6 +165,12 @@ class Runtime:
         self.counts[name] += value
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
+    def measure(self, name: str, milliseconds: float) -> None:
+        """One duration sample as a CloudWatch EMF metric (unit Milliseconds)."""
+        from aws_lambda_powertools.metrics import MetricUnit  # loaded with Metrics, on the first sample
+
+        self.metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=milliseconds)
+
     def flush_metrics(self) -> None:
         """Emit what this invocation counted (EMF); nothing when nothing was counted (an empty
         flush only warns). Never raises: metrics must not fail a batch or a Slack request."""

@@ -1,4 +1,5 @@
-"""``/ops status``: open alerts by severity and channel, remediations in flight, snoozes, kill switch."""
+"""``/ops status``: open alerts by severity and channel, remediations in flight, snoozes, kill switch,
+and the event-to-Slack delivery latency."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from bot.approval.states import TERMINAL
 from bot.commands.base import Invocation, Reply, command
 from bot.commands.output import code, esc
 from bot.errors import NotFoundError
+from bot.latency import LatencySummary
 from bot.models import Alert, ProposalState, Severity
+from bot.runtime import Runtime
 from bot.slack import blocks as bk
 
 RECENT_ALERTS = 200
+LATENCY_WINDOW_S = 3600
 # Channel lookups are one read per open problem; past this many, count them as "other".
 CHANNEL_LOOKUPS = 30
 
@@ -86,6 +90,26 @@ def _channel_label(channel: str) -> str:
     return esc(channel)
 
 
+def _duration(ms: float) -> str:
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    return f"{ms / 1000:.1f} s" if ms < 10_000 else f"{ms / 1000:.0f} s"
+
+
+def latency_line(rt: Runtime) -> str:
+    """The p95 of event-to-Slack delivery over the last hour (``bot.latency``), against the
+    alarm's bound when the deployment sets one (``EVENTOPS_LATENCY_ALARM_SECONDS``)."""
+    summary: LatencySummary | None = rt.store.delivery_latency(LATENCY_WINDOW_S)
+    if summary is None:
+        return "*Delivery latency:* no alerts posted in the last hour"
+    line = f"*Delivery latency:* p95 {_duration(summary.p95_ms)} over the last hour ({summary.count} posted)"
+    bound = rt.settings.latency_alarm_seconds
+    if bound is None:
+        return line
+    over = summary.p95_ms > bound * 1000
+    return f"{line}, bound {bound:g} s" + (" — :warning: over" if over else "")
+
+
 @command("status", deferred=True)
 def status(inv: Invocation) -> Reply:
     """status
@@ -119,6 +143,7 @@ def status(inv: Invocation) -> Reply:
         if kill
         else "*Kill switch:* off — remediations can run"
     )
+    lines.append(latency_line(rt))
     text = "\n".join(lines)
     return Reply(
         text=f"EventOps status: {len(problems)} open problems", blocks=[bk.header("EventOps status"), bk.section(text)]

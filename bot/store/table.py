@@ -67,6 +67,11 @@ STRANGER#<account id>             SEEN      count, last_seen of events from an  
   record_unconfigured_account ← pipeline    unconfigured_accounts ← commands.doctor
 HEARTBEAT#housekeeping            VALUE     unix time of the last upkeep run     7 days
   record_housekeeping_run ← housekeeping    last_housekeeping_run ← tests only (nothing in bot/)
+LATENCY#delivery                  <unix     ``DeliveryLatency`` histogram of     2 hours
+                                  minute>   that minute: ``b<bin>`` = count
+                                            (bins in ``bot.latency``)
+  record_latencies ← pipeline (one write    delivery_latency ← commands.status (one Query,
+  per notify batch)                         the last hour's p95)
 ================================  ========  ===================================  =================
 
 The audit trail has its own table, ``<table>-audit`` (``bot.store.audit_log`` lists its key
@@ -86,6 +91,7 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -95,6 +101,7 @@ from botocore.exceptions import ClientError
 
 from bot.approval.states import check as check_transition
 from bot.errors import ConflictError, NotFoundError, StoreError
+from bot.latency import LatencySummary, histogram, summarize
 from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
 from bot.store.audit_log import AuditLog, ChainReport, audit_table_name, create_audit_table
 
@@ -105,6 +112,9 @@ _STORM_COUNT_TTL_S = 2 * STORM_BUCKET_S + 3600
 _STRANGER_PREFIX = "STRANGER#"
 _STRANGER_TTL_S = 7 * 86400  # /ops doctor lists what arrived in the last week
 _STORM_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+_LATENCY_PK = "LATENCY#delivery"
+_LATENCY_TTL_S = 2 * 3600  # /ops status looks back one hour
+_LATENCY_BINS_PER_WRITE = 150  # keeps an update expression under DynamoDB's 4 KB
 
 
 def _now() -> float:
@@ -117,6 +127,11 @@ def _s(v: str) -> dict[str, str]:
 
 def _n(v: float | int) -> dict[str, str]:
     return {"N": str(int(v))}
+
+
+def _minute_key(at: float) -> str:
+    """A latency item's sort key: the unix minute, zero-padded so keys sort as numbers."""
+    return f"{int(at // 60):010d}"
 
 
 def _conditional_failed(exc: ClientError) -> bool:
@@ -808,6 +823,49 @@ class Store:
 
     def set_storm_message(self, channel: str, bucket: int, channel_id: str, ts: str) -> None:
         self._put_value(f"STORMMSG#{channel}#{bucket}", f"{channel_id} {ts}", ttl_s=2 * STORM_BUCKET_S)
+
+    # --- delivery latency (bot.pipeline → /ops status; bot.latency says why it is here) -----
+    def record_latencies(self, samples_ms: Sequence[float]) -> None:
+        """Add a notify batch's ``DeliveryLatency`` samples to this minute's histogram: one
+        UpdateItem for the whole batch, whatever its size (``ADD`` per occupied bin; a batch
+        spread over more than ``_LATENCY_BINS_PER_WRITE`` bins, which would outgrow an update
+        expression, takes one more write per that many)."""
+        occupied = sorted(histogram(samples_ms).items())
+        now = _now()
+        for start in range(0, len(occupied), _LATENCY_BINS_PER_WRITE):
+            chunk = occupied[start : start + _LATENCY_BINS_PER_WRITE]
+            values: dict[str, Any] = {f":b{i}": _n(n) for i, n in chunk}
+            values[":ttl"] = _n(now + _LATENCY_TTL_S)
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(_LATENCY_PK), "sk": _s(_minute_key(now))},
+                UpdateExpression="ADD " + ", ".join(f"b{i} :b{i}" for i, _ in chunk) + " SET #ttl = :ttl",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues=values,
+            )
+
+    def delivery_latency(self, window_s: int = 3600) -> LatencySummary | None:
+        """The p95 (and sample count) of the ``DeliveryLatency`` samples of the last
+        ``window_s`` seconds, whole minutes; None when nothing was posted in that time. One
+        Query over at most ``window_s / 60`` small items."""
+        now = _now()
+        bins: dict[int, int] = {}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p AND sk > :since",
+            "ExpressionAttributeValues": {":p": _s(_LATENCY_PK), ":since": _s(_minute_key(now - window_s))},
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.client.query(**kwargs)
+            for item in resp.get("Items", []):
+                for name, value in item.items():
+                    if name.startswith("b") and name[1:].isdigit():
+                        bins[int(name[1:])] = bins.get(int(name[1:]), 0) + int(value["N"])
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return summarize(bins)
 
     # --- housekeeping ----------------------------------------------------------------------
     def record_housekeeping_run(self) -> None:

@@ -177,12 +177,32 @@ def test_schedules_housekeeping_every_5_minutes_and_a_daily_heartbeat(packaged_t
 
 def test_alarms_on_dlq_depth_and_function_errors(packaged_template):
     alarms = [a["Properties"] for a in resources_of(packaged_template, "AWS::CloudWatch::Alarm").values()]
-    watched = {json.dumps(d["Value"]) for a in alarms for d in a["Dimensions"]}
+    watched = {json.dumps(d["Value"]) for a in alarms for d in a.get("Dimensions", [])}
     for dlq in ("AlertsDeadLetterQueue", "JobsDeadLetterQueue"):
         assert json.dumps({"Fn::GetAtt": [dlq, "QueueName"]}) in watched, dlq
     for fn in resources_of(packaged_template, "AWS::Lambda::Function"):
         assert json.dumps({"Ref": fn}) in watched, fn
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+
+
+def test_delivery_latency_alarm_is_its_p95_above_the_deploy_parameter(packaged_template, cfn_yaml):
+    alarm = resources_of(packaged_template, "AWS::CloudWatch::Alarm")["DeliveryLatencyAlarm"]["Properties"]
+    (stat,) = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+    # the metric bot/latency.py emits: EMF from the functions, dimension service as powertools sets it
+    assert stat["Metric"]["Namespace"] == "EventOps" and stat["Metric"]["MetricName"] == "DeliveryLatency"
+    env = packaged_template["Resources"]["NotifyLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert stat["Metric"]["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+    assert stat["Stat"] == "p95" and stat["Unit"] == "Milliseconds"
+    (seconds,) = [m for m in alarm["Metrics"] if m.get("ReturnData", True)]
+    assert seconds["Expression"] == f"{[m for m in alarm['Metrics'] if 'MetricStat' in m][0]['Id']} / 1000"
+    assert alarm["Threshold"] == {"Ref": "LatencyAlarmSeconds"}
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+    param = packaged_template["Parameters"]["LatencyAlarmSeconds"]
+    default = cfn_yaml(ROOT / "serverless.yml")["params"]["default"]["latencyAlarmSeconds"]
+    assert param["Type"] == "Number" and float(param["Default"]) == float(default) == 60
+    # /ops status flags the same bound
+    assert env["EVENTOPS_LATENCY_ALARM_SECONDS"] == {"Ref": "LatencyAlarmSeconds"}
 
 
 # --- IAM (docs/reliability.md #12) -----------------------------------------------------------------

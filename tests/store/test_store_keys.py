@@ -130,6 +130,34 @@ def test_housekeeping_run(store):
     assert store.last_housekeeping_run() == pytest.approx(time.time(), abs=5)
 
 
+def test_delivery_latency_is_the_last_hours_p95_from_one_write_per_batch(store, monkeypatch):
+    import bot.store.table as table
+
+    writes = []
+    store.client.meta.events.register(
+        "before-parameter-build.dynamodb.UpdateItem", lambda params, **_: writes.append(params)
+    )
+    now = 1_800_000_000.0
+    assert store.delivery_latency() is None
+    monkeypatch.setattr(table, "_now", lambda: now - 3700)  # more than an hour ago: left out
+    store.record_latencies([900_000.0] * 50)
+    monkeypatch.setattr(table, "_now", lambda: now - 1800)
+    store.record_latencies([float(ms) for ms in range(1_000, 51_000, 1_000)])  # 1 s … 50 s
+    monkeypatch.setattr(table, "_now", lambda: now)
+    store.record_latencies([float(ms) for ms in range(51_000, 101_000, 1_000)])  # 51 s … 100 s
+    store.record_latencies([])  # a batch that posted nothing writes nothing
+    assert len(writes) == 3
+
+    summary = store.delivery_latency()
+    assert summary is not None and summary.count == 100
+    # nearest rank: the 95th of 1 s … 100 s is 95 s; a bin's upper edge is at most 4.5 % above it
+    assert 95_000 <= summary.p95_ms <= 95_000 * 1.045
+    item = store.client.get_item(
+        TableName="eventops-test", Key={"pk": {"S": "LATENCY#delivery"}, "sk": {"S": f"{int(now // 60):010d}"}}
+    )["Item"]
+    assert 0 < float(item["ttl"]["N"]) - now <= 2 * 3600
+
+
 # A key family's prefix in a string: "RATE#", f"UNDO#{…}" (Slack channel refs like "<#C1>" or f"#{name}" are not).
 _KEY = re.compile(r"""["'][A-Z][A-Z0-9_]+#""")
 
