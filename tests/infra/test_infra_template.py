@@ -152,7 +152,11 @@ def test_every_function_logs_json_at_the_log_level_parameter(packaged_template):
     assert len(functions) == 4
     for name, fn in functions.items():
         props = fn["Properties"]
-        assert props["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"}, name
+        assert props["LoggingConfig"] == {
+            "LogFormat": "JSON",
+            "ApplicationLogLevel": "INFO",
+            "SystemLogLevel": "WARN",
+        }, name
         env = props["Environment"]["Variables"]
         assert env["EVENTOPS_LOG_LEVEL"] == props["LoggingConfig"]["ApplicationLogLevel"], name
         assert "EVENTOPS_TRACING" not in env and "TracingConfig" not in props, name

@@ -26,7 +26,7 @@ from bot.approval.jobs import Job, JobKind, sealed
 from bot.models import Actor
 from tests.approval.world import TEAM, http_event
 from tests.bench.bench_env import TOKEN, sqs_record
-from tests.faults.test_faults_kill import EVENT, Deployed, deployed  # noqa: F401 - the fixture
+from tests.faults.test_faults_kill import EVENT, Deployed
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNING = "kill-test-secret"  # the signing secret of the deployed world
@@ -50,7 +50,9 @@ def _notify_event(d: Deployed) -> tuple[dict[str, Any], str]:
 
 def _worker_event(d: Deployed) -> tuple[dict[str, Any], str]:
     # Sealed by the bot, but for an actor whose team the policy does not list: refused, audited.
-    job = sealed(d.runtime(), Job(kind=JobKind.EXECUTE, proposal_id=PROPOSAL, actor=Actor(user_id="U0ALICE", team_id=TEAM)))
+    job = sealed(
+        d.runtime(), Job(kind=JobKind.EXECUTE, proposal_id=PROPOSAL, actor=Actor(user_id="U0ALICE", team_id=TEAM))
+    )
     return {"Records": [sqs_record(json.loads(job.body()))]}, PROPOSAL
 
 
@@ -130,7 +132,7 @@ def test_info_lines_are_json_with_the_correlation_id_and_no_secrets(deployed, tm
 
 @pytest.mark.parametrize("name", sorted(EVENTS))
 def test_at_warn_no_info_line_is_written(deployed, tmp_path, name):
-    lines, _, correlation = run_like_lambda(deployed, name, "WARN", "JSON", tmp_path)
+    lines, _, _ = run_like_lambda(deployed, name, "WARN", "JSON", tmp_path)
     ours = _eventops_lines(_parsed(lines))
     assert [r["message"] for r in ours if r["level"] in ("DEBUG", "INFO")] == []
     if name == "worker":  # the refusal is an ERROR: still written, with the proposal as correlation id
