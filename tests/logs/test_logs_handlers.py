@@ -11,11 +11,15 @@ the signing secret (docs/reliability.md #13).
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
 import subprocess
 import sys
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +27,9 @@ import boto3
 import pytest
 
 from bot.approval.jobs import Job, JobKind, sealed
+from bot.logs import configure_logging
 from bot.models import Actor
-from tests.approval.world import TEAM, http_event
+from tests.approval.world import ALICE, REMEDIATE, TEAM, http_event, interact_world
 from tests.bench.bench_env import TOKEN, sqs_record
 from tests.faults.test_faults_kill import EVENT, Deployed
 
@@ -138,3 +143,35 @@ def test_at_warn_no_info_line_is_written(deployed, tmp_path, name):
     if name == "worker":  # the refusal is an ERROR: still written, with the proposal as correlation id
         refused = [r for r in ours if re.search(r"job .* refused", r["message"])]
         assert refused and all(r["correlation_id"] == PROPOSAL for r in refused)
+
+
+@contextmanager
+def eventops_json_lines() -> Iterator[io.StringIO]:
+    """The JSON lines the ``eventops`` Logger writes, collected in-process (same formatter)."""
+    logger = configure_logging("INFO")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logging.getLogger("eventops").addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logging.getLogger("eventops").removeHandler(handler)
+
+
+def test_a_click_and_the_change_it_queues_log_under_the_proposal_id():
+    with interact_world() as world, eventops_json_lines() as stream:
+        p = world.post_alert()
+        mark = len(stream.getvalue())
+        world.click(REMEDIATE, p.id, ALICE)
+        click_lines = _parsed(stream.getvalue()[mark:].splitlines())
+        mark = len(stream.getvalue())
+        world.drain()
+        worker_lines = _parsed(stream.getvalue()[mark:].splitlines())
+        assert world.rt.store.get_proposal(p.id).state.value == "SUCCEEDED"
+    assert click_lines and worker_lines
+    for line in click_lines:
+        assert (line["correlation_id"], line["proposal_id"]) == (p.id, p.id), line
+        assert line["interaction"].startswith("eventops:remediate"), line
+    assert all(line["correlation_id"] == p.id for line in worker_lines), worker_lines
+    assert any(re.search(r"job .* → ", line["message"]) for line in worker_lines)
