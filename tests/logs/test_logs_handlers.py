@@ -27,6 +27,8 @@ import boto3
 import pytest
 
 from bot.approval.jobs import Job, JobKind, sealed
+from bot.config import Settings
+from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.models import Actor
 from tests.approval.world import ALICE, REMEDIATE, TEAM, http_event, interact_world
@@ -175,3 +177,13 @@ def test_a_click_and_the_change_it_queues_log_under_the_proposal_id():
         assert line["interaction"].startswith("eventops:remediate"), line
     assert all(line["correlation_id"] == p.id for line in worker_lines), worker_lines
     assert any(re.search(r"job .* → ", line["message"]) for line in worker_lines)
+
+
+def test_the_log_level_takes_lambdas_names_and_refuses_a_typo():
+    levels = {
+        v: Settings.from_env({"EVENTOPS_LOG_LEVEL": v}).log_level for v in ("", "warn", "WARNING", "debug", "FATAL")
+    }
+    assert levels == {"": "INFO", "warn": "WARNING", "WARNING": "WARNING", "debug": "DEBUG", "FATAL": "CRITICAL"}
+    assert Settings.from_env({}).log_level == "INFO"
+    with pytest.raises(ConfigError, match="EVENTOPS_LOG_LEVEL: 'LOUD'"):
+        Settings.from_env({"EVENTOPS_LOG_LEVEL": "LOUD"})
