@@ -31,10 +31,23 @@ from bot.models import Mode, Risk, Severity
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
-def _env_bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+_LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+# Lambda's advanced logging controls name levels TRACE, DEBUG, INFO, WARN, ERROR, FATAL: the
+# `logLevel` deploy parameter feeds both them and EVENTOPS_LOG_LEVEL, so both spellings work.
+_LAMBDA_LOG_LEVELS = {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG"}
+
+
+def log_level(value: str | None) -> str:
+    """``EVENTOPS_LOG_LEVEL`` as a standard-library level name; empty or unset is INFO.
+
+    >>> log_level("warn"), log_level(None)
+    ('WARNING', 'INFO')
+    """
+    name = (value or "").strip().upper() or "INFO"
+    name = _LAMBDA_LOG_LEVELS.get(name, name)
+    if name not in _LOG_LEVELS:
+        raise ConfigError(f"EVENTOPS_LOG_LEVEL: {value!r} is not a log level (DEBUG, INFO, WARN, ERROR)")
+    return name
 
 
 def _env_seconds(name: str, env: Any) -> float | None:
@@ -70,7 +83,7 @@ class Settings:
     aws_region: str = "us-east-1"
     publish_bus: str | None = None
     archive_bucket: str | None = None
-    tracing: bool = False
+    # A standard-library level name (WARN, FATAL and TRACE, Lambda's names, are accepted too).
     log_level: str = "INFO"
     service: str = "eventops"
     kill_switch_parameter: str | None = None
@@ -98,8 +111,7 @@ class Settings:
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             publish_bus=env.get("EVENTOPS_PUBLISH_BUS") or None,
             archive_bucket=env.get("EVENTOPS_ARCHIVE_BUCKET") or None,
-            tracing=_env_bool(env.get("EVENTOPS_TRACING")),
-            log_level=env.get("EVENTOPS_LOG_LEVEL", "INFO"),
+            log_level=log_level(env.get("EVENTOPS_LOG_LEVEL")),
             service=env.get("POWERTOOLS_SERVICE_NAME", "eventops"),
             kill_switch_parameter=env.get("EVENTOPS_KILL_SWITCH_PARAMETER") or None,
             latency_alarm_seconds=_env_seconds("EVENTOPS_LATENCY_ALARM_SECONDS", env),

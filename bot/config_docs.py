@@ -127,7 +127,7 @@ DEPLOY_PARAMS: dict[str, str] = {
     "publishBus": "Optional EventBridge bus for normalized alerts (EVENTOPS_PUBLISH_BUS); empty: off.",
     "archiveBucket": "Optional S3 bucket for raw events (EVENTOPS_ARCHIVE_BUCKET); empty: off.",
     "alarmEmail": "Optional e-mail subscribed to the alarm topic. `make deploy ALARM_EMAIL=...`.",
-    "tracing": "'true' turns on X-Ray tracing in the functions (EVENTOPS_TRACING).",
+    "logLevel": "Log level of every function (DEBUG, INFO, WARN, ERROR): EVENTOPS_LOG_LEVEL and Lambda's ApplicationLogLevel.",
     "logRetentionDays": "CloudWatch Logs retention of every function's log group, in days.",
     "latencyAlarmSeconds": "The `DeliveryLatencyAlarm` fires when the p95 of event-to-Slack delivery over 5 minutes is above this many seconds; `/ops status` flags the last hour's p95 against it (EVENTOPS_LATENCY_ALARM_SECONDS).",
 }

@@ -25,9 +25,10 @@ from bot.ports import SlackPort, StorePort
 log = logging.getLogger("eventops")
 
 # At DEBUG these log request and response bodies: GetSecretValue answers (the bot token),
-# SQS job bodies (response_url, a bearer credential). Keep them quiet whatever the root level.
+# SQS job bodies (response_url, a bearer credential). Keep them quiet whatever the root level
+# (bot.logs.configure_logging pins them again, with slack_sdk and slack_bolt, in the handlers).
 for _noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
-    logging.getLogger(_noisy).setLevel(logging.INFO if _noisy == "boto3" else logging.WARNING)
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 KILL_SWITCH_CACHE_S = 30.0
 
@@ -74,7 +75,6 @@ class Runtime:
     _secrets: SlackSecrets | None = field(default=None, repr=False)
     _metrics: Any = None
     _kill_cache: tuple[float, bool] | None = None
-    _tracer: Any = None
 
     def __post_init__(self) -> None:
         if self.sessions is None:
@@ -185,21 +185,6 @@ class Runtime:
         if self.time_left is None:
             return 60.0
         return float(self.time_left())
-
-    # --- tracing ------------------------------------------------------------------------------
-    def start_tracing(self) -> None:
-        """X-Ray tracing through powertools' Tracer, only when EVENTOPS_TRACING is on: creating
-        a Tracer costs ≈0.25 s even when disabled. Needs aws-xray-sdk in the artifact; without
-        it, one warning and no tracing (never a failed invocation)."""
-        if not self.settings.tracing or self._tracer is not None:
-            return
-        try:
-            from aws_lambda_powertools import Tracer  # ≈0.25 s to create: only when tracing is on
-
-            self._tracer = Tracer(service=self.settings.service)
-        except Exception as exc:  # noqa: BLE001 - tracing is optional; the work is not
-            log.warning("EVENTOPS_TRACING is on but tracing is unavailable: %s", exc)
-            self._tracer = False
 
     # --- kill switch ----------------------------------------------------------------------
     def kill_switch_on(self) -> bool:

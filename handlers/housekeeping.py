@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.approval import sweeps
+from bot.config import Settings
+from bot.logs import begin_invocation, configure_logging
 from bot.pipeline import flush_dirty, post_heartbeat, repair_abandoned
 from bot.runtime import Runtime, RuntimeSlot
 
+configure_logging(Settings.from_env().log_level)  # JSON lines; correlation_id: the run
 log = logging.getLogger("eventops.handlers.housekeeping")
 _slot = RuntimeSlot()
 # Built once per cold start; tests put their own in with set_runtime().
@@ -43,11 +47,18 @@ def _daily_heartbeat(rt: Runtime) -> int:
     return 1
 
 
+def run_id(task: str, now: datetime | None = None) -> str:
+    """The correlation id of one run: the task and the minute it started (UTC), e.g.
+    ``housekeeping:2026-01-02T09:05Z``; the schedule runs each task at most once a minute."""
+    return f"{task}:{(now or datetime.now(UTC)):%Y-%m-%dT%H:%MZ}"
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    task = "heartbeat" if isinstance(event, dict) and event.get("task") == "heartbeat" else "housekeeping"
+    begin_invocation(context, run_id(task), task=task)
     rt = runtime()
-    rt.start_tracing()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
-    if isinstance(event, dict) and event.get("task") == "heartbeat":
+    if task == "heartbeat":
         return {"heartbeat_posted": _run_steps(rt, {"heartbeat_posted": _daily_heartbeat})["heartbeat_posted"]}
     steps: dict[str, Callable[[Runtime], int]] = {
         "expired": sweeps.expire_proposals,
@@ -75,4 +86,5 @@ def _run_steps(rt: Runtime, steps: dict[str, Callable[[Runtime], int]]) -> dict[
     rt.flush_metrics()
     if failed:
         raise HousekeepingError(f"housekeeping steps failed: {', '.join(failed)} ({summary})")
+    log.info("housekeeping done: %s", summary)
     return summary

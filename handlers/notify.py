@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from bot.config import Settings
+from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.pipeline import NotifyBatch, handle_event
 from bot.runtime import RuntimeSlot
 
-logger = Logger(service="eventops", child=False)
+# JSON lines at EVENTOPS_LOG_LEVEL; every line carries the event id as correlation_id.
+logger = configure_logging(Settings.from_env().log_level)
 _slot = RuntimeSlot()
 # Built once per cold start; tests put their own in with set_runtime().
 runtime, set_runtime = _slot.get, _slot.set
@@ -36,25 +38,32 @@ def _body(record: SQSRecord) -> Any:
 
 
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    records = event.get("Records", [])
+    # Lines about the whole batch (flush, metrics) are named after its first record.
+    batch_id = f"batch:{records[0].get('messageId', '')}" if records and isinstance(records[0], dict) else "batch"
+    begin_invocation(context, batch_id)
     rt = runtime()
-    rt.start_tracing()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     batch = NotifyBatch(rt)
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def record_handler(record: SQSRecord) -> str:
+        set_correlation(None, sqs_message_id=record.message_id)
         raw = _body(record)
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-            logger.set_correlation_id(raw["id"])
+        event_id = raw.get("id") if isinstance(raw, dict) else None
+        set_correlation(event_id if isinstance(event_id, str) else None)
         try:
-            return handle_event(raw, rt, batch, record.message_id)
+            outcome = handle_event(raw, rt, batch, record.message_id)
         except Exception as exc:
             logger.error("record %s failed, will be retried: %s: %s", record.message_id, type(exc).__name__, exc)
             rt.count("delivery_failed")
             raise
+        logger.info("record %s: %s", record.message_id, outcome)
+        return outcome
 
-    with processor(event.get("Records", []), record_handler):
+    with processor(records, record_handler):
         processor.process()
+    set_correlation(batch_id, sqs_message_id=None)
     response = processor.response()
     for record_id in batch.flush():
         response["batchItemFailures"].append({"itemIdentifier": record_id})

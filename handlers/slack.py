@@ -7,7 +7,9 @@ return its response. Clicks go to ``bot.approval.clicks.handle_action``; slash c
 ``bot.commands.answer_request`` (slow ones are queued for the worker and answered via response_url).
 
 Built once per cold start: the Runtime and the Bolt app (Bolt is imported on first request).
-Tracing (powertools Tracer, ≈0.25 s to create) only when ``EVENTOPS_TRACING`` is on.
+Log lines are JSON (``bot.logs``); once a request's signature checks out, each carries what it
+is as ``correlation_id``: the button's target (a proposal or alert id) or the ``/ops``
+sub-command, with the action id or command as ``interaction``.
 
 Example event (HTTP API v2)::
 
@@ -34,9 +36,12 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.approval.clicks import handle_action
 from bot.commands import answer_request
+from bot.config import Settings
+from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
-from bot.slack.payloads import CommandReply, CommandRequest, payload_problem
+from bot.slack.payloads import PROPOSAL_ACTIONS, CommandReply, CommandRequest, parse_action, payload_problem
 
+configure_logging(Settings.from_env().log_level)
 log = logging.getLogger("eventops.handlers.slack")
 
 _slot = RuntimeSlot()
@@ -131,8 +136,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """API Gateway (v1 or v2) event → Bolt → API Gateway response."""
     from slack_bolt.request import BoltRequest  # Bolt (measured ≈0.1 s) loads on the first request
 
+    begin_invocation(context, None)
     rt = runtime()
-    rt.start_tracing()
     method = (_method(event) or "").upper()
     if method != "POST":
         return _response(404 if not method else 405, "EventOps accepts Slack's POST requests only")
@@ -153,6 +158,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if problem:
         log.warning("signed Slack request refused: %s", problem)
         return _response(400, problem)
+    set_correlation(**_interaction(body, headers))
     query: dict[str, Sequence[str]] = {
         str(k): [str(v)] for k, v in (event.get("queryStringParameters") or {}).items() if v is not None
     }
@@ -167,6 +173,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     finally:
         _local.rt = None
     view.flush_metrics()
+    log.info("answered Slack with HTTP %s", resp.status)
     return _response(resp.status, resp.body, resp.first_headers())
 
 
@@ -218,6 +225,40 @@ def _unsupported(body: str, headers: dict[str, str]) -> str | None:
     if not isinstance(payload, dict) or payload.get("type") not in _PAYLOAD_TYPES:
         return "unknown interactivity payload type"
     return payload_problem(payload)
+
+
+_WORD = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
+
+
+def _interaction(body: str, headers: dict[str, str]) -> dict[str, str | None]:
+    """The log keys of a signed, supported request: ``correlation_id`` (a button's target, or
+    ``/ops <sub-command>``), ``interaction`` (the action id, command or payload type) and
+    ``proposal_id`` for buttons that act on a proposal. Only the first word of a command's text
+    is kept: the rest is what the user typed."""
+    if headers.get("content-type", "").startswith("application/json"):
+        data = json.loads(body)  # _unsupported checked it is an object with a known type
+        inner = data.get("event")
+        kind = str((inner.get("type") if isinstance(inner, dict) else None) or data.get("type"))
+        return {"correlation_id": f"event:{kind}"[:60], "interaction": kind[:60], "proposal_id": None}
+    form = parse_qs(body, keep_blank_values=True)
+    if "command" in form:
+        command = form["command"][0][:40]
+        words = (form.get("text") or [""])[0].split()
+        sub = words[0] if words and _WORD.fullmatch(words[0]) else ""
+        return {"correlation_id": f"{command} {sub}".strip(), "interaction": command, "proposal_id": None}
+    if "payload" not in form:
+        return {"correlation_id": "ssl_check", "interaction": "ssl_check", "proposal_id": None}
+    payload = json.loads(form["payload"][0])
+    if payload.get("type") != "block_actions":
+        kind = str(payload.get("type"))
+        return {"correlation_id": kind, "interaction": kind, "proposal_id": None}
+    click = parse_action(payload)
+    target = click.value if _WORD.fullmatch(click.value) else None
+    return {
+        "correlation_id": target or click.action_id[:80],
+        "interaction": click.action_id[:80],
+        "proposal_id": target if click.kind in PROPOSAL_ACTIONS else None,
+    }
 
 
 def _signed(rt: Runtime, body: str, headers: dict[str, str]) -> bool:

@@ -24,12 +24,24 @@ from bot.approval import audit
 from bot.approval.jobs import Job, JobKind, job_refusal
 from bot.approval.worker import process_job
 from bot.commands import answer_job
+from bot.config import Settings
+from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
 
+configure_logging(Settings.from_env().log_level)  # JSON lines; correlation_id: the job's proposal or command
 log = logging.getLogger("eventops.handlers.worker")
 _slot = RuntimeSlot()
 # Built once per cold start; tests put their own in with set_runtime().
 runtime, set_runtime = _slot.get, _slot.set
+
+
+def job_correlation(job: Job) -> str:
+    """What a job's log lines are found by: its proposal id, or ``/ops <sub-command>`` for a
+    queued command (only the first word: the rest is the user's text)."""
+    if job.proposal_id:
+        return job.proposal_id
+    words = job.text.split()
+    return f"/ops {words[0][:40]}" if words else "/ops"
 
 
 def run_job(rt: Runtime, job: Job) -> str:
@@ -60,18 +72,20 @@ def refuse_job(rt: Runtime, job: Job, reason: str) -> str:
 
 
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    begin_invocation(context, None)
     rt = runtime()
-    rt.start_tracing()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def record_handler(record: SQSRecord) -> str:
+        set_correlation(None, sqs_message_id=record.message_id, job_kind=None, job_id=None)
         try:
             job = Job.from_body(record.body)
         except ValueError:
             log.error("record %s is not a job; failing it so it reaches the DLQ", record.message_id)
             rt.count("job_unreadable")
             raise
+        set_correlation(job_correlation(job), job_kind=job.kind.value, job_id=job.correlation_id)
         try:
             outcome = run_job(rt, job)
         except Exception as exc:

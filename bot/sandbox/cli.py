@@ -41,7 +41,7 @@ def sandbox(args: argparse.Namespace) -> int:
 
     # Lambda-style JSON logs and EMF metrics would bury the console URL; opt back in with env.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("EVENTOPS_LOG_LEVEL", "WARNING")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     # deferred: the sandbox loads moto, the fake and the handlers only when it starts

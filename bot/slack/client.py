@@ -31,7 +31,7 @@ from bot.errors import RetryLaterError, SlackError
 for _name in ("slack_sdk", "slack_bolt"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("eventops.slack")
 
 _RETRY_AFTER_DEFAULT = 1.0
 # Where Slack's slash-command response_urls point (https://hooks.slack.com/commands/…).

@@ -25,6 +25,8 @@ from bot.models import Actor
 ACTION_PREFIX = "eventops:"
 # action_id → kind; the suffix after the kind (remediation name, snooze duration) is ``arg``.
 ACTION_KINDS = ("remediate", "ack", "snooze", "dismiss", "undo", "approve", "approve-undo")
+# The kinds whose button value is a proposal id (ack, snooze and dismiss carry the alert's).
+PROPOSAL_ACTIONS = ("remediate", "undo", "approve", "approve-undo")
 
 
 @dataclass(frozen=True)

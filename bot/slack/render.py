@@ -22,7 +22,7 @@ from typing import Any
 from bot.models import Alert, Severity
 from bot.slack import blocks as bk
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("eventops.slack")
 
 METADATA_EVENT_TYPE = "eventops_alert"
 

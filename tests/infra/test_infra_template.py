@@ -146,6 +146,27 @@ def test_functions_are_python312_arm64(packaged_template):
         assert {"EVENTOPS_TABLE", "EVENTOPS_SLACK_SECRET_ID", "EVENTOPS_CONFIG", "POWERTOOLS_SERVICE_NAME"} <= set(env)
 
 
+def test_every_function_logs_json_at_the_log_level_parameter(packaged_template):
+    """bot/logs.py writes JSON at EVENTOPS_LOG_LEVEL; Lambda's LoggingConfig filters at the same level."""
+    functions = resources_of(packaged_template, "AWS::Lambda::Function")
+    assert len(functions) == 4
+    for name, fn in functions.items():
+        props = fn["Properties"]
+        assert props["LoggingConfig"] == {
+            "LogFormat": "JSON",
+            "ApplicationLogLevel": "INFO",
+            "SystemLogLevel": "WARN",
+        }, name
+        env = props["Environment"]["Variables"]
+        assert env["EVENTOPS_LOG_LEVEL"] == props["LoggingConfig"]["ApplicationLogLevel"], name
+        assert "EVENTOPS_TRACING" not in env and "TracingConfig" not in props, name
+
+
+def test_no_role_keeps_xray_permissions_for_tracing_the_code_does_not_do(packaged_template):
+    text = json.dumps(resources_of(packaged_template, "AWS::IAM::Role"))
+    assert "xray:" not in text
+
+
 def test_slack_route(packaged_template):
     routes = resources_of(packaged_template, "AWS::ApiGatewayV2::Route").values()
     assert [r["Properties"]["RouteKey"] for r in routes] == ["POST /slack/events"]

@@ -62,7 +62,7 @@ def test_the_schema_rejects_what_the_loader_rejects():
 def test_every_deploy_parameter_is_documented():
     page = DOC_PATH.read_text()
     params = deploy_params()
-    assert {"publishBus", "archiveBucket", "tracing", "logRetentionDays", "slackSecretName", "memberRoleName"} <= set(
+    assert {"publishBus", "archiveBucket", "logLevel", "logRetentionDays", "slackSecretName", "memberRoleName"} <= set(
         params
     )
     for name in params:

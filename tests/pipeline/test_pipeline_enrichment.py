@@ -105,13 +105,3 @@ def test_kill_switch_parameter_on_off_and_unreadable(aws):
     assert _rt(kill_switch_parameter="/eventops/kill").kill_switch_on() is True
     # an unreadable switch fails closed: notify-only
     assert _rt(kill_switch_parameter="/eventops/missing").kill_switch_on() is True
-
-
-def test_tracing_is_off_by_default_and_never_fails_an_invocation(monkeypatch):
-    rt = _rt()
-    rt.start_tracing()
-    assert rt._tracer is None  # not even created: a Tracer costs ≈0.25 s
-    traced = _rt(tracing=True)
-    monkeypatch.setitem(__import__("sys").modules, "aws_xray_sdk", None)  # as in an artifact without it
-    traced.start_tracing()
-    assert traced._tracer is not None  # a Tracer, or False with one warning; never an exception
