@@ -35,8 +35,6 @@ NOT_SCANNED = [ROOT / "bot" / "sandbox"]
 NOT_CALLED_BY_CODE: dict[str, str] = {
     "logs:CreateLogStream": "the Lambda runtime writes the function's logs",
     "logs:PutLogEvents": "the Lambda runtime writes the function's logs",
-    "xray:PutTraceSegments": "the Lambda runtime and the powertools tracer send traces",
-    "xray:PutTelemetryRecords": "the Lambda runtime sends tracing telemetry",
     "sqs:ReceiveMessage": "the SQS event source mapping polls with the function's role",
     "sqs:DeleteMessage": "the SQS event source mapping deletes handled records",
     "sqs:ChangeMessageVisibility": "the SQS event source mapping returns failed records",
