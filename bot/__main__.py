@@ -1,4 +1,4 @@
-"""``eventops`` (or ``python -m bot``): render, fire, sandbox, dev, manifest, check-config, config-schema.
+"""``eventops`` (or ``python -m bot``): render, fire, sandbox, dev, manifest, check-config, config-schema, redrive.
 
 - ``render FILE...`` prints the chat.postMessage payload each event would produce, one JSON
   object per line, offline: no credentials, nothing posted. An unreadable file: exit 2 and one
@@ -7,6 +7,11 @@
   loads it: exit 1 and the key and reason (approvals no one can give, unknown remediations).
 - ``manifest --url URL`` prints the Slack app manifest with the request URL filled in.
 - ``config-schema`` prints the config file's JSON Schema (docs/eventops.schema.json).
+- ``redrive --queue alerts|jobs [--max N] [--dry-run]`` moves records that exhausted their
+  retries from a dead-letter queue back to its queue (``bot.redrive``), with the deployed
+  functions' environment (``EVENTOPS_*_QUEUE_URL``, ``EVENTOPS_*_DLQ_URL``, ``EVENTOPS_TABLE``)
+  and the caller's AWS credentials; one audit record names the local user. Exit 1 when a send
+  failed, 2 when the queues are not configured.
 - ``--version`` prints ``eventops X.Y.Z``: ``bot.__version__``, which is also the installed
   distribution's version (pyproject.toml reads it), so a checkout and an install agree.
 - ``sandbox``, ``fire``, ``dev`` run the local bot (see README "Try it locally").
@@ -118,6 +123,26 @@ def cmd_config_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_redrive(args: argparse.Namespace) -> int:
+    # deferred: each sub-command loads only what it uses (render runs offline, fast)
+    import getpass
+
+    # deferred: each sub-command loads only what it uses (render runs offline, fast)
+    from bot.commands.redrive import record_redrive
+    from bot.models import Actor
+    from bot.redrive import redrive
+    from bot.runtime import Runtime
+
+    rt = Runtime.from_env()
+    rt.time_left = lambda: float("inf")  # a terminal has no Lambda deadline
+    result = redrive(rt, args.queue, max_messages=args.max, dry_run=args.dry_run)
+    record_redrive(rt, Actor(user_id=f"cli:{getpass.getuser()}", user_name="python -m bot redrive"), result)
+    print(result.summary())
+    for sample in result.samples:
+        print(f"  {sample}")
+    return 1 if result.error else 0
+
+
 def _delegate(name: str) -> Any:
     def run(args: argparse.Namespace) -> int:
         # deferred: each sub-command loads only what it uses (render runs offline, fast)
@@ -147,6 +172,24 @@ def _offline_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_config_schema)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _queue_commands(sub: Any) -> None:
+    """The sub-commands that act on the deployed queues (the caller's AWS credentials)."""
+    # deferred: each sub-command loads only what it uses (render runs offline, fast)
+    from bot.redrive import DEFAULT_MAX, QUEUES
+
+    p = sub.add_parser("redrive", help="move dead-lettered records back to their queue")
+    p.add_argument("--queue", required=True, choices=QUEUES)
+    p.add_argument("--max", type=_positive, default=DEFAULT_MAX, help=f"move at most N records (default {DEFAULT_MAX})")
+    p.add_argument("--dry-run", action="store_true", help="count and describe them; move nothing")
+    p.set_defaults(func=cmd_redrive)
+
+
 def _local_commands(sub: Any) -> None:
     """The sub-commands that run the bot (bot.sandbox.cli)."""
     p = sub.add_parser("sandbox", help="the whole bot on this machine: moto + a local Slack console")
@@ -173,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"eventops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _offline_commands(sub)
+    _queue_commands(sub)
     _local_commands(sub)
     return parser
 

@@ -70,6 +70,10 @@ class Settings:
     table_name: str = "eventops"
     alerts_queue_url: str | None = None
     jobs_queue_url: str | None = None
+    # The queues' dead-letter queues: their depth in /ops status, doctor and the heartbeat, and
+    # where `redrive` takes records from (bot/redrive.py).
+    alerts_dlq_url: str | None = None
+    jobs_dlq_url: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     # Secrets never appear in repr (logs, assertion messages, tracebacks).
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -99,6 +103,8 @@ class Settings:
             table_name=env.get("EVENTOPS_TABLE", "eventops"),
             alerts_queue_url=env.get("EVENTOPS_ALERTS_QUEUE_URL") or None,
             jobs_queue_url=env.get("EVENTOPS_JOBS_QUEUE_URL") or None,
+            alerts_dlq_url=env.get("EVENTOPS_ALERTS_DLQ_URL") or None,
+            jobs_dlq_url=env.get("EVENTOPS_JOBS_DLQ_URL") or None,
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,

@@ -31,6 +31,7 @@ from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
 from bot.messages import alert_buttons, refresh_fingerprint_message
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
+from bot.redrive import dlq_depths, dlq_summary
 from bot.remediations import remediations
 from bot.remediations.base import fits
 from bot.routing import route as route_alert
@@ -536,6 +537,7 @@ def post_heartbeat(rt: Runtime) -> str:
         "Alerts: " + (", ".join(f"{n} {s}" for s, n in sorted(by_sev.items())) if by_sev else "none"),
         "Outcomes: " + (", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) if outcomes else "none"),
         "Kill switch: " + ("ON (notify-only)" if rt.kill_switch_on() else "off"),
+        "Dead-letter queues: " + dlq_summary(dlq_depths(rt), rt.config.slash_command or "/ops"),
     ]
     payload = render_outcome_reply("EventOps heartbeat: alive, last 24 hours", lines)
     channel = rt.config.heartbeat_channel or rt.config.routing.default.channel

@@ -29,6 +29,7 @@ from bot.commands import (  # noqa: F401  (imported to register, in help order)
     audit,
     snooze,
     run,
+    redrive,
     doctor,
 )
 

@@ -124,6 +124,8 @@ class Command:
     # A deferred command's argument validation, run before the ack (no AWS call): a usage
     # error it raises is answered in the ack, and nothing is deferred.
     check: Callable[[Invocation], object] | None = None
+    # A deferred command's ack line, when "Looking up … across N account(s)" would mislead.
+    ack: str = ""
 
 
 commands: Registry[Command] = Registry("command")
@@ -138,12 +140,14 @@ def command(
     aliases: tuple[str, ...] = (),
     check: Callable[[Invocation], object] | None = None,
     triage: bool = False,
+    ack: str = "",
 ) -> Callable[[Handler], Handler]:
     """Register a sub-command; its docstring's first line is the usage, the second the description.
 
     ``deferred``: it queries AWS across accounts (ack first, answer through response_url);
     ``check``: the deferred command's argument validation, run before the ack;
-    ``triage``: a triage command (``mutates`` judged by ``policy.triage``, refusals audited).
+    ``triage``: a triage command (``mutates`` judged by ``policy.triage``, refusals audited);
+    ``ack``: a deferred command's own ack line instead of "Looking up …".
     """
 
     def deco(fn: Handler) -> Handler:
@@ -153,7 +157,7 @@ def command(
             raise ValueError(f"/ops {name}: the docstring must start with '{name} ...' and a description line")
         if check is not None and not deferred:
             raise ValueError(f"/ops {name}: check= is for deferred commands (the others validate as they run)")
-        cmd = Command(name, fn, lines[0], lines[1], mutates, triage, deferred, min_args, aliases, check)
+        cmd = Command(name, fn, lines[0], lines[1], mutates, triage, deferred, min_args, aliases, check, ack)
         commands.add(name, cmd)
         return fn
 
@@ -424,6 +428,9 @@ def needs_deferral(text: str) -> bool:
 def ack_reply(text: str, rt: Runtime) -> Reply:
     """The immediate answer for a deferred command. Makes no AWS call (Slack wants it < 3 s)."""
     name, _, _ = parse(text)
+    cmd = resolve(name)
+    if cmd is not None and cmd.ack:
+        return Reply(cmd.ack)
     accounts = len(getattr(rt.config, "accounts", []) or []) or 1
     return Reply(f":hourglass_flowing_sand: Looking up `{bk.escape(name)}` across {accounts} account(s)…")
 

@@ -13,10 +13,12 @@ from typing import Any
 
 from bot.approval.authz import approvals_needed
 from bot.commands.alert import catalog
-from bot.commands.base import Invocation, Reply, command
+from bot.commands.base import Invocation, Reply, command, slash_name
 from bot.commands.fanout import Target, describe_error, fan_out
 from bot.commands.output import code, esc, pack
+from bot.errors import ConfigError
 from bot.models import Mode, Risk
+from bot.redrive import QUEUES, dlq_depth, queue_urls, waiting_line
 from bot.runtime import Runtime
 from bot.slack import blocks as bk
 
@@ -50,9 +52,30 @@ def config_checks(rt: Runtime) -> list[str]:
             lines.append(f"{WARN} {label}: not configured")
         else:
             lines.append(_check(label, lambda url=url: _queue_ok(rt, url)))
+    lines += dead_letter_checks(rt, slash_name(rt))
     lines.append(
         f"{WARN} kill switch is ON: remediations are notify-only" if rt.kill_switch_on() else f"{OK} kill switch off"
     )
+    return lines
+
+
+def dead_letter_checks(rt: Runtime, slash: str = "/ops") -> list[str]:
+    """One line per dead-letter queue: empty, or how many records wait and the command that
+    moves them back (``3 alerts in the dead-letter queue — `/ops redrive alerts```)."""
+    lines = []
+    for name in QUEUES:
+        label = f"{name} dead-letter queue"
+        try:
+            queue_urls(rt, name)
+        except ConfigError as exc:
+            lines.append(f"{WARN} {label}: {esc(exc)}")
+            continue
+        try:
+            depth = dlq_depth(rt, name)
+        except Exception as exc:  # noqa: BLE001 - a failed check is a result, not a crash
+            lines.append(f"{FAIL} {label}: {esc(describe_error(exc) if hasattr(exc, 'response') else _short(exc))}")
+            continue
+        lines.append(f"{WARN} {waiting_line(name, depth, slash)}" if depth else f"{OK} {label}: empty")
     return lines
 
 

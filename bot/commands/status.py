@@ -14,6 +14,7 @@ from bot.commands.output import code, esc
 from bot.errors import NotFoundError
 from bot.latency import LatencySummary
 from bot.models import Alert, ProposalState, Severity
+from bot.redrive import dlq_depths, dlq_summary
 from bot.runtime import Runtime
 from bot.slack import blocks as bk
 
@@ -84,6 +85,11 @@ def _channels(store: Any, alerts: list[Alert]) -> Counter[str]:
     return counts
 
 
+def dead_letter_line(rt: Runtime, slash: str) -> str:
+    """``*Dead-letter queues:* 3 alerts in the dead-letter queue — `/ops redrive alerts`; jobs empty``."""
+    return f"*Dead-letter queues:* {esc(dlq_summary(dlq_depths(rt), slash))}"
+
+
 def _channel_label(channel: str) -> str:
     if channel.startswith(("C", "G")) and channel[1:].isalnum() and channel.isupper():
         return f"<#{channel}>"
@@ -144,6 +150,7 @@ def status(inv: Invocation) -> Reply:
         else "*Kill switch:* off — remediations can run"
     )
     lines.append(latency_line(rt))
+    lines.append(dead_letter_line(rt, inv.slash))
     text = "\n".join(lines)
     return Reply(
         text=f"EventOps status: {len(problems)} open problems", blocks=[bk.header("EventOps status"), bk.section(text)]

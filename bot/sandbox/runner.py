@@ -176,6 +176,8 @@ class Sandbox:
                 table_name=self.options.table_name,
                 alerts_queue_url=self.estate.alerts_queue_url,
                 jobs_queue_url=self.estate.jobs_queue_url,
+                alerts_dlq_url=self.estate.alerts_dlq_url,
+                jobs_dlq_url=self.estate.jobs_dlq_url,
                 slack_api_url=self.server.api_url,
                 slack_bot_token=self.bot_token,
                 slack_signing_secret=self.signing_secret,
