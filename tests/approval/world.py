@@ -156,6 +156,9 @@ class World:
     instance_id: str
     sqs: Any
     ec2: Any
+    # The alerts queue (for handlers.notify) and its DLQ: settings.alerts_queue_url / alerts_dlq_url.
+    alerts_url: str = ""
+    alerts_dlq_url: str = ""
     alert: Alert | None = None
     message_ts: str | None = None
     proposals: dict[str, Proposal] = field(default_factory=dict)
@@ -277,6 +280,34 @@ class World:
                     self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
         return responses
 
+    def deliver_alerts(self, rounds: int = 10) -> list[dict[str, Any]]:
+        """Deliver the alerts queue to handlers.notify.handler as Lambda's SQS integration would
+        (failed records stay for redelivery, and reach the DLQ after maxReceiveCount)."""
+        from handlers import notify
+
+        notify.set_runtime(self.rt)
+        responses = []
+        try:
+            for _ in range(rounds):
+                msgs = self.sqs.receive_message(
+                    QueueUrl=self.alerts_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
+                ).get("Messages", [])
+                if not msgs:
+                    break
+                resp = notify.handler(sqs_event(msgs, f"arn:aws:sqs:{REGION}:{ACCOUNT}:eventops-alerts", REGION), None)
+                responses.append(resp)
+                failed = {f["itemIdentifier"] for f in resp["batchItemFailures"]}
+                for m in msgs:
+                    if m["MessageId"] not in failed:
+                        self.sqs.delete_message(QueueUrl=self.alerts_url, ReceiptHandle=m["ReceiptHandle"])
+        finally:
+            notify.set_runtime(None)
+        return responses
+
+    def depth(self, url: str) -> int:
+        attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
     def queued_jobs(self) -> list[dict[str, Any]]:
         msgs = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
             "Messages", []
@@ -377,11 +408,22 @@ def build_world(slack: SlackFake, config: Config | None = None) -> World:
         QueueName="jobs",
         Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
     )["QueueUrl"]
+    alerts_dlq = sqs.create_queue(QueueName="eventops-alerts-dlq")["QueueUrl"]
+    alerts_dlq_arn = sqs.get_queue_attributes(QueueUrl=alerts_dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    alerts = sqs.create_queue(
+        QueueName="eventops-alerts",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": alerts_dlq_arn, "maxReceiveCount": "3"})},
+    )["QueueUrl"]
     ec2 = boto3.client("ec2", region_name=REGION)
     iid = ec2.run_instances(ImageId=EXAMPLE_AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     settings = Settings(
         table_name="eventops-test",
         jobs_queue_url=queue,
+        jobs_dlq_url=dlq,
+        alerts_queue_url=alerts,
+        alerts_dlq_url=alerts_dlq,
         slack_api_url=slack.url,
         slack_bot_token=TOKEN,
         slack_signing_secret=SECRET,
@@ -392,7 +434,7 @@ def build_world(slack: SlackFake, config: Config | None = None) -> World:
     rt = Runtime(settings=settings, config=config, sessions=sessions)
     slack_handler.set_runtime(rt)
     worker.set_runtime(rt)
-    return World(rt, slack, sessions, queue, dlq, iid, sqs, ec2)
+    return World(rt, slack, sessions, queue, dlq, iid, sqs, ec2, alerts_url=alerts, alerts_dlq_url=alerts_dlq)
 
 
 def make_config(**overrides: Any) -> Config:
