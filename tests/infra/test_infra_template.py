@@ -238,6 +238,32 @@ def test_each_function_has_its_own_role(packaged_template):
     assert "IamRoleLambdaExecution" not in packaged_template["Resources"], "the shared osls role is unused"
 
 
+def _sqs_grants(template: dict[str, Any], role: str) -> dict[str, set[str]]:
+    """Queue logical id → the SQS actions ``role`` is allowed on it."""
+    grants: dict[str, set[str]] = {}
+    for name, stmt in statements(template):
+        if name != role or stmt["Effect"] != "Allow":
+            continue
+        actions = {a for a in as_list(stmt["Action"]) if a.startswith("sqs:")}
+        for res in as_list(stmt["Resource"]):
+            if isinstance(res, dict) and "Fn::GetAtt" in res and actions:
+                grants.setdefault(res["Fn::GetAtt"][0], set()).update(actions)
+    return grants
+
+
+def test_the_worker_may_redrive_the_dlqs_with_exactly_the_calls_bot_redrive_makes(packaged_template):
+    """bot/redrive.py: GetQueueAttributes (depth), ReceiveMessage, DeleteMessage (after the send),
+    ChangeMessageVisibility (giving records back) on the DLQs; SendMessage to the source queues."""
+    grants = _sqs_grants(packaged_template, "WorkerRole")
+    dlq_calls = {"sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
+    assert grants["AlertsDeadLetterQueue"] == grants["JobsDeadLetterQueue"] == dlq_calls
+    assert "sqs:SendMessage" in grants["AlertsQueue"] and "sqs:SendMessage" in grants["JobsQueue"]
+    assert "sqs:ReceiveMessage" not in grants["AlertsQueue"], "the worker never consumes the alerts queue"
+    env = packaged_template["Resources"]["WorkerLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EVENTOPS_ALERTS_DLQ_URL"] == {"Ref": "AlertsDeadLetterQueue"}
+    assert env["EVENTOPS_JOBS_DLQ_URL"] == {"Ref": "JobsDeadLetterQueue"}
+
+
 def test_no_wildcard_actions_and_secret_scoped(packaged_template):
     offenders = []
     for role, stmt in statements(packaged_template):
@@ -446,6 +472,11 @@ def test_stack_creates_in_moto(packaged_template, aws):
     sqs = boto3.client("sqs", region_name="us-east-1")
     attrs = sqs.get_queue_attributes(QueueUrl=env["EVENTOPS_JOBS_QUEUE_URL"], AttributeNames=["All"])["Attributes"]
     assert json.loads(attrs["RedrivePolicy"])["maxReceiveCount"] == 5
+    for queue in ("ALERTS", "JOBS"):  # each DLQ URL the functions get is that queue's dead-letter target
+        source = sqs.get_queue_attributes(QueueUrl=env[f"EVENTOPS_{queue}_QUEUE_URL"], AttributeNames=["All"])
+        dlq = sqs.get_queue_attributes(QueueUrl=env[f"EVENTOPS_{queue}_DLQ_URL"], AttributeNames=["QueueArn"])
+        target = json.loads(source["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+        assert target == dlq["Attributes"]["QueueArn"], queue
     ssm = boto3.client("ssm", region_name="us-east-1")
     assert ssm.get_parameter(Name=env["EVENTOPS_KILL_SWITCH_PARAMETER"])["Parameter"]["Value"] == "off"
     events = boto3.client("events", region_name="us-east-1")
