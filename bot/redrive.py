@@ -11,6 +11,9 @@ back to their source queue through the normal path:
 3. DeleteMessage from the DLQ, only after the send succeeded. A failed send gives the record
    back to the DLQ at once (ChangeMessageVisibility 0) and stops the run.
 
+Not SQS's StartMessageMoveTask: it takes no count (``--max``), offers no dry run, and moto
+does not implement it; this loop uses only calls every SQS (and moto) has.
+
 A record moved twice (a delete that failed after the send, two operators redriving at once) is
 harmless: the notify path claims each event id before posting (``bot.store`` ``claim_event``)
 and the worker claims each proposal before acting, so it posts or acts once.
@@ -145,10 +148,11 @@ def _attributes(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error(exc: BaseException) -> str:
-    err = getattr(exc, "response", {}).get("Error", {}) if hasattr(exc, "response") else {}
-    return (
-        f"{err.get('Code', type(exc).__name__)}: {err.get('Message', '')}".rstrip(": ") if err else type(exc).__name__
-    )
+    """``AccessDenied: not allowed`` for an AWS error, the exception's type otherwise."""
+    err = (getattr(exc, "response", None) or {}).get("Error") or {}
+    if not err:
+        return type(exc).__name__
+    return f"{err.get('Code', type(exc).__name__)}: {err.get('Message', '')}".rstrip(": ")
 
 
 def redrive(
