@@ -1,7 +1,7 @@
-"""Keep the README's generated tables in step with the registries.
+"""Keep the README's and docs/sources.md's generated tables in step with the registries.
 
 ``python -m bot.deploy.readme`` rewrites the blocks between ``<!-- generated:NAME -->`` and
-``<!-- /generated:NAME -->``; ``--check`` exits 1 when the committed README is stale (a test
+``<!-- /generated:NAME -->`` in both; ``--check`` exits 1 when a committed file is stale (a test
 runs the check).
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+SOURCES_DOC = README.parent / "docs" / "sources.md"
 
 
 def _catalog() -> str:
@@ -36,7 +37,26 @@ def _commands() -> str:
     return commands_table_markdown()
 
 
-SECTIONS: dict[str, Callable[[], str]] = {"catalog": _catalog, "fixes": _fixes, "commands": _commands}
+def _sources(table: str) -> Callable[[], str]:
+    def make() -> str:
+        # deferred: the renderer loads the parser registry only when it renders
+        from bot.sources import catalog
+
+        return str(getattr(catalog, table)())
+
+    return make
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    "catalog": _catalog,
+    "fixes": _fixes,
+    "commands": _commands,
+    "sources": _sources("readme_sources_markdown"),
+}
+DOC_SECTIONS: dict[str, Callable[[], str]] = {
+    "source-table": _sources("sources_table_markdown"),
+    "severity-table": _sources("severity_table_markdown"),
+}
 
 
 def _between_markers(body: str) -> Callable[[re.Match[str]], str]:
@@ -44,26 +64,33 @@ def _between_markers(body: str) -> Callable[[re.Match[str]], str]:
     return lambda m: m.group(1) + body + m.group(2)
 
 
-def render(text: str) -> str:
-    for name, make in SECTIONS.items():
+def render(text: str, sections: dict[str, Callable[[], str]] | None = None, name_of: str = "README.md") -> str:
+    for name, make in (SECTIONS if sections is None else sections).items():
         pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
         if not pattern.search(text):
-            raise SystemExit(f"README.md has no <!-- generated:{name} --> block")
+            raise SystemExit(f"{name_of} has no <!-- generated:{name} --> block")
         body = make().rstrip("\n") + "\n"
         text = pattern.sub(_between_markers(body), text)
     return text
 
 
+def render_sources_doc(text: str) -> str:
+    return render(text, DOC_SECTIONS, "docs/sources.md")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    current = README.read_text()
-    fresh = render(current)
-    if "--check" in argv:
+    stale = []
+    for path, make in ((README, render), (SOURCES_DOC, render_sources_doc)):
+        current = path.read_text()
+        fresh = make(current)
         if fresh != current:
-            print("README.md is stale: run `python -m bot.deploy.readme`", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(fresh)
+            stale.append(path.name)
+            if "--check" not in argv:
+                path.write_text(fresh)
+    if "--check" in argv and stale:
+        print(f"{', '.join(stale)} stale: run `python -m bot.deploy.readme`", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -21,7 +21,7 @@ from bot.sources.generic import GenericParser, unreadable_alert
 # Not parsers: the envelope and registry (base), ARN and id patterns (arns), console links
 # (console), and the fallback (generic), which is never registered: ``parser_for`` returns it
 # when no (source, detail-type) matches, so it must stay out of ``parsers``.
-INFRASTRUCTURE = frozenset({"base", "arns", "console", "generic"})
+INFRASTRUCTURE = frozenset({"base", "arns", "catalog", "console", "generic"})
 
 # Every other module is a parser module, imported (sorted) so each registers its parsers.
 PLUGIN_MODULES = import_plugins(__name__, __path__, INFRASTRUCTURE)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 
 class ScalingActivity(Detail):
@@ -29,6 +29,12 @@ class AutoScalingFailureParser(Parser):
     """An Auto Scaling group failed to launch or terminate an instance. Example: launch failed in web-asg → HIGH."""
 
     kind = "autoscaling"
+    doc = SourceDoc(
+        label="Auto Scaling",
+        severity="launch failure HIGH, terminate failure MEDIUM",
+        resolved="—",
+        fingerprint="account, region, group, launch/terminate",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = ScalingActivity.model_validate(event.detail)

@@ -24,6 +24,16 @@ from bot.models import Alert, Resource
 from bot.registry import Registry
 
 
+@dataclass(frozen=True)
+class SourceDoc:
+    """A parser's entry in the generated source tables (``bot.sources.catalog``)."""
+
+    label: str  # "GuardDuty"
+    severity: str  # how the event's own fields map to Severity
+    resolved: str  # when the alert is over (``active=False``); "—" when never
+    fingerprint: str  # what makes two events the same problem (one message)
+
+
 class EventEnvelope(BaseModel):
     """The EventBridge envelope. ``detail`` stays a dict until a parser validates it."""
 
@@ -75,6 +85,8 @@ class Parser:
     """A source parser. Subclasses set ``kind`` and implement ``parse``."""
 
     kind: ClassVar[str] = "generic"
+    # What README "Sources and severity" and docs/sources.md say about it (generated from here).
+    doc: ClassVar[SourceDoc]
     # Optional EventBridge ``detail`` filter for this parser's rule, e.g. {"eventName": [...]}
     # for CloudTrail sources, so the rule doesn't subscribe to every API call of a service.
     detail_filter: ClassVar[dict[str, Any] | None] = None

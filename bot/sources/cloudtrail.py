@@ -14,7 +14,7 @@ from pydantic import Field
 
 from bot.models import Alert, Link, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 ADMIN_PORTS = (22, 3389)
@@ -499,6 +499,12 @@ class CloudTrailParser(Parser):
     """A risky API call seen by CloudTrail. Example: AuthorizeSecurityGroupIngress 0.0.0.0/0 on tcp/22 → HIGH."""
 
     kind = "cloudtrail"
+    doc = SourceDoc(
+        label="CloudTrail API calls",
+        severity="world-open SSH/RDP/all ingress HIGH (other ports MEDIUM); public bucket HIGH; root access key CRITICAL; StopLogging/DeleteTrail HIGH; the rules in docs/sources.md",
+        resolved="StartLogging, public access block fully on, failed calls",
+        fingerprint="account, region, resource, rule",
+    )
     event_names: ClassVar[tuple[str, ...]] = ()
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
@@ -595,6 +601,12 @@ class ConsoleSignInParser(Parser):
     """A console sign-in. Example: root signed in without MFA → CRITICAL; an IAM user with MFA → INFO."""
 
     kind = "cloudtrail"
+    doc = SourceDoc(
+        label="Console sign-in",
+        severity="root without MFA CRITICAL, root with MFA HIGH, IAM user without MFA MEDIUM, failed sign-in LOW (root MEDIUM), otherwise INFO",
+        resolved="—",
+        fingerprint="account, principal, rule",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = ApiCall.model_validate(event.detail)

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from bot.models import Alert, Link, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 _SEVERITY = {"ALARM": Severity.HIGH, "INSUFFICIENT_DATA": Severity.LOW, "OK": Severity.INFO}
 
@@ -97,6 +97,12 @@ class CloudWatchAlarmParser(Parser):
     """A CloudWatch alarm changed state. Example: ServerCpuTooHigh OK → ALARM gives a HIGH alert."""
 
     kind = "cloudwatch"
+    doc = SourceDoc(
+        label="CloudWatch alarm",
+        severity="ALARM HIGH, INSUFFICIENT_DATA LOW, OK INFO",
+        resolved="OK",
+        fingerprint="account, region, alarm name",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         detail = AlarmDetail.model_validate(event.detail)

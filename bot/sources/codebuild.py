@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 _SEVERITY = {
     "FAILED": Severity.HIGH,
@@ -32,6 +32,12 @@ class CodeBuildParser(Parser):
     """A CodeBuild build changed state. Example: project api-tests FAILED → HIGH."""
 
     kind = "codebuild"
+    doc = SourceDoc(
+        label="CodeBuild",
+        severity="FAILED/FAULT/TIMED_OUT HIGH, STOPPED LOW, others INFO",
+        resolved="SUCCEEDED",
+        fingerprint="account, region, project",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = BuildStateChange.model_validate(event.detail)

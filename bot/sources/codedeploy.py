@@ -6,7 +6,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 _SEVERITY = {"FAILURE": Severity.HIGH, "STOP": Severity.LOW}
 
@@ -27,6 +27,12 @@ class CodeDeployParser(Parser):
     """A CodeDeploy deployment (or one instance of it) changed state. Example: d-ABC123XYZ FAILURE → HIGH."""
 
     kind = "codedeploy"
+    doc = SourceDoc(
+        label="CodeDeploy",
+        severity="FAILURE HIGH, STOP LOW, others INFO",
+        resolved="SUCCESS, READY",
+        fingerprint="account, region, application/group (+ instance)",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = DeploymentStateChange.model_validate(event.detail)

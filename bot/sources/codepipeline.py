@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 _SEVERITY = {
     "FAILED": Severity.HIGH,
@@ -37,6 +37,12 @@ class CodePipelineParser(Parser):
     """A pipeline/stage/action execution changed state. Example: pipeline deploy-web FAILED → HIGH; SUCCEEDED → INFO."""
 
     kind = "codepipeline"
+    doc = SourceDoc(
+        label="CodePipeline",
+        severity="FAILED HIGH, CANCELED/STOPPED/ABANDONED LOW, others INFO",
+        resolved="SUCCEEDED",
+        fingerprint="account, region, pipeline (+ stage, action)",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = PipelineExecution.model_validate(event.detail)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bot.models import Alert, Link, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 _SEVERITY = {
     "NON_COMPLIANT": Severity.MEDIUM,
@@ -69,6 +69,12 @@ class ConfigRuleParser(Parser):
     """A resource's compliance with a Config rule changed. Example: sg-0abc NON_COMPLIANT with restricted-ssh → MEDIUM."""
 
     kind = "config"
+    doc = SourceDoc(
+        label="Config",
+        severity="NON_COMPLIANT MEDIUM, INSUFFICIENT_DATA LOW, COMPLIANT/NOT_APPLICABLE INFO",
+        resolved="COMPLIANT, NOT_APPLICABLE",
+        fingerprint="account, region, resource type + id, rule",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = ComplianceChange.model_validate(event.detail)

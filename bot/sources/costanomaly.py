@@ -6,7 +6,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 # Total impact in USD → severity. Fixed thresholds; route on severity to tune who hears about it.
 IMPACT_HIGH = 1000.0
@@ -55,6 +55,12 @@ class CostAnomalyParser(Parser):
     """A cost anomaly. Example: +$1,240 on Amazon EC2 in us-east-1 → HIGH."""
 
     kind = "costanomaly"
+    doc = SourceDoc(
+        label="Cost Anomaly Detection",
+        severity="total impact ≥ $1000 HIGH, ≥ $100 MEDIUM, else LOW",
+        resolved="—",
+        fingerprint="account, anomaly id",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = Anomaly.model_validate(event.detail)

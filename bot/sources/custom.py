@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.models import Alert, Link, Resource, Severity
-from bot.sources.base import ANY_DETAIL_TYPE, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import ANY_DETAIL_TYPE, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 CUSTOM_SOURCE = "eventops.custom"
 # https only, a host name, and URL-safe characters: no spaces, quotes, angle brackets or pipes.
@@ -64,6 +64,12 @@ class CustomParser(Parser):
     """An alert you send yourself. Example: ``{"schema_version": 1, "title": "Nightly backup failed", "severity": "high"}``."""
 
     kind = "custom"
+    doc = SourceDoc(
+        label="eventops.custom",
+        severity="the event's `severity`",
+        resolved="`resolved: true`",
+        fingerprint="`dedup_key`, else resource + title",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = CustomAlert.model_validate(event.detail)

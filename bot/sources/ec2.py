@@ -6,7 +6,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 _STATE_SEVERITY = {
     "pending": Severity.INFO,
@@ -52,6 +52,12 @@ class InstanceStateParser(Parser):
     """An instance changed state. Example: i-0abc "stopped" → LOW; "running" again marks it resolved."""
 
     kind = "ec2"
+    doc = SourceDoc(
+        label="EC2 state change",
+        severity="shutting-down/terminated MEDIUM, stopping/stopped LOW, pending/running INFO",
+        resolved="running, pending",
+        fingerprint="account, region, instance id (not the state)",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = StateChange.model_validate(event.detail)
@@ -79,6 +85,12 @@ class SpotInterruptionParser(Parser):
     """Two-minute warning before a Spot instance is reclaimed. Example: i-0abc will terminate → MEDIUM."""
 
     kind = "ec2"
+    doc = SourceDoc(
+        label="EC2 Spot interruption",
+        severity="MEDIUM",
+        resolved="—",
+        fingerprint="account, region, instance id",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = SpotWarning.model_validate(event.detail)

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 
 class Container(Detail):
@@ -80,6 +80,12 @@ class EcsTaskParser(Parser):
     """An ECS task changed state. Example: a task of service web stopped with exit code 137 → MEDIUM."""
 
     kind = "ecs"
+    doc = SourceDoc(
+        label="ECS task",
+        severity="failed to start HIGH; stopped with a non-zero exit code or a container error MEDIUM; Fargate Spot interruption LOW; a normal stop (all exit 0, user/scheduler stop) and other states INFO",
+        resolved="normal stop",
+        fingerprint="failures: cluster + service (or task family); other: task ARN",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = TaskStateChange.model_validate(event.detail)
@@ -143,6 +149,12 @@ class EcsDeploymentParser(Parser):
     """An ECS service deployment changed state. Example: SERVICE_DEPLOYMENT_FAILED for web → HIGH."""
 
     kind = "ecs"
+    doc = SourceDoc(
+        label="ECS deployment",
+        severity="failed HIGH, in progress/completed INFO",
+        resolved="completed",
+        fingerprint="service ARN, deployment id",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = DeploymentStateChange.model_validate(event.detail)

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.models import Alert, Resource, Severity
 from bot.sources.arns import resource_from_arn
-from bot.sources.base import EventEnvelope, ParseContext, Parser, make_alert, trim
+from bot.sources.base import EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, trim
 
 GENERIC_FIELDS_MAX = 10
 
@@ -42,6 +42,12 @@ class GenericParser(Parser):
     """Any event nobody else parses. Example: ``aws.backup`` "Backup Job State Change" → generic alert."""
 
     kind = "generic"
+    doc = SourceDoc(
+        label="Anything else (generic)",
+        severity="INFO",
+        resolved="—",
+        fingerprint="source, detail-type, resources",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         resources = [resource_from_arn(r) for r in event.resources[:10] if isinstance(r, str) and r]

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 
 class Tag(Detail):
@@ -129,6 +129,12 @@ class GuardDutyParser(Parser):
     """A GuardDuty finding. Example: UnauthorizedAccess:EC2/SSHBruteForce on i-0abc, severity 5 → MEDIUM."""
 
     kind = "guardduty"
+    doc = SourceDoc(
+        label="GuardDuty",
+        severity="severity 0–3.9 LOW, 4–6.9 MEDIUM, 7–8.9 HIGH, 9+ CRITICAL",
+        resolved="finding archived",
+        fingerprint="account, region, finding id",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         finding = GuardDutyFinding.model_validate(event.detail)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 _CATEGORY_SEVERITY = {
     "issue": Severity.HIGH,
@@ -84,6 +84,12 @@ class HealthParser(Parser):
     """An AWS Health event. Example: AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED for i-0abc → MEDIUM."""
 
     kind = "health"
+    doc = SourceDoc(
+        label="AWS Health",
+        severity="issue HIGH, investigation/scheduledChange MEDIUM, accountNotification LOW, `AWS_RISK_*` CRITICAL, closed INFO",
+        resolved="statusCode closed",
+        fingerprint="account, event ARN",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         detail = HealthDetail.model_validate(event.detail)

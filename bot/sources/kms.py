@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 from bot.sources.cloudtrail import ApiCall
 
 
@@ -40,6 +40,12 @@ class KmsApiCallParser(Parser):
     """KMS API calls. Example: ScheduleKeyDeletion for 1234abcd-… in 7 days → HIGH; CancelKeyDeletion resolves it."""
 
     kind = "kms"
+    doc = SourceDoc(
+        label="KMS API calls",
+        severity="ScheduleKeyDeletion HIGH, DisableKey MEDIUM, CancelKeyDeletion INFO",
+        resolved="CancelKeyDeletion",
+        fingerprint="account, region, key id (schedule, cancel and deletion share one)",
+    )
     detail_filter = {"eventName": ["ScheduleKeyDeletion", "CancelKeyDeletion", "DisableKey"]}
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
@@ -108,6 +114,12 @@ class KmsKeyDeletedParser(Parser):
     """KMS deleted a key at the end of its waiting period. Example: key 1234abcd-… deleted → MEDIUM (not reversible)."""
 
     kind = "kms"
+    doc = SourceDoc(
+        label="KMS key deleted",
+        severity="MEDIUM (nothing left to undo)",
+        resolved="—",
+        fingerprint="same as ScheduleKeyDeletion",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = CmkDeletion.model_validate(event.detail)

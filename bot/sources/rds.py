@@ -6,7 +6,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 # EventCategories → severity; the highest matching category wins.
 _CATEGORY_SEVERITY = {
@@ -55,6 +55,12 @@ class RdsParser(Parser):
     """An RDS event. Example: RDS-EVENT-0031 "DB instance put into a failed state" (failure) → HIGH."""
 
     kind = "rds"
+    doc = SourceDoc(
+        label="RDS",
+        severity="highest of its categories: failure/low storage HIGH, failover/availability MEDIUM, recovery/deletion/security patching LOW, others INFO",
+        resolved="—",
+        fingerprint="account, region, source id, category",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = RdsEvent.model_validate(event.detail)

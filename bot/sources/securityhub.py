@@ -9,7 +9,7 @@ from pydantic import Field
 
 from bot.models import Alert, Link, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 _LABELS = {
     "CRITICAL": Severity.CRITICAL,
@@ -185,6 +185,12 @@ class SecurityHubParser(Parser):
     """A Security Hub (ASFF) finding. Example: "S3 general purpose buckets should block public read access", HIGH."""
 
     kind = "securityhub"
+    doc = SourceDoc(
+        label="Security Hub",
+        severity="`Severity.Label` (INFORMATIONAL → INFO); without a label, `Normalized` 90+ CRITICAL, 70+ HIGH, 40+ MEDIUM, 1+ LOW",
+        resolved="Workflow.Status RESOLVED/SUPPRESSED or RecordState ARCHIVED",
+        fingerprint="product ARN, finding Id (a Custom Action event: its first finding)",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         detail = SecurityHubDetail.model_validate(event.detail)

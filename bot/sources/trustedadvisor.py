@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bot.models import Alert, Resource, Severity
 from bot.sources import arns, console
-from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, make_alert, parsers
+from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
 _SEVERITY = {"ERROR": Severity.HIGH, "WARN": Severity.MEDIUM, "OK": Severity.INFO}
 
@@ -49,6 +49,12 @@ class TrustedAdvisorParser(Parser):
     """A Trusted Advisor check item changed status. Example: "Exposed Access Keys" ERROR → HIGH; OK resolves."""
 
     kind = "trustedadvisor"
+    doc = SourceDoc(
+        label="Trusted Advisor",
+        severity="ERROR HIGH, WARN MEDIUM, OK INFO",
+        resolved="OK",
+        fingerprint="account, check, resource",
+    )
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = CheckItem.model_validate(event.detail)
