@@ -23,7 +23,7 @@ from bot.remediations import remediations
 from bot.routing import route as route_alert
 from bot.runtime import Runtime
 from bot.slack import blocks as bk
-from bot.slack.render import SNOOZE_CHOICES, Button, ConfirmSpec, render_alert, render_outcome_reply
+from bot.slack.render import Button, ConfirmSpec, Menu, render_alert, render_outcome_reply
 
 S = ProposalState
 # The proposal states whose button still belongs on the alert message.
@@ -67,14 +67,44 @@ def title_of(p: Proposal) -> str:
 
 
 def plan_text(p: Proposal) -> str:
-    """The remediation's plan as one paragraph ("Would stop i-0abc in eu-west-1.")."""
+    """The remediation's plan as one paragraph of sentences ("Would stop i-0abc in eu-west-1.")."""
     rem = remediations[p.remediation]
-    return " ".join(rem.plan(rem.parse_params(p.params), p.account, p.region))
+    return sentences(rem.plan(rem.parse_params(p.params), p.account, p.region))
+
+
+def sentences(parts: list[str]) -> str:
+    """``["Would a", "Would b."]`` → ``"Would a. Would b."``.
+
+    >>> sentences(["Would stop i-0abc in eu-west-1", "Would leave it stopped."])
+    'Would stop i-0abc in eu-west-1. Would leave it stopped.'
+    """
+    return " ".join(s if s.rstrip().endswith((".", "!", "?")) else f"{s.rstrip()}." for s in parts if s.strip())
+
+
+def button_label(text: str, limit: int = 30) -> str:
+    """``text`` cut at a word boundary to fit ``limit`` (a confirm button's 30 characters),
+    without a dangling "and", "or" or an open parenthesis.
+
+    >>> button_label("Deactivate access key and revoke older sessions")
+    'Deactivate access key'
+    >>> button_label("Isolate instance (quarantine security group)")
+    'Isolate instance'
+    """
+    if len(text) <= limit:
+        return text
+    words = text.split()
+    while words and (len(" ".join(words)) > limit or words[-1].lower() in ("and", "or", "the", "to", "of")):
+        words.pop()
+        if words and "(" in words[-1]:
+            words.pop()
+    cut = " ".join(w for w in words if "(" not in w) or text[:limit]
+    return cut.rstrip(" ,;:")
 
 
 # --- buttons -----------------------------------------------------------------------------------
-def remediation_button(p: Proposal) -> Button | None:
-    """The button for one offered proposal, with its plan in the confirm dialog (MEDIUM, HIGH)."""
+def remediation_button(p: Proposal, primary: bool = False) -> Button | None:
+    """The button for one offered proposal, with its plan in the confirm dialog (MEDIUM, HIGH):
+    ``danger`` when HIGH, ``primary`` when asked (the first other one), plain otherwise."""
     rem = remediations.get(p.remediation)
     if rem is None or p.state not in OFFERED_STATES:
         return None
@@ -82,17 +112,23 @@ def remediation_button(p: Proposal) -> Button | None:
     if p.risk in (Risk.MEDIUM, Risk.HIGH):
         note = " Needs two approvers besides you." if p.risk == Risk.HIGH else ""
         confirm = ConfirmSpec(
-            title=f"{rem.title}?"[:100], text=plan_text(p) + note, confirm=rem.title[:30], style="danger"
+            title=f"{rem.title}?"[:100], text=plan_text(p) + note, confirm=button_label(rem.title), style="danger"
         )
-    return Button.remediate(p.remediation, p.id, rem.title, confirm=confirm, danger=p.risk == Risk.HIGH)
+    style = "danger" if p.risk == Risk.HIGH else ("primary" if primary else None)
+    return Button.remediate(p.remediation, p.id, rem.title, confirm=confirm, style=style)
 
 
-def alert_buttons(alert_id: str, proposals: list[Proposal]) -> list[Button]:
-    """Remediation buttons for offered proposals, then Acknowledge, Snooze and Dismiss."""
-    buttons = [b for b in (remediation_button(p) for p in proposals) if b is not None]
-    buttons += [Button.ack(alert_id)] + [Button.snooze(alert_id, d) for d in SNOOZE_CHOICES]
-    buttons.append(Button.dismiss(alert_id))
-    return buttons
+def alert_buttons(alert_id: str, proposals: list[Proposal]) -> list[Button | Menu]:
+    """One row: the offered remediations (at most one ``primary``: the first that is not HIGH;
+    HIGH ones ``danger``), Acknowledge, one Snooze menu and Dismiss."""
+    out: list[Button | Menu] = []
+    primary_left = True
+    for p in proposals:
+        button = remediation_button(p, primary=primary_left and p.risk != Risk.HIGH)
+        if button is not None:
+            primary_left = primary_left and button.style != "primary"
+            out.append(button)
+    return [*out, Button.ack(alert_id), Menu.snooze(alert_id), Button.dismiss(alert_id)]
 
 
 # --- re-rendering an alert message after repeats and decisions --------------------------------

@@ -525,8 +525,8 @@ class IsolateInstance(Remediation):
         loc = where(account, region)
         return [
             f"Would snapshot every EBS volume of {p.instance_id} {loc}".rstrip(),
-            f"Would replace the security groups of {p.instance_id} with {QUARANTINE_PREFIX}<vpc> "
-            "(no inbound, no outbound), creating it if needed",
+            f"Would replace its security groups with its VPC's quarantine group ({QUARANTINE_PREFIX}vpc-…: "
+            "no inbound, no outbound rules), created if the VPC has none",
         ]
 
     def example_params(self) -> dict[str, Any]:

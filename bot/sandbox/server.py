@@ -356,23 +356,15 @@ class ConsoleServer:
             "channel": channel_json,
             "state": {"values": {}},
             "response_url": self._response_url(ch.id, ts if msg else None, user["id"]),
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "text": element.get("text") or {"type": "plain_text", "text": action_id},
-                    "value": element.get("value", value or ""),
-                    "type": element.get("type", "button"),
-                    "action_ts": f"{time.time():.6f}",
-                    **({"style": element["style"]} if element.get("style") else {}),
-                }
-            ],
+            "actions": [_action_json(element, action_id, block_id, value)],
         }
         if message is not None:
             payload["message"] = message
         body = urlencode({"payload": json.dumps(payload)})
         status, text, took = self.post_signed(body)
-        label = (element.get("text") or {}).get("text", action_id)
+        label = (element.get("text") or {}).get("text") or next(
+            (o["text"]["text"] for o in element.get("options") or [] if o.get("value") == value), action_id
+        )
         self.note("click", f"{user['name']} clicked “{label}” in #{ch.name} → HTTP {status} in {took * 1000:.0f} ms")
         return {
             "ok": status == 200,
@@ -455,20 +447,43 @@ class ConsoleServer:
 
 
 def _find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None) -> tuple[str, dict[str, Any]]:
-    """(block_id, element) of the interactive element with ``action_id`` (and ``value`` if given)."""
+    """(block_id, element) of the interactive element with ``action_id`` (and ``value`` if given:
+    a button's value, or the value of one of a select menu's options)."""
     for i, block in enumerate(blocks):
         elements = list(block.get("elements") or []) if block.get("type") == "actions" else []
         if isinstance(block.get("accessory"), dict):
             elements.append(block["accessory"])
         for el in elements:
+            chosen = [o for o in el.get("options") or [] if isinstance(o, dict) and o.get("value") == value]
             if (
                 isinstance(el, dict)
                 and el.get("action_id") == action_id
-                and (value is None or el.get("value") == value)
+                and (value is None or el.get("value") == value or chosen)
             ):
                 # Slack generates a block_id when the app sent none.
                 return str(block.get("block_id") or f"b{i}{uuid.uuid5(uuid.NAMESPACE_OID, action_id).hex[:4]}"), el
     raise ValueError(f"no button {action_id!r} on that message")
+
+
+def _action_json(element: dict[str, Any], action_id: str, block_id: str, value: str | None) -> dict[str, Any]:
+    """One entry of a block_actions payload's ``actions``, as Slack writes it for a button
+    (``text``, ``value``) or a select menu (``selected_option``, ``placeholder``)."""
+    out: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "type": element.get("type", "button"),
+        "action_ts": f"{time.time():.6f}",
+    }
+    if element.get("type") == "static_select":
+        option = next(o for o in element.get("options") or [] if o.get("value") == value)
+        out["selected_option"] = {"text": option["text"], "value": option["value"]}
+        out["placeholder"] = element.get("placeholder")
+        return out
+    out["text"] = element.get("text") or {"type": "plain_text", "text": action_id}
+    out["value"] = element.get("value", value or "")
+    if element.get("style"):
+        out["style"] = element["style"]
+    return out
 
 
 def _slack_message_json(m: Message) -> dict[str, Any]:

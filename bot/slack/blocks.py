@@ -37,6 +37,10 @@ MAX_BLOCK_ID = 255
 MAX_CONFIRM_TITLE = 100
 MAX_CONFIRM_TEXT = 300
 MAX_CONFIRM_BUTTON = 30
+MAX_SELECT_PLACEHOLDER = 150
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+MAX_SELECT_OPTIONS = 100
 # Slack answers msg_blocks_too_long when the text of all blocks together is "about" 12 000
 # characters (bolt-js #2509); fit() aims below it to leave room for Slack's own counting.
 MAX_TOTAL_TEXT = 12000
@@ -249,6 +253,29 @@ def button(
     if confirm:
         elem["confirm"] = confirm
     return elem
+
+
+def static_select(placeholder: str, action_id: str, options: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """A select menu element: ``options`` are (text, value) pairs, ours, so bad ones raise ValueError.
+
+    >>> static_select("Snooze…", "eventops:snooze", [("1 hour", "1h a-1")])["options"][0]["value"]
+    '1h a-1'
+    """
+    if not _ACTION_ID_RE.match(action_id):
+        raise ValueError(f"invalid action_id {action_id!r}")
+    if not 0 < len(options) <= MAX_SELECT_OPTIONS:
+        raise ValueError(f"a select needs 1..{MAX_SELECT_OPTIONS} options")
+    opts = []
+    for text, value in options:
+        if not value or len(value) > MAX_OPTION_VALUE:
+            raise ValueError(f"option value must be 1..{MAX_OPTION_VALUE} characters")
+        opts.append({"text": plain_text(truncate(text, MAX_OPTION_TEXT) or value[:MAX_OPTION_TEXT]), "value": value})
+    return {
+        "type": "static_select",
+        "placeholder": plain_text(truncate(placeholder, MAX_SELECT_PLACEHOLDER) or "Choose"),
+        "action_id": action_id,
+        "options": opts,
+    }
 
 
 def actions(elements: Sequence[dict[str, Any]], *, block_id: str | None = None) -> dict[str, Any]:

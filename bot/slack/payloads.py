@@ -143,6 +143,10 @@ def parse_action(body: dict[str, Any], action: dict[str, Any] | None = None) -> 
     ...         "actions": [{"action_id": "eventops:snooze:4h", "value": "a-1", "action_ts": "9.9"}]}
     >>> r = parse_action(body); (r.kind, r.arg, r.value, r.channel, r.message_ts)
     ('snooze', '4h', 'a-1', 'C1', '1.2')
+    >>> body["actions"] = [{"action_id": "eventops:snooze", "type": "static_select",
+    ...                     "selected_option": {"value": "24h a-1"}, "action_ts": "9.9"}]
+    >>> r = parse_action(body); (r.kind, r.arg, r.value)
+    ('snooze', '24h', 'a-1')
     """
     if action is None:
         actions = body.get("actions") or [{}]
@@ -154,6 +158,12 @@ def parse_action(body: dict[str, Any], action: dict[str, Any] | None = None) -> 
         head, _, tail = rest.partition(":")
         if head in ACTION_KINDS:
             kind, arg = head, tail
+    value = str(action.get("value") or "")
+    selected = action.get("selected_option")
+    if isinstance(selected, dict) and isinstance(selected.get("value"), str):
+        value = selected["value"]  # a select menu: the chosen option's value
+        if kind == "snooze" and not arg:  # "4h a-1": the duration, then the alert id
+            arg, _, value = value.partition(" ")
     container = body.get("container") or {}
     message = body.get("message") or {}
     channel = _str((body.get("channel") or {}).get("id")) or _str(container.get("channel_id")) or ""
@@ -161,7 +171,7 @@ def parse_action(body: dict[str, Any], action: dict[str, Any] | None = None) -> 
         kind=kind,
         arg=arg,
         action_id=action_id,
-        value=str(action.get("value") or ""),
+        value=value,
         actor=actor_from(body),
         channel=channel,
         message_ts=_str(container.get("message_ts")) or _str(message.get("ts")),

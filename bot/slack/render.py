@@ -30,7 +30,8 @@ METADATA_EVENT_TYPE = "eventops_alert"
 ACTION_PREFIX = "eventops:"
 ACTION_REMEDIATE = "eventops:remediate:"  # + remediation name, value = proposal id
 ACTION_ACK = "eventops:ack"
-ACTION_SNOOZE = "eventops:snooze:"  # + one of SNOOZE_CHOICES
+ACTION_SNOOZE = "eventops:snooze:"  # + one of SNOOZE_CHOICES (buttons of messages posted before the menu)
+ACTION_SNOOZE_MENU = "eventops:snooze"  # the menu; each option's value is "<duration> <alert id>"
 ACTION_DISMISS = "eventops:dismiss"
 ACTION_UNDO = "eventops:undo"
 ACTION_APPROVE = "eventops:approve"
@@ -97,9 +98,15 @@ class Button:
 
     @classmethod
     def remediate(
-        cls, remediation: str, proposal_id: str, text: str, *, confirm: ConfirmSpec | None = None, danger: bool = False
+        cls,
+        remediation: str,
+        proposal_id: str,
+        text: str,
+        *,
+        confirm: ConfirmSpec | None = None,
+        style: str | None = None,
     ) -> Button:
-        return cls(text, ACTION_REMEDIATE + remediation, proposal_id, "danger" if danger else "primary", confirm)
+        return cls(text, ACTION_REMEDIATE + remediation, proposal_id, style, confirm)
 
     @classmethod
     def ack(cls, alert_id: str) -> Button:
@@ -126,6 +133,32 @@ class Button:
     @classmethod
     def approve(cls, proposal_id: str) -> Button:
         return cls("Approve", ACTION_APPROVE, proposal_id, "primary")
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A select menu on an alert message: one element for choices that would be several buttons.
+
+    Example::
+
+        Menu.snooze("a-1")   # "Snooze…" with 1 hour / 4 hours / 24 hours
+    """
+
+    placeholder: str
+    action_id: str
+    options: tuple[tuple[str, str], ...]
+
+    def to_block(self) -> dict[str, Any]:
+        return bk.static_select(bk.escape(self.placeholder), self.action_id, self.options)
+
+    @classmethod
+    def snooze(cls, alert_id: str) -> Menu:
+        spoken = {"1h": "1 hour", "4h": "4 hours", "24h": "24 hours"}
+        options = tuple((f"Snooze {spoken.get(d, d)}", f"{d} {alert_id}") for d in SNOOZE_CHOICES)
+        return cls("Snooze…", ACTION_SNOOZE_MENU, options)
+
+
+Element = Button | Menu
 
 
 def format_mentions(ids: Iterable[str]) -> str:
@@ -207,7 +240,7 @@ def render_alert(
     *,
     channel: str,
     mentions: Sequence[str] = (),
-    buttons: Sequence[Button] = (),
+    buttons: Sequence[Button | Menu] = (),
     count: int = 1,
     first_seen: datetime | None = None,
     last_seen: datetime | None = None,

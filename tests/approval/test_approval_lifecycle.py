@@ -57,6 +57,24 @@ def test_dismiss_closes_proposals_and_buttons_refuse(world):
     assert "dismissed" in world.ephemerals_for(ALICE)[0]
 
 
+def test_snooze_from_the_menu_is_the_same_snooze(world):
+    """The alert's one Snooze menu (static_select) sends the duration and alert id in its option."""
+    p = world.post_alert()
+    menu = next(
+        e
+        for b in world.message().blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "static_select"
+    )
+    assert [o["value"] for o in menu["options"]] == [f"{d} {world.alert.id}" for d in ("1h", "4h", "24h")]
+    world.choose(menu["action_id"], menu["options"][1]["value"], ALICE)
+    assert world.rt.store.get_proposal(p.id).state == ProposalState.SNOOZED
+    until = world.rt.store.snoozed_until(world.alert.fingerprint)
+    assert until is not None and 4 * 3600 - 60 < until - time.time() <= 4 * 3600
+    assert [e.outcome for e in world.audit()] == ["SNOOZED"]
+
+
 def test_snooze_then_housekeeping_reminds_thread_and_reopens(world):
     p = world.post_alert()
     world.click("eventops:snooze:1h", world.alert.id, ALICE)

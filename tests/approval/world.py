@@ -241,6 +241,18 @@ class World:
             ],
         }
 
+    def choose(self, action_id: str, option_value: str, user: str = ALICE) -> dict[str, Any]:
+        """A signed choice in a select menu (Slack sends ``selected_option``, no ``value``)."""
+        from handlers import slack as slack_handler
+
+        body = self.click_body(action_id, option_value, user)
+        (action,) = body["actions"]
+        del action["value"]
+        action.update(
+            type="static_select", selected_option={"text": {"type": "plain_text", "text": "x"}, "value": option_value}
+        )
+        return slack_handler.handler(http_event(form_body(body)), None)
+
     def click(self, action_id: str, value: str, user: str = ALICE, **kw: Any) -> dict[str, Any]:
         """A signed click through handlers.slack.handler, as API Gateway v2 delivers it."""
         from handlers import slack as slack_handler

@@ -35,7 +35,7 @@ def test_acknowledge(ops: Ops) -> None:
 
 def test_snooze(ops: Ops) -> None:
     alert = _alert(ops, "Alarm:")
-    ops.click(OPERATOR, alert, "Snooze 1h")
+    ops.click(OPERATOR, alert, "Snooze 1 hour")
     _edited(ops, alert["ts"], "nooze")
     assert ops.sb.runtime().store.snoozes(), "the snooze is stored"
     ops.audited("snoozed")

@@ -73,13 +73,19 @@ def find_message(snapshot: dict[str, Any], text: str) -> dict[str, Any] | None:
 
 
 def button(message: dict[str, Any], label: str) -> dict[str, Any]:
+    """The button labelled ``label``, or a select menu's option of that text (as the
+    ``{action_id, value}`` a click on it sends)."""
+    labels = []
     for block in message["blocks"]:
         for el in block.get("elements") or []:
-            if el.get("type") == "button" and el["text"]["text"] == label:
-                return el
-    labels = [
-        el["text"]["text"] for b in message["blocks"] for el in b.get("elements") or [] if el.get("type") == "button"
-    ]
+            if el.get("type") == "button":
+                if el["text"]["text"] == label:
+                    return el
+                labels.append(el["text"]["text"])
+            for option in el.get("options") or []:
+                if option["text"]["text"] == label:
+                    return {"action_id": el["action_id"], "value": option["value"], "type": el["type"]}
+                labels.append(option["text"]["text"])
     raise AssertionError(f"no button {label!r}; buttons: {labels}")
 
 

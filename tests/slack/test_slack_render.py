@@ -34,7 +34,7 @@ def test_guardduty_alert_full_render() -> None:
             "p-1",
             "Stop i-0abc",
             confirm=ConfirmSpec("Stop instance?", "Would stop i-0abc in eu-west-1", confirm="Stop", style="danger"),
-            danger=True,
+            style="danger",
         ),
         Button.ack(alert.id),
         Button.snooze(alert.id, "4h"),

@@ -136,6 +136,12 @@ function element(el, msg, blockId) {
   if (el.type === "button") return button(el, msg, blockId);
   if (el.type === "image") return `<img src="${esc(el.image_url)}" alt="${esc(el.alt_text)}" title="${esc(el.alt_text)}">`;
   if (el.type === "plain_text" || el.type === "mrkdwn") return `<span class="mrkdwn">${textObject(el)}</span>`;
+  if (el.type === "static_select" && Array.isArray(el.options)) {
+    const opts = el.options.map((o) => `<option value="${esc(o.value)}">${esc(o.text ? o.text.text : o.value)}</option>`).join("");
+    return `<select class="bk-static-select" data-ts="${esc(msg.ts)}" data-channel="${esc(msg.channel)}"
+      data-action-id="${esc(el.action_id || "")}" aria-label="${esc(el.placeholder ? el.placeholder.text : "")}">
+      <option value="" selected disabled>${esc(el.placeholder ? el.placeholder.text : "Choose")}</option>${opts}</select>`;
+  }
   const label = el.placeholder ? el.placeholder.text : el.type;
   return `<span class="bk-select" title="${esc(el.type)} (not interactive in the sandbox)">${esc(label)} ▾</span>`;
 }
@@ -355,6 +361,21 @@ async function onButton(btn) {
   }
 }
 
+async function onSelect(sel) {
+  const value = sel.value;
+  if (!value) return;
+  sel.disabled = true;
+  try {
+    const r = await api("/console/click", {
+      user: state.user, channel: sel.dataset.channel, ts: sel.dataset.ts, action_id: sel.dataset.actionId, value,
+    });
+    if (!r.ok) toast(`The app answered HTTP ${r.status || "?"}: ${r.error || r.body || "error"}`, true);
+  } finally {
+    state.lastSignature = "";
+    refresh();
+  }
+}
+
 async function send(text, threadTs) {
   text = text.trim();
   if (!text || !state.channel) return;
@@ -381,6 +402,11 @@ document.addEventListener("click", (ev) => {
   if (ch) { ev.preventDefault(); state.channel = ch.dataset.id; state.thread = null; state.lastSignature = ""; refresh(); return; }
   const replies = ev.target.closest(".replies");
   if (replies) { state.thread = replies.dataset.thread; state.lastSignature = ""; refresh(); }
+});
+
+document.addEventListener("change", (ev) => {
+  const sel = ev.target.closest(".bk-static-select");
+  if (sel) onSelect(sel);
 });
 
 $("#thread-close").addEventListener("click", () => { state.thread = null; state.lastSignature = ""; refresh(); });
