@@ -102,6 +102,16 @@ def test_console_demo_in_chromium(console: Console, tmp_path: Path) -> None:
             expect(answer).to_contain_text("web-staging")
             answer.scroll_into_view_if_needed()
             page.screenshot(path=str(shots / "console-ops.png"))
+
+            # 5. the Snooze menu: one select for the three durations; choosing one snoozes
+            page.locator("#channels a[data-name='security']").click()
+            brute = page.locator(".message", has_text="SSH brute force").first
+            menu = brute.locator("select.bk-static-select")
+            expect(menu).to_have_count(1)
+            menu.select_option(label="Snooze 4 hours")
+            expect(page.locator(".message", has_text="SSH brute force").first).to_contain_text(
+                "Snoozed by", timeout=15_000
+            )
         finally:
             context.close()
     assert not errors, f"JavaScript errors in the console: {errors}"
