@@ -123,7 +123,9 @@ def alert_buttons(alert_id: str, proposals: list[Proposal]) -> list[Button | Men
     HIGH ones ``danger``), Acknowledge, one Snooze menu and Dismiss."""
     out: list[Button | Menu] = []
     primary_left = True
-    for p in proposals:
+    order = {str(name): i for i, name in enumerate(remediations)}
+    # the catalog's order, as when first posted: a re-render never moves a button (or the primary)
+    for p in sorted(proposals, key=lambda p: order.get(p.remediation, len(order))):
         button = remediation_button(p, primary=primary_left and p.risk != Risk.HIGH)
         if button is not None:
             primary_left = primary_left and button.style != "primary"

@@ -51,9 +51,11 @@ def test_one_row_with_at_most_one_primary_and_high_as_danger() -> None:
         _proposal("ec2.snapshot-volumes"),  # LOW
     ]
     elements = [e.to_block() for e in alert_buttons("a-1", proposals)]
-    styles = [e.get("style") for e in elements]
-    assert styles.count("primary") == 1 and styles[1] == "primary"
-    assert styles[0] == "danger"
+    styles = {e["action_id"].rsplit(":", 1)[-1]: e.get("style") for e in elements}
+    assert list(styles.values()).count("primary") == 1
+    assert styles["ec2.stop-instance"] == "primary"  # the first (catalog order) that is not HIGH
+    assert styles["ec2.isolate-instance"] == "danger"
+    assert styles["ec2.snapshot-volumes"] is None
     assert [e["type"] for e in elements].count("static_select") == 1
     assert [e["action_id"] for e in elements][-3:] == ["eventops:ack", "eventops:snooze", "eventops:dismiss"]
     assert len(elements) <= 7, "one row: remediations, Acknowledge, the Snooze menu, Dismiss"

@@ -27,16 +27,33 @@ def test_outsider_cannot_dismiss(ops: Ops) -> None:
     assert any(w in refusal["text"].lower() for w in ("not allowed", "may not", "not permitted")), refusal["text"]
 
 
-def test_acknowledge(ops: Ops) -> None:
+def _remediations(message: dict) -> list[str]:
+    return [
+        e["action_id"]
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("eventops:remediate:")
+    ]
+
+
+def test_acknowledge_keeps_the_remediation_buttons(ops: Ops) -> None:
+    """README: Acknowledge ("I'm on it") keeps them."""
     alert = _alert(ops, "SSH brute force")
+    offered = _remediations(alert)
+    assert offered
     ops.click(OPERATOR, alert, "Acknowledge")
-    _edited(ops, alert["ts"], "cknowledged")
+    edited = _edited(ops, alert["ts"], "cknowledged")
+    assert _remediations(edited) == offered, "same buttons, same order"
 
 
-def test_snooze(ops: Ops) -> None:
+def test_snooze_hides_the_remediation_buttons(ops: Ops) -> None:
+    """README: Snooze ("not now") hides them until it ends."""
     alert = _alert(ops, "Alarm:")
+    assert _remediations(alert), "the CPU alarm offers Reboot"
     ops.click(OPERATOR, alert, "Snooze 1 hour")
-    _edited(ops, alert["ts"], "nooze")
+    edited = _edited(ops, alert["ts"], "nooze")
+    assert _remediations(edited) == []
     assert ops.sb.runtime().store.snoozes(), "the snooze is stored"
     ops.audited("snoozed")
     assert "1h" in clean(ops.command(OPERATOR, "snoozes")) or ops.sb.runtime().store.snoozes()
@@ -45,7 +62,7 @@ def test_snooze(ops: Ops) -> None:
 def test_dismiss_and_status_no_longer_counts_it(ops: Ops) -> None:
     alert = _alert(ops, "opened to the internet")
     ops.click(OPERATOR, alert, "Dismiss")
-    _edited(ops, alert["ts"], "ismissed")
+    assert _remediations(_edited(ops, alert["ts"], "ismissed")) == []
     ops.audited("dismissed")
     alert_id = ops.sb.fake.workspace.channel(alert["channel"]).find(alert["ts"]).metadata["event_payload"]["alert_id"]
     status = clean(ops.command(OPERATOR, "status"))
