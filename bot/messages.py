@@ -23,6 +23,7 @@ from bot.remediations import remediations
 from bot.routing import route as route_alert
 from bot.runtime import Runtime
 from bot.slack import blocks as bk
+from bot.slack.blocks import date_token
 from bot.slack.render import Button, ConfirmSpec, Menu, render_alert, render_outcome_reply
 
 S = ProposalState
@@ -41,14 +42,11 @@ STATUS_ICON = {
 
 # --- words -------------------------------------------------------------------------------------
 def clock(dt: datetime | float | None) -> str:
-    """``10:42 UTC`` — the one time format of status lines and replies."""
+    """The one time format of status lines and replies: Slack's date token (``bk.date_token``),
+    in the reader's time zone, "2024-05-01 10:42 UTC" where Slack cannot format it."""
     if dt is None:
         return "?"
-    if isinstance(dt, int | float):
-        dt = datetime.fromtimestamp(dt, UTC)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%H:%M UTC")
+    return date_token(dt)
 
 
 def who(actor: Actor | None) -> str:

@@ -10,6 +10,7 @@ through the state machine in ``bot/approval/states.py``; each terminal outcome w
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -101,6 +102,47 @@ class RemediationOffer(BaseModel):
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+# What a reader calls each resource type; others lose the ASFF "Aws" prefix and read as words.
+_RESOURCE_KINDS = {
+    "AwsEc2Instance": "instance",
+    "AwsEc2SecurityGroup": "security group",
+    "AwsEc2Volume": "volume",
+    "AwsS3Bucket": "bucket",
+    "AwsIamAccessKey": "access key",
+    "AwsIamUser": "IAM user",
+    "AwsIamRole": "IAM role",
+    "AwsKmsKey": "KMS key",
+    "AwsCloudTrailTrail": "trail",
+    "AwsCloudWatchAlarm": "alarm",
+    "AwsLambdaFunction": "function",
+    "AwsAccount": "account",
+    "AwsAutoScalingAutoScalingGroup": "Auto Scaling group",
+    "AwsEcsCluster": "ECS cluster",
+    "AwsEcsService": "ECS service",
+    "AwsEcsTask": "ECS task",
+    "AwsRdsDbInstance": "DB instance",
+    "AwsEcrContainerImage": "container image",
+    "AwsCodeBuildProject": "CodeBuild project",
+    "AwsCodePipelinePipeline": "pipeline",
+    "AwsCodeDeployDeployment": "deployment",
+    "Other": "",
+}
+
+
+def resource_kind(rtype: str) -> str:
+    """``AwsEc2Instance`` → ``instance``, ``AwsCodeBuildProject`` → ``CodeBuild project``, ``Other`` → "".
+
+    >>> resource_kind("AwsCodeBuildProject"), resource_kind("Other"), resource_kind("AwsEksCluster")
+    ('CodeBuild project', '', 'Eks cluster')
+    """
+    if rtype in _RESOURCE_KINDS:
+        return _RESOURCE_KINDS[rtype]
+    words = re.findall(r"[A-Z]+[a-z0-9]*(?=[A-Z]|$)|[A-Z]?[a-z0-9]+", rtype.removeprefix("Aws"))
+    if not words:
+        return rtype
+    return " ".join([*words[:-1], words[-1].lower()])
 
 
 class Alert(BaseModel):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit/...). Exceeding any of them makes
@@ -100,6 +101,24 @@ def escape(text: object) -> str:
     s = strip_control("" if text is None else str(text))
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST_RE.sub(lambda m: "@" + ZERO_WIDTH_SPACE + m.group(1), s)
+
+
+_DATE_TOKEN_RE = re.compile(r"<!date\^\d{1,12}\^\{date_short_pretty\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>")
+
+
+def escape_keeping_dates(text: object) -> str:
+    """``escape`` for mrkdwn text that may hold our own ``date_token``s: each token that has
+    exactly that shape stays (it can only ever show a date); everything else is escaped.
+
+    >>> escape_keeping_dates("until <!date^1714560120^{date_short_pretty} {time}|2024-05-01 10:42 UTC> <!here>")
+    'until <!date^1714560120^{date_short_pretty} {time}|2024-05-01 10:42 UTC> &lt;!here&gt;'
+    """
+    s = "" if text is None else str(text)
+    out, last = [], 0
+    for m in _DATE_TOKEN_RE.finditer(s):
+        out += [escape(s[last : m.start()]), m.group(0)]
+        last = m.end()
+    return "".join([*out, escape(s[last:])])
 
 
 def truncate(text: str, n: int) -> str:
@@ -222,6 +241,24 @@ def confirm_dialog(
     if style in BUTTON_STYLES:
         dialog["style"] = style
     return dialog
+
+
+DATE_FORMAT = "{date_short_pretty} {time}"
+
+
+def date_token(when: datetime | float, fmt: str = DATE_FORMAT) -> str:
+    """Slack's date token: shown in each reader's own time zone ("Today 10:42"), the UTC text as
+    the fallback wherever Slack cannot format it (notifications, other clients). mrkdwn only.
+
+    >>> date_token(datetime(2024, 5, 1, 10, 42, tzinfo=UTC))
+    '<!date^1714560120^{date_short_pretty} {time}|2024-05-01 10:42 UTC>'
+    """
+    if isinstance(when, int | float):
+        when = datetime.fromtimestamp(when, UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    utc = when.astimezone(UTC)
+    return f"<!date^{int(utc.timestamp())}^{fmt}|{utc:%Y-%m-%d %H:%M} UTC>"
 
 
 def button(

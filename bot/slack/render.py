@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Alert, Severity
+from bot.models import Alert, Severity, resource_kind
 from bot.slack import blocks as bk
 
 log = logging.getLogger("eventops.slack")
@@ -186,11 +186,10 @@ def _utc(dt: datetime) -> datetime:
 
 
 def _fmt_time(dt: datetime) -> str:
-    return _utc(dt).strftime("%Y-%m-%d %H:%M UTC")
+    return bk.date_token(_utc(dt))
 
 
-def _fmt_clock(dt: datetime) -> str:
-    return _utc(dt).strftime("%H:%M UTC")
+_fmt_clock = _fmt_time  # one time format everywhere (bk.date_token)
 
 
 def _severity_label(sev: Severity) -> str:
@@ -203,11 +202,39 @@ def _account_label(alert: Alert) -> str:
     return bk.escape(alert.account_alias or alert.account)
 
 
+_ISO_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:?\d\d)?$")
+_TIME_WORDS = ("time", "date", "deadline", "updated", "created", "seen", "start", "end", "expir")
+
+
+def field_value(key: str, value: str) -> str:
+    """A field's value for display: an ISO time, or epoch milliseconds under a time-like label
+    (Trusted Advisor's "Deadline 1440453299248"), becomes the one date format; the rest is escaped.
+
+    >>> field_value("Deadline", "1440453299248")
+    '<!date^1440453299^{date_short_pretty} {time}|2015-08-24 21:54 UTC>'
+    >>> field_value("Last seen", "2024-05-01T10:42:07.123456Z")
+    '<!date^1714560127^{date_short_pretty} {time}|2024-05-01 10:42 UTC>'
+    >>> field_value("Count", "1440453299248")
+    '1440453299248'
+    """
+    text = value.strip()
+    when: datetime | None = None
+    if _ISO_TIME_RE.match(text):
+        try:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+    elif re.fullmatch(r"1\d{12}", text) and any(w in key.lower() for w in _TIME_WORDS):
+        when = datetime.fromtimestamp(int(text) / 1000, UTC)
+    return bk.date_token(when) if when is not None else bk.escape(value)
+
+
 def _resource_label(alert: Alert) -> str:
     res = alert.primary_resource
     if res is None:
         return ""
-    parts = [f"{bk.escape(res.type)} {bk.escape(res.id)}"]
+    kind = resource_kind(res.type)
+    parts = [f"{bk.escape(kind)} {bk.escape(res.id)}" if kind else bk.escape(res.id)]
     name = res.name or res.tags.get("Name")
     if name and name != res.id:
         parts.append(f"({bk.escape(name)})")
@@ -266,7 +293,7 @@ def render_alert(
     if not alert.active:
         out.append(bk.context(":white_check_mark: Resolved — the source reports this is over."))
     if status:
-        out.append(bk.section(bk.escape(status)))
+        out.append(bk.section(bk.escape_keeping_dates(status)))
 
     cells: list[tuple[str, str]] = [
         ("Severity", _severity_label(alert.severity)),
@@ -275,7 +302,8 @@ def render_alert(
         ("Resource", _resource_label(alert)),
         ("Time", _fmt_time(alert.time)),
     ]
-    cells += [(bk.escape(k), bk.escape(v)) for k, v in alert.fields.items()]
+    shown = {label.lower() for label, _ in cells}
+    cells += [(bk.escape(k), field_value(k, v)) for k, v in alert.fields.items() if k.strip().lower() not in shown]
     out.extend(bk.fields(cells))
 
     if count > 1:
@@ -344,17 +372,17 @@ def render_storm_summary(
         except ValueError:
             continue
     ordered = sorted(counts.items(), key=lambda kv: -kv[0].rank)
-    head = f":rotating_light: Alert storm: {total} alerts since {_fmt_clock(window_start)}"
+    head = f":rotating_light: Alert storm: {total} alerts"  # a header is plain text: the time goes below
     out: list[dict[str, Any]] = [bk.header(head)]
     out.extend(bk.fields([(_severity_label(sev), str(n)) for sev, n in ordered if n]))
     samples = [f"• {bk.escape(t)}" for t in sample_titles[:10] if t]
     if samples:
         out.append(bk.section("*Examples*\n" + "\n".join(samples)))
-    out.append(bk.context("Individual alerts follow in this thread."))
+    out.append(bk.context(f"Since {_fmt_clock(window_start)}. Individual alerts follow in this thread."))
     summary = ", ".join(f"{n} {sev.value}" for sev, n in ordered if n)
     return {
         "channel": channel,
-        "text": _fallback(f"Alert storm: {total} alerts since {_fmt_clock(window_start)}", f"({summary})"),
+        "text": _fallback(f"Alert storm: {total} alerts since {_utc(window_start):%H:%M} UTC", f"({summary})"),
         "blocks": bk.fit(out),
         "metadata": {
             "event_type": "eventops_storm",
@@ -370,8 +398,8 @@ def render_outcome_reply(title: str, lines: Sequence[str]) -> dict[str, Any]:
 
         render_outcome_reply("✅ Stopped i-0abc — verified", ["State: stopped", "Undo until 11:42 UTC"])
     """
-    safe_title = bk.escape(title) or "Outcome"
-    body = "\n".join(f"• {bk.escape(line)}" for line in lines if line)
+    safe_title = bk.escape_keeping_dates(title) or "Outcome"
+    body = "\n".join(f"• {bk.escape_keeping_dates(line)}" for line in lines if line)
     out = [bk.section(f"*{safe_title}*" + (f"\n{body}" if body else ""))]
     return {"text": _fallback(safe_title), "blocks": bk.fit(out)}
 
@@ -383,5 +411,5 @@ def render_ephemeral(text: str) -> dict[str, Any]:
 
         poster.post_ephemeral(channel, user, render_ephemeral("You may not approve your own request."))
     """
-    safe = bk.escape(text) or " "
+    safe = bk.escape_keeping_dates(text) or " "
     return {"text": _fallback(safe), "blocks": bk.fit([bk.section(safe)])}

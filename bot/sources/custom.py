@@ -106,7 +106,8 @@ class CustomParser(Parser):
             summary=d.summary,
             severity=d.severity,
             resources=resources,
-            fields={k: (str(v).lower() if isinstance(v, bool) else v) for k, v in d.fields.items()},
+            # a flag that is off says nothing ("Retrying: false"); one that is on reads "yes"
+            fields={k: ("yes" if v is True else v) for k, v in d.fields.items() if v is not False},
             links=links,
             problems=[f"custom:{event.detail_type}", *(f"offer:{name}" for name in d.remediations)],
             active=not d.resolved,

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from bot.models import Alert, Link, Resource, Severity
+from bot.models import Alert, Link, Resource, Severity, resource_kind
 from bot.sources import arns, console
 from bot.sources.base import Detail, EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, parsers
 
@@ -217,7 +217,12 @@ class SecurityHubParser(Parser):
             "Compliance": finding.compliance.status if finding.compliance else None,
             "Workflow": finding.workflow.status,
             "Record state": finding.record_state,
-            "Resources": ", ".join(f"{r.type} {r.id}" for r in resources[:5]) + (" …" if len(resources) > 5 else ""),
+            "Resources": (
+                ", ".join(f"{resource_kind(r.type)} {r.id}".strip() for r in resources[:5])
+                + (" …" if len(resources) > 5 else "")
+            )
+            if len(resources) > 1
+            else None,
         }
         title = finding.title or (finding.types[0] if finding.types else "Security Hub finding")
         if detail.action_name:

@@ -60,8 +60,8 @@ def test_guardduty_alert_full_render() -> None:
         "*Severity*\n:large_yellow_circle: MEDIUM",
         "*Account*\nprod (123456789012)",
         "*Region*\neu-west-1",
-        "*Resource*\nAwsEc2Instance i-0abc (web-1)",
-        "*Time*\n2024-05-01 10:42 UTC",
+        "*Resource*\ninstance i-0abc (web-1)",
+        "*Time*\n<!date^1714560120^{date_short_pretty} {time}|2024-05-01 10:42 UTC>",
         "*Finding type*\nRecon:EC2/PortProbeUnprotectedPort",
         "*Port*\n22",
     ]
@@ -129,7 +129,10 @@ def test_repeat_counter_status_resolved_and_parse_error() -> None:
         status="⏳ Revoking sgr-0abc — requested by alice",
     )
     text = _texts(payload)
-    assert "seen 14 times, first 09:05 UTC, last 10:42 UTC" in text
+    assert (
+        "seen 14 times, first <!date^1714554300^{date_short_pretty} {time}|2024-05-01 09:05 UTC>, "
+        "last <!date^1714560120^{date_short_pretty} {time}|2024-05-01 10:42 UTC>"
+    ) in text
     assert "⏳ Revoking sgr-0abc — requested by alice" in text
     assert ":white_check_mark: Resolved" in text
     assert ":warning: Could not fully read this event: detail.service missing &lt;!here&gt;" in text
@@ -148,7 +151,7 @@ def test_more_resources_and_name_fallback() -> None:
             Resource(type="AwsEc2Instance", id="i-2"),
         ]
     )
-    assert "*Resource*\nAwsEc2SecurityGroup sg-1 (web-sg) +1 more" in _texts(render_alert(alert, channel="C1"))
+    assert "*Resource*\nsecurity group sg-1 (web-sg) +1 more" in _texts(render_alert(alert, channel="C1"))
 
 
 def test_mentions_only_strict_ids() -> None:

@@ -87,6 +87,11 @@ function linkToken(inner) {
   if (target.startsWith("@")) return `<span class="mention">@${esc(label || userName(target.slice(1)))}</span>`;
   if (target.startsWith("#")) return `<span class="mention">#${esc(label || channelName(target.slice(1)))}</span>`;
   if (target.startsWith("!subteam^")) return `<span class="mention">${esc(label || "@group")}</span>`;
+  if (target.startsWith("!date^")) {  // Slack's date token: the reader's own time zone
+    const when = new Date(Number(target.split("^")[1]) * 1000);
+    const shown = isNaN(when) ? (label || "") : when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    return `<time class="slack-date" datetime="${esc(isNaN(when) ? "" : when.toISOString())}" title="${esc(label || "")}">${esc(shown)}</time>`;
+  }
   if (target.startsWith("!")) {
     const word = target.slice(1).split("^")[0];
     return `<span class="mention">@${esc(label || word)}</span>`;
