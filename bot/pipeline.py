@@ -40,7 +40,7 @@ from bot.runtime import Runtime
 from bot.slack.render import render_alert, render_outcome_reply, render_storm_summary, render_thread_reply
 from bot.sources import parse_event
 from bot.sources.base import ParseContext
-from bot.store import STORM_BUCKET_S, EventClaim
+from bot.store import STORM_BUCKET_S, EventClaim, ResourceThread
 
 log = logging.getLogger("eventops.pipeline")
 
@@ -265,7 +265,7 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         alert = alert.model_copy(update={"account_alias": alias})
 
     res = alert.primary_resource
-    existing, snoozed, parent = store.lookup(
+    existing, snoozed, thread = store.lookup(
         alert.fingerprint,
         [alert.fingerprint, f"rule:{route.rule}", f"channel:{route.channel}"],
         route.channel,
@@ -282,6 +282,7 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
             store.put_alert(alert, channel=route.channel)
             store.mark_message_snoozed(alert.fingerprint)
             return "snoozed"
+        parent = thread.ts if thread is not None and not hides_severity(alert, thread) else None
         return _post_new(alert, route, rt, batch, record_id, parent, event_at)
     except Exception:
         # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
@@ -372,7 +373,7 @@ def _post_new(
         store.mark_message_posted(alert.fingerprint, ts, channel_id)
         store.set_alert_message(alert.id, channel_id, ts)
         if res:
-            store.set_resource_thread(channel, res.key, ts, rt.config.dedup.window_minutes * 60)
+            store.set_resource_thread(channel, res.key, ts, rt.config.dedup.window_minutes * 60, alert)
         for i, p in enumerate(proposals):
             try:
                 proposals[i] = store.save_proposal(
@@ -386,6 +387,14 @@ def _post_new(
     if route.mode == Mode.AUTO and proposals:
         _auto(rt, proposals)
     return "posted"
+
+
+def hides_severity(alert: Alert, thread: ResourceThread) -> bool:
+    """Would a reply under the resource's message hide ``alert``? Yes when it is more severe
+    than that message, or a problem arriving after that message said the resource was fine (a
+    HIGH deployment failure after "deployment completed — Resolved"): it is posted on its own,
+    and becomes the resource's thread."""
+    return alert.severity.rank > thread.severity.rank or (alert.active and not thread.active)
 
 
 def _after_post(rt: Runtime, alert: Alert, record_id: str, remember: Any) -> bool:

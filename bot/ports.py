@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.latency import LatencySummary
     from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
     from bot.store.audit_log import ChainReport
-    from bot.store.table import EventClaim, MessageRecord, StoredAlert, StormTally
+    from bot.store.table import EventClaim, MessageRecord, ResourceThread, StoredAlert, StormTally
 
 
 class StorePort(Protocol):
@@ -31,7 +31,7 @@ class StorePort(Protocol):
     # one message per fingerprint
     def lookup(
         self, fingerprint: str, snooze_targets: list[str], channel: str, resource_key: str | None
-    ) -> tuple[MessageRecord | None, bool, str | None]: ...
+    ) -> tuple[MessageRecord | None, bool, ResourceThread | None]: ...
     def claim_message(
         self, fingerprint: str, channel: str, alert: Alert, window_s: int, lease_s: float
     ) -> MessageRecord | None: ...
@@ -46,7 +46,9 @@ class StorePort(Protocol):
     def bump_message(self, fingerprint: str, event_time: datetime, alert_id: str) -> tuple[MessageRecord, bool]: ...
     def mark_message_updated(self, fingerprint: str, dirty: bool) -> None: ...
     def dirty_messages(self, limit: int = 100) -> list[MessageRecord]: ...
-    def set_resource_thread(self, channel: str, resource_key: str, ts: str, ttl_s: int) -> None: ...
+    def set_resource_thread(
+        self, channel: str, resource_key: str, ts: str, ttl_s: int, alert: Alert | None = None
+    ) -> None: ...
 
     # alerts
     def put_alert(

@@ -21,7 +21,8 @@ FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,  
   claim_message, mark_message_*,            get_message, lookup, dirty_messages,
   bump_message, drop_*claim ← pipeline,     abandoned_claims ← pipeline, messages,
   messages                                  commands.status, housekeeping
-RES#<channel>#<resource key>      MSG       ts of the resource's first message   dedup window
+RES#<channel>#<resource key>      MSG       ts of the resource's message, its    dedup window
+                                            severity and whether it was active
   set_resource_thread ← pipeline            lookup, resource_thread ← pipeline
 ALERT#<alert id>                  ALERT     Alert JSON, channel, ts, proposal    30 days
                                             ids, status line
@@ -102,7 +103,7 @@ from botocore.exceptions import ClientError
 from bot.approval.states import check as check_transition
 from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.latency import LatencySummary, histogram, summarize
-from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
+from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState, Severity
 from bot.store.audit_log import AuditLog, ChainReport, audit_table_name, create_audit_table
 
 AUDIT_PREFIX = "AUDIT#"
@@ -154,6 +155,15 @@ class MessageState(StrEnum):
     THREADED = "threaded"  # replied in the thread of its resource's message; no message of its own
     STORM = "storm"  # listed in a storm summary's thread; no message of its own
     SNOOZED = "snoozed"  # not posted: a snooze covered it
+
+
+@dataclass
+class ResourceThread:
+    """The message a resource's later alerts thread under, and what it said when posted."""
+
+    ts: str
+    severity: Severity = Severity.INFO
+    active: bool = True
 
 
 @dataclass
@@ -418,7 +428,7 @@ class Store:
 
     def lookup(
         self, fingerprint: str, snooze_targets: list[str], channel: str, resource_key: str | None
-    ) -> tuple[MessageRecord | None, bool, str | None]:
+    ) -> tuple[MessageRecord | None, bool, ResourceThread | None]:
         """One round trip for what the notify side needs to know about a new event: the
         fingerprint's message, whether any of ``snooze_targets`` is snoozed, and the thread of
         the resource's message in ``channel``."""
@@ -445,7 +455,7 @@ class Store:
         record = _message_from_item(fp) if fp else None
         if record is not None and record.abandoned(now):
             record = None  # its invocation died before posting: this event posts it (claim_message)
-        return record, snoozed, (thread["ts"]["S"] if thread else None)
+        return record, snoozed, (_thread_from_item(thread) if thread else None)
 
     def mark_message_updated(self, fingerprint: str, dirty: bool) -> None:
         self.client.update_item(
@@ -485,20 +495,25 @@ class Store:
         return out[:limit]
 
     # --- threads per resource -------------------------------------------------------------
-    def resource_thread(self, channel: str, resource_key: str) -> str | None:
+    def resource_thread(self, channel: str, resource_key: str) -> ResourceThread | None:
         item = self._get(f"RES#{channel}#{resource_key}", "MSG")
-        return item["ts"]["S"] if item else None
+        return _thread_from_item(item) if item else None
 
-    def set_resource_thread(self, channel: str, resource_key: str, ts: str, ttl_s: int) -> None:
-        self.client.put_item(
-            TableName=self.table,
-            Item={
-                "pk": _s(f"RES#{channel}#{resource_key}"),
-                "sk": _s("MSG"),
-                "ts": _s(ts),
-                "ttl": _n(_now() + ttl_s),
-            },
-        )
+    def set_resource_thread(
+        self, channel: str, resource_key: str, ts: str, ttl_s: int, alert: Alert | None = None
+    ) -> None:
+        """``ts`` becomes the thread of the resource's later alerts in ``channel``; ``alert`` (the
+        posted one) is remembered so a more severe or newly failing alert is not hidden under it."""
+        item: dict[str, Any] = {
+            "pk": _s(f"RES#{channel}#{resource_key}"),
+            "sk": _s("MSG"),
+            "ts": _s(ts),
+            "ttl": _n(_now() + ttl_s),
+        }
+        if alert is not None:
+            item["severity"] = _s(alert.severity.value)
+            item["active"] = {"BOOL": alert.active}
+        self.client.put_item(TableName=self.table, Item=item)
 
     # --- alerts ---------------------------------------------------------------------------
     def put_alert(
@@ -953,6 +968,15 @@ class Store:
         if item and "ttl" in item and float(item["ttl"]["N"]) < _now() and not pk.startswith(AUDIT_PREFIX):
             return None  # DynamoDB deletes expired items lazily (up to days later)
         return item
+
+
+def _thread_from_item(item: dict[str, Any]) -> ResourceThread:
+    """A ``RES#`` item; one written before severity was kept counts as an active INFO message."""
+    try:
+        severity = Severity(item.get("severity", {}).get("S", "INFO"))
+    except ValueError:
+        severity = Severity.INFO
+    return ResourceThread(ts=item["ts"]["S"], severity=severity, active=item.get("active", {}).get("BOOL", True))
 
 
 def _message_from_item(item: dict[str, Any]) -> MessageRecord:

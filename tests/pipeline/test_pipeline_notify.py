@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
@@ -68,6 +69,31 @@ def test_related_events_about_one_resource_go_into_the_first_messages_thread(not
     replies = notify_env.replies("#ops", top[0].ts)
     assert len(replies) == 1
     assert "CPU High" in replies[0].text
+
+
+def _sample_event(name: str) -> dict:
+    return json.loads((Path(__file__).resolve().parents[1] / "events" / name).read_text())
+
+
+@pytest.mark.config({"routing": {"default": {"channel": "#ops", "mode": "notify"}}})
+def test_a_failure_after_a_resolved_message_is_its_own_message_not_a_reply(notify_env):
+    """Threading never hides severity: a HIGH deployment failure arriving after the INFO
+    "deployment completed — Resolved" message of the same service posts on its own."""
+    notify_env.send([_sample_event("ecs-deployment-completed.json")])
+    notify_env.send([_sample_event("ecs-deployment-failed.json")])
+    top = notify_env.top("#ops")
+    assert len(top) == 2, [m.text for m in top]
+    assert "failed" in top[-1].text.lower()
+    assert notify_env.replies("#ops", top[0].ts) == []
+
+
+@pytest.mark.config({"routing": {"default": {"channel": "#ops", "mode": "notify"}}})
+def test_a_less_severe_event_about_the_resource_still_goes_into_the_thread(notify_env):
+    notify_env.send([_sample_event("ecs-deployment-failed.json")])
+    notify_env.send([_sample_event("ecs-deployment-completed.json")])
+    top = notify_env.top("#ops")
+    assert len(top) == 1
+    assert len(notify_env.replies("#ops", top[0].ts)) == 1
 
 
 def test_a_malformed_record_becomes_a_generic_alert_and_the_batch_goes_on(notify_env, caplog):
