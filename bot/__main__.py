@@ -54,7 +54,11 @@ def _render_one(raw: Any, rt: Runtime) -> dict[str, Any]:
         for i, p in enumerate(new_proposals(alert, offers, route.channel, rt))
     ]
     return render_alert(
-        alert, channel=route.channel, mentions=route.mentions, buttons=alert_buttons(alert.id, proposals)
+        alert,
+        channel=route.channel,
+        mentions=route.mentions,
+        buttons=alert_buttons(alert.id, proposals),
+        link_hosts=rt.config.link_hosts,
     )
 
 

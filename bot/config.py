@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,6 +273,9 @@ class Runbook(_Strict):
     risk: Risk = Risk.MEDIUM
 
 
+_HOST_NAME_RE = re.compile(r"^(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
+
+
 class Config(_Strict):
     accounts: list[Account] = Field(default_factory=list)
     routing: Routing = Field(default_factory=Routing)
@@ -288,6 +292,17 @@ class Config(_Strict):
     # The daily "EventOps is alive" message goes here (default: the default route's channel),
     # so a silent day means trouble, not calm.
     heartbeat_channel: str | None = None
+    # Hosts besides *.aws.amazon.com that messages may link to: an alarm description's runbook
+    # URL (e.g. your wiki) is linked only when its host is listed here.
+    link_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("link_hosts")
+    @classmethod
+    def _host_names(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not _HOST_NAME_RE.match(host):
+                raise ValueError(f"{host!r} is not a host name (like wiki.example.com)")
+        return [h.lower() for h in hosts]
 
     @model_validator(mode="after")
     def _unique_accounts(self) -> Config:

@@ -48,6 +48,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Config.runbooks": "SSM Automation runbooks that `ssm.run-automation` may offer.",
     "Config.slash_command": "The slash command the Slack app registers.",
     "Config.heartbeat_channel": 'Where the daily "EventOps is alive" message goes (default: the default route\'s channel).',
+    "Config.link_hosts": "Hosts besides *.aws.amazon.com that messages may link to, e.g. the wiki an alarm description's runbook URL points at.",
     "Account.id": "The 12-digit account id (quote it in YAML).",
     "Account.alias": "A short name shown in messages instead of the id.",
     "Account.role_arn": "Role the worker assumes for remediations and /ops queries, with the Slack user as SourceIdentity.",
@@ -179,6 +180,7 @@ runbooks:
     risk: MEDIUM
 slash_command: /ops
 heartbeat_channel: "#ops-heartbeat"
+link_hosts: [wiki.example.com]
 """
 
 

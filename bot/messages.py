@@ -175,6 +175,7 @@ def _rerender(
         first_seen=datetime.fromtimestamp(rec.first_seen, UTC) if rec else None,
         last_seen=datetime.fromtimestamp(rec.last_seen, UTC) if rec else None,
         status=status,
+        link_hosts=rt.config.link_hosts,
     )
     rt.slack.update_message(channel, ts, payload)
 

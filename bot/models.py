@@ -164,6 +164,9 @@ class Alert(BaseModel):
     detail_type: str
     title: str
     summary: str = ""
+    # What to do, when the source says (Security Hub's Remediation.Recommendation): shown as
+    # its own line; a URL it gives is one of ``links``.
+    advice: str = ""
     severity: Severity = Severity.INFO
     account: str = ""
     account_alias: str | None = None

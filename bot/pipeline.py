@@ -361,7 +361,13 @@ def _post_new(
 
     offers, alert = _offers_and_note(alert, route, rt)
     proposals = new_proposals(alert, offers, channel, rt)
-    payload = render_alert(alert, channel=channel, mentions=route.mentions, buttons=alert_buttons(alert.id, proposals))
+    payload = render_alert(
+        alert,
+        channel=channel,
+        mentions=route.mentions,
+        buttons=alert_buttons(alert.id, proposals),
+        link_hosts=rt.config.link_hosts,
+    )
     # Stored before posting, so a button can never point at a proposal that was not saved.
     for p in proposals:
         store.put_proposal(p)

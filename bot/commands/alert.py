@@ -30,7 +30,10 @@ def alert(inv: Invocation) -> Reply:
     found, channel, ts = stored.alert, stored.channel, stored.ts
     proposals = [p for p in inv.rt.store.proposals_in(OPEN_STATES) if p.alert_id == found.id]
     payload = render_alert(
-        found, channel=inv.channel, buttons=alert_buttons(found.id, proposals) if found.active else []
+        found,
+        channel=inv.channel,
+        buttons=alert_buttons(found.id, proposals) if found.active else [],
+        link_hosts=inv.rt.config.link_hosts,
     )
     blocks = list(payload["blocks"])
     if channel:

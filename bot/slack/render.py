@@ -272,8 +272,12 @@ def render_alert(
     first_seen: datetime | None = None,
     last_seen: datetime | None = None,
     status: str | None = None,
+    link_hosts: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The chat.postMessage (or chat.update) payload for one alert.
+
+    Links go only to ``*.aws.amazon.com`` and the configured ``link_hosts``; any other is shown
+    as its label alone.
 
     ``status`` is shown escaped (e.g. "⏳ Stopping i-0abc — requested by alice"); ``mentions``
     are configured user / user-group ids, everything else on the alert is treated as untrusted.
@@ -290,6 +294,8 @@ def render_alert(
     top = "\n".join(p for p in (mention_text, bk.escape(alert.summary)) if p)
     if top:
         out.append(bk.section(top))
+    if alert.advice and alert.active:
+        out.append(bk.section(f":bulb: *What to do:* {bk.escape(alert.advice)}"))
     if not alert.active:
         out.append(bk.context(":white_check_mark: Resolved — the source reports this is over."))
     if status:
@@ -312,7 +318,7 @@ def render_alert(
             seen += f", first {_fmt_clock(first_seen)}"
         seen += f", last {_fmt_clock(last_seen or alert.time)}"
         out.append(bk.context(seen))
-    links = [bk.link(lk.url, lk.label) for lk in alert.links]
+    links = [bk.link(lk.url, lk.label, allowed_hosts=link_hosts) for lk in alert.links]
     if links:
         out.append(bk.context(" · ".join(links)))
     if alert.parse_error:

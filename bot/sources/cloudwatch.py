@@ -133,7 +133,7 @@ class CloudWatchAlarmParser(Parser):
             severity=severity,
             resources=resources,
             fields=fields,
-            links=console.keep(*links),
+            links=console.keep(*links, console.runbook_link(detail.configuration.description)),
             problems=alarm_problems(detail.configuration, state),
             active=state != "OK",
         )

@@ -217,6 +217,48 @@ def cost_anomaly(monitor_arn: str | None, anomaly_id: str) -> Link | None:
     )
 
 
+_DOCS_RE = re.compile(r"^https://docs\.aws\.amazon\.com/[A-Za-z0-9._~/#%?=&+-]{1,500}$")
+
+
+def docs_link(label: str, url: object) -> Link | None:
+    """A link to AWS documentation an event names (Security Hub's remediation URL), or None
+    unless it is a plain https://docs.aws.amazon.com/ URL."""
+    if isinstance(url, str) and _DOCS_RE.match(url):
+        return Link(label=label, url=url)
+    return None
+
+
+_GUARDDUTY_PAGES = {"EC2": "ec2", "IAMUser": "iam", "S3": "s3", "Kubernetes": "kubernetes", "Runtime": "runtime"}
+
+
+def guardduty_type_doc(finding_type: str) -> Link | None:
+    """The GuardDuty documentation of a finding type, e.g. ``UnauthorizedAccess:EC2/SSHBruteForce``
+    → ``guardduty_finding-types-ec2.html#unauthorizedaccess-ec2-sshbruteforce``."""
+    m = re.fullmatch(r"([A-Za-z]+):([A-Za-z0-9]+)/([A-Za-z0-9.!&-]+)", finding_type)
+    if not m or m.group(2) not in _GUARDDUTY_PAGES:
+        return None
+    anchor = re.sub(r"[^a-z0-9-]", "", f"{m.group(1)}-{m.group(2)}-{m.group(3)}".lower().replace(".", "-"))
+    page = _GUARDDUTY_PAGES[m.group(2)]
+    return Link(
+        label="About this finding type",
+        url=f"https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_finding-types-{page}.html#{anchor}",
+    )
+
+
+_RUNBOOK_RE = re.compile(
+    r"https://([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,10})(?:/[A-Za-z0-9._~/#%?=&+:@-]{0,400})?"
+)
+
+
+def runbook_link(text: str | None) -> Link | None:
+    """The first https URL in an alarm's description, as the alarm's runbook. Its label names
+    the host, so a reader sees where it goes before clicking."""
+    m = _RUNBOOK_RE.search(text or "")
+    if not m:
+        return None
+    return Link(label=f"Runbook ({m.group(1).lower()})", url=m.group(0).rstrip(".,;)"))
+
+
 def keep(*links: Link | None) -> list[Link]:
     """The links that validated, without duplicates, in order."""
     seen: set[str] = set()

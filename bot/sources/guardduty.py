@@ -170,7 +170,9 @@ class GuardDutyParser(Parser):
             region=region,
             resources=resources,
             fields=fields,
-            links=console.keep(console.guardduty_finding(region, finding.id), *links),
+            links=console.keep(
+                console.guardduty_finding(region, finding.id), *links, console.guardduty_type_doc(finding.type)
+            ),
             context=context,
             problems=finding_problems(finding),
             active=not finding.service.archived,

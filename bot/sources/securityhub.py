@@ -44,6 +44,15 @@ class Compliance(Detail):
     security_control_id: str | None = Field(None, alias="SecurityControlId")
 
 
+class Recommendation(Detail):
+    text: str | None = Field(None, alias="Text")
+    url: str | None = Field(None, alias="Url")
+
+
+class Remediation(Detail):
+    recommendation: Recommendation = Field(default_factory=Recommendation, alias="Recommendation")
+
+
 class AsffFinding(Detail):
     id: str = Field(alias="Id")
     product_arn: str = Field(alias="ProductArn")
@@ -60,6 +69,7 @@ class AsffFinding(Detail):
     compliance: Compliance | None = Field(None, alias="Compliance")
     product_name: str | None = Field(None, alias="ProductName")
     product_fields: dict[str, Any] = Field(default_factory=dict, alias="ProductFields")
+    remediation: Remediation = Field(default_factory=Remediation, alias="Remediation")
 
 
 class SecurityHubDetail(Detail):
@@ -241,9 +251,10 @@ class SecurityHubParser(Parser):
             region=region,
             resources=resources,
             fields=fields,
-            links=console.keep(*links),
+            links=console.keep(*links, console.docs_link("How to fix", finding.remediation.recommendation.url)),
             context=context,
             problems=finding_problems(finding),
+            advice=finding.remediation.recommendation.text or "",
             active=active,
         )
 

@@ -158,14 +158,14 @@ def test_alert_is_shown_again_with_its_buttons(rt):
     assert "Originally posted in <#C0SEC>" in body
     actions = [b for b in reply.blocks if b["type"] == "actions"]
     assert len(actions) == 1
-    values = {(e["action_id"], e["value"]) for e in actions[0]["elements"]}
+    values = {(e["action_id"], e.get("value")) for e in actions[0]["elements"]}
     assert ("eventops:remediate:ec2.stop-instance", "p-stop") in values
     assert ("eventops:remediate:ec2.terminate-instance", "p-term") in values
     assert ("eventops:ack", "a-77") in values and ("eventops:dismiss", "a-77") in values
     assert not any(v in ("p-done", "p-other") for _, v in values)
-    stop = next(e for e in actions[0]["elements"] if e["value"] == "p-stop")
+    stop = next(e for e in actions[0]["elements"] if e.get("value") == "p-stop")
     assert "Would stop i-0abc1234def567890" in stop["confirm"]["text"]["text"]
-    term = next(e for e in actions[0]["elements"] if e["value"] == "p-term")
+    term = next(e for e in actions[0]["elements"] if e.get("value") == "p-term")
     assert term["style"] == "danger"
     assert not reply.public
 
