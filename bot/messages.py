@@ -24,7 +24,8 @@ from bot.routing import route as route_alert
 from bot.runtime import Runtime
 from bot.slack import blocks as bk
 from bot.slack.blocks import date_token
-from bot.slack.render import Button, ConfirmSpec, Menu, render_alert, render_outcome_reply
+from bot.slack.render import Button, ConfirmSpec, Menu, render_alert, render_outcome_reply, render_storm_summary
+from bot.store.table import STORM_BUCKET_S, StormTally
 
 S = ProposalState
 # The proposal states whose button still belongs on the alert message.
@@ -305,3 +306,34 @@ def manual_request(p: Proposal, actor: Actor, slash: str = "/ops") -> dict[str, 
     """The channel message that ``/ops run`` posts: its thread carries approvals and outcomes."""
     lines = [plan_text(p), f"Account {p.account or '-'} · region {p.region or '-'}", f"Proposal {p.id}"]
     return render_outcome_reply(f"🛠️ {title_of(p)} ({p.risk.value} risk) — {slash} run by {who(actor)}", lines)
+
+
+# --- storm summaries ----------------------------------------------------------------------------
+def storm_summary(
+    rt: Runtime, channel: str, bucket: int, tally: StormTally, examples: list[str] | None = None
+) -> dict[str, Any]:
+    """The storm bucket's summary as it stands: counts, example titles (stored with the first
+    post), who acknowledged it, until when it is snoozed, and its Acknowledge all / Snooze all…."""
+    store = rt.store
+    acked = store.acked_by(storm_ack_key(channel, bucket))
+    return render_storm_summary(
+        channel,
+        tally.by_severity,
+        tally.total,
+        datetime.fromtimestamp(bucket * STORM_BUCKET_S, UTC),
+        examples if examples is not None else store.storm_examples(channel, bucket),
+        storm=f"{bucket} {channel}",
+        held=tally.held,
+        acked_by=who(acked) if acked else None,
+        snoozed_until=store.snoozed_until(storm_snooze_target(channel)),
+    )
+
+
+def storm_ack_key(channel: str, bucket: int) -> str:
+    """Where Acknowledge all is claimed (``claim_ack``/``acked_by``), one per storm bucket."""
+    return f"storm:{bucket}:{channel}"
+
+
+def storm_snooze_target(channel: str) -> str:
+    """The snooze Snooze all… sets: the channel's storm, whatever bucket it runs into."""
+    return f"storm:{channel}"

@@ -29,7 +29,7 @@ from bot.approval.clicks import auto_execute
 from bot.aws import remediation_refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
-from bot.messages import alert_buttons, refresh_fingerprint_message
+from bot.messages import alert_buttons, refresh_fingerprint_message, storm_snooze_target, storm_summary
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
 from bot.redrive import dlq_depths, dlq_summary
 from bot.remediations import remediations
@@ -37,7 +37,7 @@ from bot.remediations.base import fits
 from bot.routing import route as route_alert
 from bot.routing.tags import TagCache
 from bot.runtime import Runtime
-from bot.slack.render import render_alert, render_outcome_reply, render_storm_summary, render_thread_reply
+from bot.slack.render import render_alert, render_outcome_reply, render_thread_reply
 from bot.sources import parse_event
 from bot.sources.base import ParseContext
 from bot.store import STORM_BUCKET_S, EventClaim, ResourceThread
@@ -137,6 +137,7 @@ class NotifyBatch:
     repeats: dict[str, str] = field(default_factory=dict)  # fingerprint → channel
     repeat_times: dict[str, list[datetime]] = field(default_factory=dict)  # fingerprint → event times
     storms: dict[tuple[str, int], list[_StormItem]] = field(default_factory=dict)
+    stormy_last_minute: dict[str, bool] = field(default_factory=dict)  # channel → read once per batch
     failed_records: list[str] = field(default_factory=list)
     delivered_ms: list[float] = field(default_factory=list)
 
@@ -352,7 +353,7 @@ def _post_new(
         _after_post(rt, alert, record_id, lambda: store.mark_message_threaded(alert.fingerprint))
         return "threaded"
 
-    if store.count_channel_post(channel) > rt.config.storm.threshold_per_minute:
+    if _in_storm(rt, batch, channel):
         bucket = int(_now() // STORM_BUCKET_S)
         store.put_alert(alert, channel=channel)
         batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id, event_at))
@@ -430,29 +431,46 @@ def _auto(rt: Runtime, proposals: list[Proposal]) -> None:
             rt.count("auto_failed")
 
 
+def _in_storm(rt: Runtime, batch: NotifyBatch, channel: str) -> bool:
+    """Count one new post in ``channel``; True when it belongs in a storm summary instead: the
+    channel passed ``storm.threshold_per_minute`` this minute, or did the minute before (a
+    storm that outlives its first minute stays one summary, not another burst of full posts)."""
+    store = rt.store
+    threshold = rt.config.storm.threshold_per_minute
+    if store.count_channel_post(channel) > threshold:
+        return True
+    if channel not in batch.stormy_last_minute:
+        batch.stormy_last_minute[channel] = store.channel_posts_last_minute(channel) > threshold
+    return batch.stormy_last_minute[channel]
+
+
 def _flush_storm(rt: Runtime, channel: str, bucket: int, items: list[_StormItem]) -> None:
+    """Count a batch's storm alerts into the summary (post it, or update it) and list them in
+    its thread — unless the storm is snoozed: then they are counted and held, not listed."""
     store = rt.store
     sev_counts: dict[str, int] = {}
     for it in items:
         sev = it.alert.severity.value
         sev_counts[sev] = sev_counts.get(sev, 0) + 1
-    tally = store.count_storm(channel, bucket, sev_counts)
-    start = datetime.fromtimestamp(bucket * STORM_BUCKET_S, UTC)
-    titles = [it.alert.title for it in items[:5]]
-    summary = render_storm_summary(channel, tally.by_severity, tally.total, start, titles)
+    snoozed = store.snoozed_until(storm_snooze_target(channel)) is not None
+    tally = store.count_storm(channel, bucket, sev_counts, held=snoozed)
     posted = store.storm_message(channel, bucket)
     if posted is None:
-        channel_id, ts = rt.slack.post(summary)
-        store.set_storm_message(channel, bucket, channel_id, ts)
+        examples = [it.alert.title for it in items[:5]]
+        channel_id, ts = rt.slack.post(storm_summary(rt, channel, bucket, tally, examples))
+        store.set_storm_message(channel, bucket, channel_id, ts, examples)
     else:
         channel_id, ts = posted
-        rt.slack.update_message(channel_id, ts, summary)
+        rt.slack.update_message(channel_id, ts, storm_summary(rt, channel, bucket, tally))
+    if snoozed:
+        rt.count("storm_held", len(items))
+        return
     replies = 0
     sections = _chunks([_storm_line(it.alert) for it in items], rt.config.storm.alerts_per_reply)
     # Up to 4 sections per reply: each reply is one Slack post, and posts are what is rate limited.
     for i in range(0, len(sections), 4):
         group = sections[i : i + 4]
-        parts = [render_outcome_reply(f"{len(chunk)} more alerts", chunk) for chunk in group]
+        parts = [render_outcome_reply(_more_alerts(len(chunk)), chunk) for chunk in group]
         payload = {"text": parts[0]["text"], "blocks": [b for p in parts for b in p["blocks"]]}
         rt.slack.post_reply(channel, ts, payload)
         replies += 1
@@ -476,11 +494,19 @@ def _chunks(lines: list[str], per: int) -> list[list[str]]:
     return [c for c in out if c]
 
 
+def _more_alerts(n: int) -> str:
+    return f"{n} more alert" + ("" if n == 1 else "s")
+
+
 def _storm_line(alert: Alert) -> str:
+    """``[HIGH] title — resource (account region)``; the resource only when the title does not
+    already name it ("api-30 5xx rate high", not "api-30 5xx rate high — api-30")."""
     res = alert.primary_resource
-    where = f" — {res.name or res.id}" if res else ""
+    name = (res.name or res.id) if res else ""
+    where = f" — {name}" if name and name not in alert.title else ""
     line = f"[{alert.severity.value}] {alert.title}{where} ({alert.account_alias or alert.account} {alert.region})"
-    return line if len(line) <= _LINE_MAX else line[: _LINE_MAX - 1] + "…"
+    room = _LINE_MAX - len(alert.id) - 3
+    return (line if len(line) <= room else line[: room - 1] + "…") + f" `{alert.id}`"
 
 
 def _forget(rt: Runtime, alert: Alert) -> None:

@@ -69,6 +69,9 @@ from bot.messages import (
     awaiting_line,
     clock,
     requested_line,
+    storm_ack_key,
+    storm_snooze_target,
+    storm_summary,
     title_of,
     undo_status_line,
     who,
@@ -120,6 +123,8 @@ def handle_action(rt: Runtime, click: ActionRequest) -> Decision:
         "ack": _ack,
         "snooze": _snooze,
         "dismiss": _dismiss,
+        "storm-ack": _storm_ack,
+        "storm-snooze": _storm_snooze,
     }
     fn = handlers.get(click.kind)
     if fn is None:
@@ -537,6 +542,84 @@ def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
         ts=ts,
     )
     refresh_message(rt, alert.id, f"😴 Snoozed by {who(click.actor)} until {clock(until)}")
+    return Decision("snoozed")
+
+
+# --- a storm summary's Acknowledge all / Snooze all… ------------------------------------------
+def _triage_storm(rt: Runtime, click: ActionRequest) -> tuple[str, int, str, str] | Decision:
+    """The clicked storm — (channel, bucket, summary channel id, ts) — if its summary exists,
+    the click came from it, and the clicker may triage in this channel; else the refusal."""
+    bucket_text, _, channel = click.value.partition(" ")
+    posted = rt.store.storm_message(channel, int(bucket_text)) if bucket_text.isdigit() and channel else None
+    if posted is None:
+        return _refuse(rt, click, "missing", "This storm is no longer known to EventOps.")
+    channel_id, ts = posted
+    if click.channel and click.channel != channel_id:
+        return _refuse(rt, click, "refused", "This button does not belong to this channel; nothing was changed.")
+    verdict = may_triage(policy_of(rt), click.actor, click.channel or channel_id, group_resolver(rt))
+    if not verdict:
+        return _deny(rt, click, None, verdict.reason, alert_id=storm_ack_key(channel, int(bucket_text)))
+    return channel, int(bucket_text), channel_id, ts
+
+
+def _refresh_storm(rt: Runtime, channel: str, bucket: int, channel_id: str, ts: str) -> None:
+    rt.slack.update_message(channel_id, ts, storm_summary(rt, channel, bucket, rt.store.storm_tally(channel, bucket)))
+
+
+def _storm_ack(rt: Runtime, click: ActionRequest) -> Decision:
+    """Acknowledge all: "I'm on this storm" — claimed once, audited, shown on the summary."""
+    found = _triage_storm(rt, click)
+    if isinstance(found, Decision):
+        return found
+    channel, bucket, channel_id, ts = found
+    key = storm_ack_key(channel, bucket)
+    refusal = _first_to(rt, click, rt.store.claim_ack, rt.store.acked_by, key, "acknowledged")
+    if refusal:
+        return refusal
+    audit.record(
+        rt,
+        key=f"ack:{key}",
+        action="storm.acknowledge",
+        outcome="ACKNOWLEDGED",
+        actor=click.actor,
+        alert_id=key,
+        channel=channel_id,
+        ts=ts,
+    )
+    _refresh_storm(rt, channel, bucket, channel_id, ts)
+    return Decision("acknowledged")
+
+
+def _storm_snooze(rt: Runtime, click: ActionRequest) -> Decision:
+    """Snooze all…: the channel's storm alerts are counted on the summary, not listed in its
+    thread, until the snooze ends (a new problem after the storm still posts on its own)."""
+    seconds = SNOOZE_SECONDS.get(click.arg)
+    if seconds is None:
+        return _refuse(rt, click, "refused", f"Unknown snooze duration {click.arg!r}.")
+    found = _triage_storm(rt, click)
+    if isinstance(found, Decision):
+        return found
+    channel, bucket, channel_id, ts = found
+    too_long = snooze_refusal(policy_of(rt), seconds)
+    if too_long:
+        return _deny(rt, click, None, too_long, alert_id=storm_ack_key(channel, bucket))
+    until = time.time() + seconds
+    target = storm_snooze_target(channel)
+    rt.store.snooze(
+        target, until, click.actor, reason=f"Storm snoozed {click.arg} from Slack", channel=channel_id, ts=ts
+    )
+    audit.record(
+        rt,
+        key=f"snooze:{target}:{click.click_id}",
+        action=f"storm.snooze.{click.arg}",
+        outcome="SNOOZED",
+        actor=click.actor,
+        alert_id=storm_ack_key(channel, bucket),
+        result=f"until {datetime.fromtimestamp(until, UTC).isoformat()}",
+        channel=channel_id,
+        ts=ts,
+    )
+    _refresh_storm(rt, channel, bucket, channel_id, ts)
     return Decision("snoozed")
 
 

@@ -65,7 +65,12 @@ def end_snoozes(rt: Runtime, now: float | None = None) -> int:
             continue
         if s["channel"] and s["ts"]:
             title = f"⏰ Snooze ended (set by {who(s['by'])})"
-            lines = [s["reason"] or "", "New events for this problem will be posted again."]
+            again = (
+                "New alerts of this storm will be listed in its thread again."
+                if s["target"].startswith("storm:")
+                else "New events for this problem will be posted again."
+            )
+            lines = [s["reason"] or "", again]
             try:
                 rt.slack.post_reply(s["channel"], s["ts"], render_outcome_reply(title, lines))
             except SlackError as exc:

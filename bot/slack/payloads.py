@@ -24,7 +24,17 @@ from bot.models import Actor
 
 ACTION_PREFIX = "eventops:"
 # action_id → kind; the suffix after the kind (remediation name, snooze duration) is ``arg``.
-ACTION_KINDS = ("remediate", "ack", "snooze", "dismiss", "undo", "approve", "approve-undo")
+ACTION_KINDS = (
+    "remediate",
+    "ack",
+    "snooze",
+    "dismiss",
+    "undo",
+    "approve",
+    "approve-undo",
+    "storm-ack",  # a storm summary's Acknowledge all; value = "<bucket> <channel>"
+    "storm-snooze",  # its Snooze all… menu; option value = "<duration> <bucket> <channel>"
+)
 # The kinds whose button value is a proposal id (ack, snooze and dismiss carry the alert's).
 PROPOSAL_ACTIONS = ("remediate", "undo", "approve", "approve-undo")
 
@@ -162,7 +172,7 @@ def parse_action(body: dict[str, Any], action: dict[str, Any] | None = None) -> 
     selected = action.get("selected_option")
     if isinstance(selected, dict) and isinstance(selected.get("value"), str):
         value = selected["value"]  # a select menu: the chosen option's value
-        if kind == "snooze" and not arg:  # "4h a-1": the duration, then the alert id
+        if kind in ("snooze", "storm-snooze") and not arg:  # "4h a-1": the duration, then the id
             arg, _, value = value.partition(" ")
     container = body.get("container") or {}
     message = body.get("message") or {}

@@ -37,6 +37,8 @@ ACTION_UNDO = "eventops:undo"
 ACTION_APPROVE = "eventops:approve"
 ACTION_APPROVE_UNDO = "eventops:approve-undo"  # value = proposal id
 SNOOZE_CHOICES = ("1h", "4h", "24h")
+ACTION_STORM_ACK = "eventops:storm-ack"  # value = the storm's id, "<bucket> <channel>"
+ACTION_STORM_SNOOZE = "eventops:storm-snooze"  # option value = "<duration> <storm id>"
 
 # Mention ids come from OUR config, never from event text; anything else is dropped.
 _USER_GROUP_RE = re.compile(r"^S[A-Z0-9]{2,20}$")
@@ -153,9 +155,16 @@ class Menu:
 
     @classmethod
     def snooze(cls, alert_id: str) -> Menu:
-        spoken = {"1h": "1 hour", "4h": "4 hours", "24h": "24 hours"}
-        options = tuple((f"Snooze {spoken.get(d, d)}", f"{d} {alert_id}") for d in SNOOZE_CHOICES)
+        options = tuple((f"Snooze {_SPOKEN[d]}", f"{d} {alert_id}") for d in SNOOZE_CHOICES)
         return cls("Snooze…", ACTION_SNOOZE_MENU, options)
+
+    @classmethod
+    def snooze_storm(cls, storm: str) -> Menu:
+        options = tuple((f"Snooze all {_SPOKEN[d]}", f"{d} {storm}") for d in SNOOZE_CHOICES)
+        return cls("Snooze all…", ACTION_STORM_SNOOZE, options)
+
+
+_SPOKEN = {"1h": "1 hour", "4h": "4 hours", "24h": "24 hours"}
 
 
 Element = Button | Menu
@@ -364,12 +373,21 @@ def render_storm_summary(
     total: int,
     window_start: datetime,
     sample_titles: Sequence[str],
+    *,
+    storm: str | None = None,
+    held: int = 0,
+    acked_by: str | None = None,
+    snoozed_until: float | None = None,
 ) -> dict[str, Any]:
     """One message standing for a burst of alerts; the individual alerts go in its thread.
 
+    It says what is held back (no message and no buttons per alert; while snoozed, not even a
+    thread line) and, given the ``storm`` id, offers Acknowledge all and Snooze all….
+
     Example::
 
-        render_storm_summary("C0123", {Severity.HIGH: 40, Severity.LOW: 460}, 500, start, titles[:5])
+        render_storm_summary("C0123", {Severity.HIGH: 40, Severity.LOW: 460}, 500, start, titles[:5],
+                             storm="2890 C0123")
     """
     counts: dict[Severity, int] = {}
     for key, n in counts_by_severity.items():
@@ -384,7 +402,28 @@ def render_storm_summary(
     samples = [f"• {bk.escape(t)}" for t in sample_titles[:10] if t]
     if samples:
         out.append(bk.section("*Examples*\n" + "\n".join(samples)))
-    out.append(bk.context(f"Since {_fmt_clock(window_start)}. Individual alerts follow in this thread."))
+    held_back = (
+        "Held back: a message and buttons per alert. To act on one, `/ops alert` with the id "
+        "that ends its line; new problems post on their own again once the storm passes."
+    )
+    out.append(bk.context(f"Since {_fmt_clock(window_start)}. Alerts are listed in this thread. {held_back}"))
+    status = []
+    if acked_by:
+        status.append(f"👀 Acknowledged by {bk.escape(acked_by)}")
+    if snoozed_until is not None:
+        status.append(f"😴 Snoozed until {_fmt_clock(datetime.fromtimestamp(snoozed_until, UTC))}")
+    if held:
+        status.append(f"{held} counted while snoozed, not listed")
+    if status:
+        out.append(bk.context(" · ".join(status)))
+    if storm:
+        elements: list[Element] = []
+        if not acked_by:
+            elements.append(Button("Acknowledge all", ACTION_STORM_ACK, storm))
+        if snoozed_until is None:
+            elements.append(Menu.snooze_storm(storm))
+        if elements:
+            out.append(bk.actions([e.to_block() for e in elements]))
     summary = ", ".join(f"{n} {sev.value}" for sev, n in ordered if n)
     return {
         "channel": channel,

@@ -57,12 +57,15 @@ NOTIFIED#<proposal id>:<state>    VALUE     "1"                                 
 RATE#<account|default>#<hour>     COUNTER   executions started in that UTC hour  2 hours
   count_execution ← worker (blast radius)   count_execution (returns the new count)
 STORM#<channel>#<minute>          COUNTER   new posts in the channel that minute 1 hour
-  count_channel_post ← pipeline             count_channel_post (returns the new count)
+  count_channel_post ← pipeline             count_channel_post (returns the new count),
+                                            channel_posts_last_minute ← pipeline
 STORMTOTAL#<channel>#<bucket>     COUNTER   alerts listed in the storm bucket    2 buckets + 1 h
 STORMSEV#<channel>#<bucket>#<sev> COUNTER   … of one severity                    2 buckets + 1 h
-  count_storm ← pipeline (storm flush)      count_storm (returns the new totals)
+STORMHELD#<channel>#<bucket>      COUNTER   … counted while the storm was snoozed 2 buckets + 1 h
+  count_storm ← pipeline (storm flush)      count_storm (returns the new totals), storm_tally ← clicks
 STORMMSG#<channel>#<bucket>       VALUE     "<channel id> <ts>" of the summary   2 buckets
-  set_storm_message ← pipeline              storm_message ← pipeline
+STORMEX#<channel>#<bucket>        VALUE     JSON list of its example titles      2 buckets
+  set_storm_message ← pipeline              storm_message, storm_examples ← messages
 STRANGER#<account id>             SEEN      count, last_seen of events from an   7 days after the
                                             account not in ``accounts:``         last one
   record_unconfigured_account ← pipeline    unconfigured_accounts ← commands.doctor
@@ -212,6 +215,7 @@ class StormTally:
 
     total: int
     by_severity: dict[str, int]
+    held: int = 0  # counted while the storm was snoozed: no thread lines
 
 
 def create_table(client: Any, name: str) -> None:
@@ -819,14 +823,31 @@ class Store:
         """Count one new post in ``channel`` this minute; returns the count (storm detection)."""
         return self._incr(f"STORM#{channel}#{int(_now() // 60)}", ttl_s=3600)
 
-    def count_storm(self, channel: str, bucket: int, severities: dict[str, int]) -> StormTally:
-        """Add a batch's alerts (``severities``: severity → count) to the storm bucket."""
+    def channel_posts_last_minute(self, channel: str) -> int:
+        """New posts counted in ``channel`` the minute before this one: a storm outlives the
+        minute it started in (the per-minute counter starts again at 0, the storm does not)."""
+        return self._counter(f"STORM#{channel}#{int(_now() // 60) - 1}")
+
+    def count_storm(self, channel: str, bucket: int, severities: dict[str, int], held: bool = False) -> StormTally:
+        """Add a batch's alerts (``severities``: severity → count) to the storm bucket;
+        ``held``: they are counted only (the storm is snoozed), not listed in its thread."""
         added = sum(severities.values())
-        total = self._incr(f"STORMTOTAL#{channel}#{bucket}", ttl_s=_STORM_COUNT_TTL_S, by=added)
+        if added:
+            self._incr(f"STORMTOTAL#{channel}#{bucket}", ttl_s=_STORM_COUNT_TTL_S, by=added)
+            if held:
+                self._incr(f"STORMHELD#{channel}#{bucket}", ttl_s=_STORM_COUNT_TTL_S, by=added)
         for sev, n in severities.items():
-            self._incr(f"STORMSEV#{channel}#{bucket}#{sev}", ttl_s=_STORM_COUNT_TTL_S, by=n)
-        by_severity = {sev: self._counter(f"STORMSEV#{channel}#{bucket}#{sev}") for sev in _STORM_SEVERITIES}
-        return StormTally(total=total, by_severity=by_severity)
+            if n:
+                self._incr(f"STORMSEV#{channel}#{bucket}#{sev}", ttl_s=_STORM_COUNT_TTL_S, by=n)
+        return self.storm_tally(channel, bucket)
+
+    def storm_tally(self, channel: str, bucket: int) -> StormTally:
+        """The storm bucket's totals as they stand (for re-rendering its summary after a click)."""
+        return StormTally(
+            total=self._counter(f"STORMTOTAL#{channel}#{bucket}"),
+            by_severity={sev: self._counter(f"STORMSEV#{channel}#{bucket}#{sev}") for sev in _STORM_SEVERITIES},
+            held=self._counter(f"STORMHELD#{channel}#{bucket}"),
+        )
 
     def storm_message(self, channel: str, bucket: int) -> tuple[str, str] | None:
         """The storm bucket's summary message: (channel id, ts), once posted."""
@@ -836,8 +857,21 @@ class Store:
         channel_id, ts = raw.split(" ", 1)
         return channel_id, ts
 
-    def set_storm_message(self, channel: str, bucket: int, channel_id: str, ts: str) -> None:
+    def set_storm_message(
+        self, channel: str, bucket: int, channel_id: str, ts: str, examples: Sequence[str] = ()
+    ) -> None:
+        """The summary was posted; ``examples`` (its first alerts' titles) stay on it."""
         self._put_value(f"STORMMSG#{channel}#{bucket}", f"{channel_id} {ts}", ttl_s=2 * STORM_BUCKET_S)
+        if examples:
+            self._put_value(f"STORMEX#{channel}#{bucket}", json.dumps(list(examples)), ttl_s=2 * STORM_BUCKET_S)
+
+    def storm_examples(self, channel: str, bucket: int) -> list[str]:
+        raw = self._get_value(f"STORMEX#{channel}#{bucket}")
+        try:
+            found = json.loads(raw) if raw else []
+        except ValueError:
+            return []
+        return [str(t) for t in found] if isinstance(found, list) else []
 
     # --- delivery latency (bot.pipeline → /ops status; bot.latency says why it is here) -----
     def record_latencies(self, samples_ms: Sequence[float]) -> None:

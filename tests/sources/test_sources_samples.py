@@ -36,14 +36,15 @@ def test_every_sample_parses_to_its_kind(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
-def test_links_are_https_aws_consoles_without_event_text(path: Path) -> None:
+def test_links_are_https_aws_consoles_or_docs_without_event_text(path: Path) -> None:
     alert = parse_event(json.loads(path.read_text()))
     for link in alert.links:
         url = urlparse(link.url)
         assert url.scheme == "https"
         if alert.source_kind != "custom":
             assert url.hostname and re.search(
-                r"(console\.aws\.amazon\.com|console\.amazonaws\.cn|health\.aws\.amazon\.com)$", url.hostname
+                r"(console\.aws\.amazon\.com|console\.amazonaws\.cn|health\.aws\.amazon\.com|docs\.aws\.amazon\.com)$",
+                url.hostname,
             )
         assert not re.search(r"[\s<>\"'|`]", link.url), link.url
 
