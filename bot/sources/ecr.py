@@ -130,7 +130,7 @@ class EcrImageScanParser(Parser):
         label = image.name or image.id
         counts = severity_counts(d.finding_severity_counts)
         status = d.scan_status.upper()
-        fields: dict[str, Any] = {"Image tags": ", ".join(tags)}
+        fields: dict[str, Any] = {"Image tags": ", ".join(tags) if len(tags) > 1 else None}
         if status == "FAILED":
             severity, active, problem = Severity.LOW, True, "ecr:scan-failed"
             title = f"ECR image scan failed for {label}"

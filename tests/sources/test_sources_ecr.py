@@ -22,7 +22,7 @@ def test_critical_findings_are_critical_and_clean_rescan_resolves_the_same_messa
     image = found.resources[0]
     assert (image.type, image.id) == ("AwsEcrContainerImage", f"my-repo@{DIGEST}")
     assert image.arn == "arn:aws:ecr:us-east-1:123456789012:repository/my-repo"
-    assert clean.resources[0].name == "my-repo:latest"
+    assert clean.resources[0].name == "my-repo:latest" and clean.fields == {}
     assert found.context == {"ecr": {"repository": "my-repo", "image_digest": DIGEST, "image_tags": []}}
 
 
