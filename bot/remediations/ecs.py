@@ -40,6 +40,9 @@ class ForceNewDeployment(Remediation):
         "ecs:SERVICE_DEPLOYMENT_FAILED",
         "ecs:task-failed",
         "ecs:SERVICE_TASK_*",
+        # A new deployment retries the same placement: it can't add capacity or fix a task definition.
+        "!ecs:SERVICE_TASK_PLACEMENT_FAILURE",
+        "!ecs:SERVICE_TASK_CONFIGURATION_FAILURE",
     )
     title = "Force new deployment"
     risk = Risk.MEDIUM

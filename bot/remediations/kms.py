@@ -40,6 +40,7 @@ class CancelKeyDeletion(Remediation):
         "kms:ScheduleKeyDeletion",
         "securityhub-control:KMS.3",
         "config-rule:*kms-cmk-not-scheduled-for-deletion*",
+        "ebs:kms-key-pending-deletion",  # a volume can't be created/attached: its key is going away
     )
     title = "Cancel KMS key deletion"
     risk = Risk.LOW

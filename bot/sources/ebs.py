@@ -137,7 +137,8 @@ def _title(what: str, rid: str, event_name: str, result: str) -> str:
         return f"EBS {what} {rid}: {verb} failed"
     if event_name == "shareSnapshot":
         return f"EBS snapshot {rid} shared with this account"
-    return f"EBS {what} {rid}: {verb} {result or 'done'}"
+    done = {"available": "succeeded", "succeeded": "succeeded", "completed": "succeeded"}
+    return f"EBS {what} {rid}: {verb} {done.get(result.lower(), result or 'done')}"
 
 
 @parsers.register(("aws.ec2", "EBS Volume Notification"))

@@ -311,6 +311,38 @@ class ScanSummary(Detail):
     finding_severity_counts: dict[str, Any] = Field(default_factory=dict, alias="finding-severity-counts")
 
 
+def _scan_target(
+    d: ScanSummary, event: EventEnvelope
+) -> tuple[Resource, tuple[str, ...], Link | None, dict[str, Any], str, list[str]]:
+    """What an Inspector2 Scan scanned: (resource, fingerprint identity, console link, context,
+    "ECR"/"EC2"/"Lambda", image tags)."""
+    tags = [t for t in d.image_tags if isinstance(t, str) and t]
+    repository = repository_name(d.repository_name)
+    link: Link | None
+    if repository:
+        res = image_resource(repository, d.image_digest, tags, event.account, event.region)
+        identity: tuple[str, ...] = (repository, d.image_digest)
+        link = image_link(event.region, event.account, repository, d.image_digest)
+        context: dict[str, Any] = {
+            "ecr": {"repository": repository, "image_digest": d.image_digest, "image_tags": tags}
+        }
+        what = "ECR"
+    else:
+        raw = d.instance_id or next((r for r in event.resources if r), "")
+        if not raw:
+            raise ValueError("Inspector2 Scan without a repository, instance or resource")
+        if arns.matches(arns.INSTANCE_ID_RE, raw):
+            res = _resource(_FindingResource(id=raw, type="AWS_EC2_INSTANCE"), event.account, event.region)
+        elif ":lambda:" in raw:
+            res = _resource(_FindingResource(id=raw, type="AWS_LAMBDA_FUNCTION"), event.account, event.region)
+        else:
+            res = arns.resource_from_arn(raw)
+        identity, context = (res.type, res.id), {}
+        link = _resource_link(res, event.region, event.account)
+        what = "Lambda" if res.type == "AwsLambdaFunction" else "EC2" if res.type == "AwsEc2Instance" else ""
+    return res, identity, link, context, what, tags
+
+
 @parsers.register(("aws.inspector2", "Inspector2 Scan"))
 class Inspector2ScanParser(Parser):
     """Amazon Inspector initial scan summaries. Example: ECR image amazon/amazon-ecs-sample:latest with 7 CRITICAL → CRITICAL."""
@@ -325,30 +357,8 @@ class Inspector2ScanParser(Parser):
 
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         d = ScanSummary.model_validate(event.detail)
-        tags = [t for t in d.image_tags if isinstance(t, str) and t]
+        res, identity, link, context, what, tags = _scan_target(d, event)
         repository = repository_name(d.repository_name)
-        link: Link | None
-        if repository:
-            res = image_resource(repository, d.image_digest, tags, event.account, event.region)
-            identity: tuple[str, ...] = (repository, d.image_digest)
-            link = image_link(event.region, event.account, repository, d.image_digest)
-            context: dict[str, Any] = {
-                "ecr": {"repository": repository, "image_digest": d.image_digest, "image_tags": tags}
-            }
-            what = "ECR"
-        else:
-            raw = d.instance_id or next((r for r in event.resources if r), "")
-            if not raw:
-                raise ValueError("Inspector2 Scan without a repository, instance or resource")
-            if arns.matches(arns.INSTANCE_ID_RE, raw):
-                res = _resource(_FindingResource(id=raw, type="AWS_EC2_INSTANCE"), event.account, event.region)
-            elif ":lambda:" in raw:
-                res = _resource(_FindingResource(id=raw, type="AWS_LAMBDA_FUNCTION"), event.account, event.region)
-            else:
-                res = arns.resource_from_arn(raw)
-            identity, context = (res.type, res.id), {}
-            link = _resource_link(res, event.region, event.account)
-            what = "Lambda" if res.type == "AwsLambdaFunction" else "EC2" if res.type == "AwsEc2Instance" else ""
         counts = severity_counts(d.finding_severity_counts)
         severity = highest_severity(counts)
         active = bool(counts)
