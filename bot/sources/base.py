@@ -143,6 +143,7 @@ def make_alert(event: EventEnvelope, ctx: ParseContext, kind: str, **values: Any
     values.setdefault("problems", [f"{kind}:{event.detail_type}"])
     values["title"] = trim(values.get("title") or f"{event.detail_type} ({event.source})", TITLE_MAX)
     values["summary"] = trim(values.get("summary") or "", SUMMARY_MAX)
+    values["advice"] = trim(values.get("advice") or "", SUMMARY_MAX)
     values["fields"] = short_fields(values.get("fields") or {})
     account = values["account"]
     if account and "account_alias" not in values:

@@ -269,7 +269,6 @@ class Inspector2FindingParser(Parser):
         fields["Inspector score"] = d.inspector_score
         if not active:
             fields["Inspector severity"] = d.severity
-        fields["Fix"] = _advice(d)
         what = d.title or _TYPE_LABELS.get(ftype, "finding")
         prefix = {"CLOSED": "Fixed: ", "SUPPRESSED": "Suppressed: "}.get(status, "")
         title = f"{prefix}{what} on {_label(res)}"
@@ -298,6 +297,7 @@ class Inspector2FindingParser(Parser):
             links=console.keep(_resource_link(res, region, event.account), _findings_link(region)),
             context=context,
             problems=[f"inspector2:{ftype or 'finding'}"],
+            advice=_advice(d) or "",
             active=active,
         )
 

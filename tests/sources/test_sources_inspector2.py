@@ -19,7 +19,7 @@ def test_package_vulnerability_on_a_lambda_function() -> None:
     assert alert.fields["Package"] == "flask 2.0.0" and alert.fields["Fixed in"] == "flask 2.3.2"
     assert alert.fields["CVSS"] == "7.5 (NVD 3.1)" and alert.fields["EPSS"] == "0.00208"
     assert alert.fields["Fix available"] == "yes" and alert.fields["Exploit available"] == "yes"
-    assert "Fix" not in alert.fields  # "None Provided" and no package remediation command
+    assert alert.advice == ""  # "None Provided" and no package remediation command
     assert [link.label for link in alert.links] == ["Function VulnerableFunction", "Inspector findings"]
     assert alert.context["inspector2"]["vulnerability_id"] == "CVE-2023-30861"
 
@@ -29,7 +29,7 @@ def test_closed_finding_resolves_the_same_message() -> None:
     assert closed.severity is Severity.INFO and not closed.active
     assert closed.title.startswith("Fixed: CVE-2024-29069 - snapd on instance i-12345678901234567")
     assert closed.fields["Inspector severity"] == "MEDIUM"
-    assert closed.fields["Fix"] == "apt-get update && apt-get upgrade"
+    assert closed.advice == "apt-get update && apt-get upgrade"
     assert closed.fields["CVSS"] == "7.3 (NVD 3.1)"
     assert "Exploit available" not in closed.fields
     raw = load("inspector2-closed")
@@ -66,7 +66,7 @@ def test_network_reachability() -> None:
     assert alert.problems == ["inspector2:NETWORK_REACHABILITY"]
     assert alert.fields["Open ports"] == "22" and alert.fields["Protocol"] == "TCP"
     assert alert.fields["Network path"].startswith("igw-261bab4d → acl-171b527d → sg-0d34debf87410f2d9")
-    assert alert.fields["Fix"].startswith("You can restrict access")
+    assert alert.advice.startswith("You can restrict access")
     assert alert.resources[0].type == "AwsEc2Instance"
     assert alert.links[0].url.endswith("#InstanceDetails:instanceId=i-12345678901234567")
     raw = load("inspector2-network-reachability")
