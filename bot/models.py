@@ -167,6 +167,8 @@ class Alert(BaseModel):
     # What to do, when the source says (Security Hub's Remediation.Recommendation): shown as
     # its own line; a URL it gives is one of ``links``.
     advice: str = ""
+    # The event's own time was missing or unreadable: ``time`` is when EventOps received it.
+    time_is_receipt: bool = False
     severity: Severity = Severity.INFO
     account: str = ""
     account_alias: str | None = None

@@ -303,6 +303,12 @@ def render_alert(
     top = "\n".join(p for p in (mention_text, bk.escape(alert.summary)) if p)
     if top:
         out.append(bk.section(top))
+    if alert.time_is_receipt:
+        out.append(
+            bk.context(
+                ":hourglass: The event's own time was missing or unreadable: the time shown is when EventOps received it."
+            )
+        )
     if alert.advice and alert.active:
         out.append(bk.section(f":bulb: *What to do:* {bk.escape(alert.advice)}"))
     if not alert.active:
@@ -315,7 +321,7 @@ def render_alert(
         ("Account", _account_label(alert)),
         ("Region", bk.escape(alert.region)),
         ("Resource", _resource_label(alert)),
-        ("Time", _fmt_time(alert.time)),
+        ("Received" if alert.time_is_receipt else "Time", _fmt_time(alert.time)),
     ]
     shown = {label.lower() for label, _ in cells}
     cells += [(bk.escape(k), field_value(k, v)) for k, v in alert.fields.items() if k.strip().lower() not in shown]

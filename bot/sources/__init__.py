@@ -15,13 +15,14 @@ from pydantic import ValidationError
 
 from bot.models import Alert
 from bot.registry import import_plugins
+from bot.sources import shapes
 from bot.sources.base import ANY_DETAIL_TYPE, EventEnvelope, ParseContext, Parser, parsers, trim
 from bot.sources.generic import GenericParser, unreadable_alert
 
 # Not parsers: the envelope and registry (base), ARN and id patterns (arns), console links
-# (console), and the fallback (generic), which is never registered: ``parser_for`` returns it
+# (console), near-events made into events and non-events described (shapes), and the fallback (generic), which is never registered: ``parser_for`` returns it
 # when no (source, detail-type) matches, so it must stay out of ``parsers``.
-INFRASTRUCTURE = frozenset({"base", "arns", "catalog", "console", "generic"})
+INFRASTRUCTURE = frozenset({"base", "arns", "catalog", "console", "generic", "shapes"})
 
 # Every other module is a parser module, imported (sorted) so each registers its parsers.
 PLUGIN_MODULES = import_plugins(__name__, __path__, INFRASTRUCTURE)
@@ -52,14 +53,15 @@ def parse_event(raw: object, ctx: ParseContext | None = None) -> Alert:
     ctx = ctx if ctx is not None else ParseContext()
     try:
         if not isinstance(raw, dict):
-            return unreadable_alert(raw, f"event is not a JSON object (got {type(raw).__name__})")
-        try:
-            event = EventEnvelope.model_validate(raw)
-        except ValidationError as exc:
-            return unreadable_alert(raw, f"invalid EventBridge envelope: {_describe(exc)}")
+            return unreadable_alert(raw, f"This is not an EventBridge event. {shapes.looks_like(raw)}")
+        raw = shapes.from_alarm_action(raw) or raw
+        event, why_not = _envelope(raw)
+        if event is None:
+            return unreadable_alert(raw, why_not)
         parser_cls = parser_for(event.source, event.detail_type)
         try:
-            return parser_cls().parse(event, ctx)
+            alert = parser_cls().parse(event, ctx)
+            return alert.model_copy(update={"time_is_receipt": True}) if why_not == RECEIPT_TIME else alert
         except Exception as exc:  # noqa: BLE001 - a bad event must never stop the batch
             reason = f"{parser_cls.kind} parser could not read this event: " + (
                 _describe(exc) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {trim(exc, 200)}"
@@ -71,6 +73,27 @@ def parse_event(raw: object, ctx: ParseContext | None = None) -> Alert:
             return alert.model_copy(update={"parse_error": reason, "summary": reason})
     except Exception as exc:  # noqa: BLE001 - last line of defence, e.g. RecursionError on absurd nesting
         return unreadable_alert(None, f"event could not be read: {type(exc).__name__}")
+
+
+RECEIPT_TIME = "time is the receipt time"
+
+
+def _envelope(raw: dict[str, Any]) -> tuple[EventEnvelope, str] | tuple[None, str]:
+    """The envelope, repaired where a parser can do without the bad field (``shapes``):
+    (envelope, ``RECEIPT_TIME`` when its time was replaced, else ""), or (None, why it is no event)."""
+    try:
+        return EventEnvelope.model_validate(raw), ""
+    except ValidationError as exc:
+        bad = {str(e["loc"][0]) for e in exc.errors(include_input=False, include_url=False) if e.get("loc")}
+        repaired = shapes.repair_envelope(raw, bad)
+        if repaired is not None:
+            try:
+                return EventEnvelope.model_validate(repaired[0]), RECEIPT_TIME if repaired[1] else ""
+            except ValidationError:
+                pass
+        if not {"source", "detail-type"} & raw.keys():
+            return None, f"This is not an EventBridge event. {shapes.looks_like(raw)}"
+        return None, f"invalid EventBridge envelope: {_describe(exc)}"
 
 
 def event_patterns() -> list[dict[str, Any]]:

@@ -260,25 +260,25 @@ def _ports(r: dict[str, Any]) -> str:
     return f"{r['protocol']}/{r['from_port']}-{r['to_port']}"
 
 
-def _bucket(call: Call) -> str:
+def _bucket(call: Call) -> tuple[str, _BucketCommon]:
+    """The bucket the call names, as shown ("(name missing)" when the event has none) and its
+    resource/context/links — none when nameless: the alert is shown, nothing can act on it."""
     bucket = call.detail.request.get("bucketName")
     if not isinstance(bucket, str) or not bucket:
-        raise ValueError(f"{call.detail.event_name} without bucketName")
-    return bucket
+        return "(name missing)", {"resources": [], "context": {}, "links": []}
+    return bucket, {
+        "resources": [_bucket_resource(call, bucket)],
+        "context": {"bucket": {"name": bucket}},
+        "links": [console.s3_bucket(call.region, bucket)],
+    }
 
 
 def put_bucket_acl(call: Call) -> Finding:
-    bucket = _bucket(call)
+    bucket, common = _bucket(call)
     req = call.detail.request
     canned = [a for a in _strings(req.get("x-amz-acl")) if a in PUBLIC_CANNED_ACLS]
     grantees = {
         g.rsplit("/", 1)[-1] for g in _strings(req.get("AccessControlPolicy")) if any(p in g for p in PUBLIC_GRANTEES)
-    }
-    res = _bucket_resource(call, bucket)
-    common: _BucketCommon = {
-        "resources": [res],
-        "context": {"bucket": {"name": bucket}},
-        "links": [console.s3_bucket(call.region, bucket)],
     }
     if not canned and not grantees:
         return Finding(
@@ -312,14 +312,8 @@ def _public_statements(policy: Any) -> list[dict[str, Any]]:
 
 
 def put_bucket_policy(call: Call) -> Finding:
-    bucket = _bucket(call)
+    bucket, common = _bucket(call)
     public = _public_statements(call.detail.request.get("bucketPolicy"))
-    res = _bucket_resource(call, bucket)
-    common: _BucketCommon = {
-        "resources": [res],
-        "context": {"bucket": {"name": bucket}},
-        "links": [console.s3_bucket(call.region, bucket)],
-    }
     if not public:
         return Finding(
             rule="PutBucketPolicy",

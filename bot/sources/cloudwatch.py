@@ -18,6 +18,13 @@ class AlarmState(Detail):
     value: str
     reason: str = ""
     timestamp: str | None = None
+    # A composite alarm's actions held back: "WaitPeriod", "ExtensionPeriod" or "Alarm" ("None": not).
+    actions_suppressed_by: str | None = Field(None, alias="actionsSuppressedBy")
+    actions_suppressed_reason: str | None = Field(None, alias="actionsSuppressedReason")
+
+    @property
+    def suppressed(self) -> bool:
+        return bool(self.actions_suppressed_by) and self.actions_suppressed_by != "None"
 
 
 class MetricRef(Detail):
@@ -44,6 +51,9 @@ class AlarmConfiguration(Detail):
     description: str | None = None
     metrics: list[AlarmMetric] = Field(default_factory=list)
     alarm_rule: str | None = Field(None, alias="alarmRule")
+    actions_suppressor: str | None = Field(None, alias="actionsSuppressor")
+    actions_suppressor_wait_period: int | None = Field(None, alias="actionsSuppressorWaitPeriod")
+    actions_suppressor_extension_period: int | None = Field(None, alias="actionsSuppressorExtensionPeriod")
 
 
 class AlarmDetail(Detail):
@@ -63,6 +73,21 @@ def alarm_kind(conf: AlarmConfiguration) -> str:
     if expressions:
         return "metric math"
     return "metric"
+
+
+def _suppressor_text(conf: AlarmConfiguration) -> str | None:
+    """``CompositeDemo.ActionsSuppressor (wait 120 s, extension 180 s)``, when one is set."""
+    if not conf.actions_suppressor:
+        return None
+    periods = [
+        f"{label} {value} s"
+        for label, value in (
+            ("wait", conf.actions_suppressor_wait_period),
+            ("extension", conf.actions_suppressor_extension_period),
+        )
+        if value is not None
+    ]
+    return conf.actions_suppressor + (f" ({', '.join(periods)})" if periods else "")
 
 
 _FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -122,19 +147,32 @@ class CloudWatchAlarmParser(Parser):
             "Expression": expressions[0] if expressions else None,
             "Alarm rule": detail.configuration.alarm_rule,
             "Description": detail.configuration.description,
+            "Actions suppressor": _suppressor_text(detail.configuration),
         }
+        summary = detail.state.reason
+        problems = alarm_problems(detail.configuration, state)
+        if state == "ALARM" and detail.state.suppressed:
+            # The alarm's own actions are held back (its suppressor alarm is in ALARM, or the
+            # wait/extension period runs): say so, quietly, and offer nothing to act on.
+            severity = Severity.LOW
+            why = (
+                detail.state.actions_suppressed_reason or f"Actions suppressed by {detail.state.actions_suppressed_by}"
+            )
+            summary = f"{why} — the alarm's own actions are held back. {summary}".strip()
+            fields["Actions suppressed"] = detail.state.actions_suppressed_by
+            problems = ["cloudwatch-alarm:suppressed"]
         return make_alert(
             event,
             ctx,
             self.kind,
             fingerprint=Alert.make_fingerprint(self.kind, event.account, event.region, name),
             title=_title(state, name),
-            summary=detail.state.reason,
+            summary=summary,
             severity=severity,
             resources=resources,
             fields=fields,
             links=console.keep(*links, console.runbook_link(detail.configuration.description)),
-            problems=alarm_problems(detail.configuration, state),
+            problems=problems,
             active=state != "OK",
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from bot.models import Alert, Resource, Severity
@@ -14,37 +15,137 @@ from bot.sources.base import EventEnvelope, ParseContext, Parser, SourceDoc, mak
 GENERIC_FIELDS_MAX = 10
 
 
-def flatten(
-    value: Any, prefix: str = "", out: dict[str, str] | None = None, limit: int = GENERIC_FIELDS_MAX
-) -> dict[str, str]:
-    """``{"a": {"b": 1}, "c": [2, 3]}`` → ``{"a.b": "1", "c[0]": "2", "c[1]": "3"}``, at most ``limit`` keys."""
-    out = {} if out is None else out
-    if len(out) >= limit:
-        return out
-    if isinstance(value, dict):
-        for key, item in value.items():
-            flatten(item, f"{prefix}.{key}" if prefix else str(key), out, limit)
-            if len(out) >= limit:
-                break
-    elif isinstance(value, list):
-        if not value and prefix:
-            return out
-        for i, item in enumerate(value):
-            flatten(item, f"{prefix}[{i}]", out, limit)
-            if len(out) >= limit:
-                break
-    elif prefix and value is not None and value != "":
-        out[trim(prefix, 60)] = trim(value, 200)
-    return out
+# Words in a status / state / result field that say the thing failed, or is fine again.
+_FAILED = {"FAILED", "FAILURE", "ERROR", "ERRORED", "ABORTED", "TIMED_OUT", "TIMEDOUT", "EXPIRED", "CRITICAL"}
+_WORDS = {
+    "CRITICAL": Severity.CRITICAL,
+    "HIGH": Severity.HIGH,
+    "ERROR": Severity.HIGH,
+    "MEDIUM": Severity.MEDIUM,
+    "MODERATE": Severity.MEDIUM,
+    "WARN": Severity.MEDIUM,
+    "WARNING": Severity.MEDIUM,
+    "LOW": Severity.LOW,
+    "INFORMATIONAL": Severity.INFO,
+    "INFO": Severity.INFO,
+    "NONE": Severity.INFO,
+}
+
+
+def _norm(key: object) -> str:
+    return str(key).lower().replace("-", "").replace("_", "")
+
+
+def _score(value: float) -> Severity:
+    """A 0–10 score (GuardDuty, CVSS) or, above 10, a 0–100 one (risk scores)."""
+    scaled = value / 10 if value > 10 else value
+    if scaled >= 9:
+        return Severity.CRITICAL
+    if scaled >= 7:
+        return Severity.HIGH
+    if scaled >= 4:
+        return Severity.MEDIUM
+    return Severity.LOW if scaled > 0 else Severity.INFO
+
+
+def _severity_of(value: object) -> Severity | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _score(float(value))
+    if isinstance(value, str):
+        word = value.strip().upper()
+        if word in _WORDS:
+            return _WORDS[word]
+        try:
+            return _score(float(word))
+        except ValueError:
+            return None
+    if isinstance(value, dict):  # {"label": "HIGH"}, {"description": "High", "score": 3}
+        for key in ("label", "description", "value", "normalized", "score"):
+            if key in value and (found := _severity_of(value[key])) is not None:
+                return found
+    return None
+
+
+def infer_severity(detail: dict[str, Any]) -> tuple[Severity, str]:
+    """The severity an unknown event's own fields give, and which field said so.
+
+    Looked for at the top of ``detail`` and one level down: ``severity`` (a word, a 0–10 or
+    0–100 score, or ``{"label": …}``), ``risk-score``, ``finding-severity-counts`` (the highest
+    level with a non-zero count), and ``status``/``state``/``result`` saying it failed (MEDIUM).
+
+    >>> infer_severity({"finding-severity-counts": {"CRITICAL": 10, "HIGH": 2}})
+    (<Severity.CRITICAL: 'CRITICAL'>, 'finding-severity-counts')
+    >>> infer_severity({"job": {"status": "FAILED"}})
+    (<Severity.MEDIUM: 'MEDIUM'>, 'job.status')
+    """
+    scopes: list[tuple[str, dict[Any, Any]]] = [("", detail)]
+    scopes += [(f"{k}.", v) for k, v in detail.items() if isinstance(v, dict)][:10]
+    for prefix, scope in scopes:
+        by_norm = {_norm(k): k for k in scope}
+        for name in ("severity", "findingseverity", "risklevel", "riskscore"):
+            if name in by_norm and (sev := _severity_of(scope[by_norm[name]])) is not None:
+                return sev, prefix + str(by_norm[name])
+        if "findingseveritycounts" in by_norm and isinstance(counts := scope[by_norm["findingseveritycounts"]], dict):
+            found = [
+                _WORDS[str(k).upper()]
+                for k, n in counts.items()
+                if str(k).upper() in _WORDS and isinstance(n, int) and n > 0
+            ]
+            if found:
+                return max(found, key=lambda s: s.rank), prefix + str(by_norm["findingseveritycounts"])
+        for name in ("status", "state", "result", "outcome"):
+            value = scope.get(by_norm.get(name, ""), None)
+            if isinstance(value, str) and value.strip().upper().replace(" ", "_") in _FAILED:
+                return Severity.MEDIUM, prefix + str(by_norm[name])
+    return Severity.INFO, ""
+
+
+def _label(key: str) -> str:
+    """``backupVaultName`` / ``backup-vault-name`` → "Backup vault name"."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key).replace("_", " ").replace("-", " ").split()
+    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
+    return trim(text[:1].upper() + text[1:], 60) or key
+
+
+def readable_fields(detail: dict[str, Any], limit: int = GENERIC_FIELDS_MAX) -> dict[str, str]:
+    """An unknown event's detail as labelled fields a person can read: top-level values first
+    (``backupVaultName`` → "Backup vault name"), then one level down ("Job › State"), lists of
+    plain values joined; empty, false and deeply nested values left out; at most ``limit``.
+
+    >>> readable_fields({"backupVaultName": "Default", "retrying": False, "job": {"state": "FAILED"}, "tags": ["a", "b"]})
+    {'Backup vault name': 'Default', 'Tags': 'a, b', 'Job › State': 'FAILED'}
+    """
+
+    def plain(value: Any) -> str | None:
+        if value is None or value is False or value == "" or value == [] or isinstance(value, dict):
+            return None
+        if isinstance(value, list):
+            if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+                return None
+            return trim(", ".join(str(v) for v in value[:10]) + (" …" if len(value) > 10 else ""), 200)
+        return trim(value, 200)
+
+    out: dict[str, str] = {}
+    for key, value in detail.items():
+        if (text := plain(value)) is not None:
+            out.setdefault(_label(str(key)), text)
+    for key, value in detail.items():
+        if isinstance(value, dict):
+            for sub, item in value.items():
+                if (text := plain(item)) is not None:
+                    out.setdefault(f"{_label(str(key))} › {_label(str(sub))}", text)
+    return dict(list(out.items())[:limit])
 
 
 class GenericParser(Parser):
-    """Any event nobody else parses. Example: ``aws.backup`` "Backup Job State Change" → generic alert."""
+    """Any event nobody else parses. Example: ``aws.codecommit`` "CodeCommit Repository State Change" → generic alert."""
 
     kind = "generic"
     doc = SourceDoc(
         label="Anything else (generic)",
-        severity="INFO",
+        severity="from its own fields: severity / risk score / finding counts, status FAILED → MEDIUM; else INFO",
         resolved="—",
         fingerprint="source, detail-type, resources",
     )
@@ -52,16 +153,20 @@ class GenericParser(Parser):
     def parse(self, event: EventEnvelope, ctx: ParseContext) -> Alert:
         resources = [resource_from_arn(r) for r in event.resources[:10] if isinstance(r, str) and r]
         first = resources[0].key if resources else event.id
+        severity, said_by = infer_severity(event.detail)
+        summary = "EventOps has no parser for this event type; its detail is shown as it came."
+        if said_by:
+            summary += f" Severity from its `{said_by}` field."
         return make_alert(
             event,
             ctx,
             self.kind,
             fingerprint=Alert.make_fingerprint(self.kind, event.source, event.detail_type, event.account, first),
             title=f"{event.detail_type} from {event.source}",
-            summary="No parser for this event type; showing its raw detail.",
-            severity=Severity.INFO,
+            summary=summary,
+            severity=severity,
             resources=resources,
-            fields=flatten(event.detail),
+            fields=readable_fields(event.detail),
         )
 
 
@@ -84,7 +189,7 @@ def unreadable_alert(raw: object, reason: str) -> Alert:
     detail = data.get("detail")
     if isinstance(detail, dict):
         try:
-            fields = flatten(detail)
+            fields = readable_fields(detail)
         except RecursionError:
             fields = {}
     resources: list[Resource] = []

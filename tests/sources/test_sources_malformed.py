@@ -35,10 +35,10 @@ def test_bad_files_give_a_generic_alert_with_a_reason(path: Path) -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (None, "not a JSON object"),
-        (42, "not a JSON object"),
-        ([], "not a JSON object"),
-        ({}, "id: Field required"),
+        (None, "not an EventBridge event. It is a JSON NoneType"),
+        (42, "not an EventBridge event. It is a JSON int"),
+        ([], "not an EventBridge event. It is a JSON list of 0 items"),
+        ({}, "not an EventBridge event. It is an empty object"),
         (
             {
                 "id": "x",
