@@ -51,6 +51,7 @@ class BlockPublicAccess(Remediation):
         "guardduty:*:S3/AnomalousBehavior*",
         "macie:Policy:IAMUser/S3Block*",
         "macie:Policy:IAMUser/S3BucketPublic",
+        "accessanalyzer:public:AWS::S3::Bucket",
     )
     title = "Block public access to bucket"
     risk = Risk.MEDIUM

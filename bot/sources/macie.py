@@ -84,7 +84,7 @@ def _detections(d: MacieFinding) -> str:
     result = d.classification_details.result if d.classification_details else None
     if result is None:
         return ""
-    parts = []
+    parts: list[str] = []
     for item in result.sensitive_data:
         for det in item.detections:
             if det.type:
