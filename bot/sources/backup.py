@@ -66,6 +66,17 @@ def _clean(message: str | None) -> str:
     return (message or "").strip().strip('"').strip()
 
 
+def _outcome(state: str, what: str, message: str) -> tuple[Severity, str]:
+    """Severity and title for a job ``state``: ``what`` is "Backup of vol-0abc (EBS)"."""
+    if state in _FAILED:
+        return Severity.MEDIUM, f"{what} {'failed' if state == 'FAILED' else 'was aborted'}"
+    if state == "EXPIRED":
+        return Severity.LOW, f"{what} expired before it could start"
+    if state == "COMPLETED":
+        return Severity.INFO, f"{what} completed" + (" with issues" if message else "")
+    return Severity.INFO, f"{what}: {state.lower()}"
+
+
 @parsers.register(
     ("aws.backup", "Backup Job State Change"),
     ("aws.backup", "Copy Job State Change"),
@@ -101,18 +112,7 @@ class BackupJobParser(Parser):
         label = {"backup": "Backup", "copy": "Backup copy", "restore": "Restore"}[kind]
         target = f"{res.id}" + (f" ({d.resource_type})" if d.resource_type else "")
         active = state in _FAILED or state == "EXPIRED"
-        if state in _FAILED:
-            severity = Severity.MEDIUM
-            title = f"{label} of {target} {'failed' if state == 'FAILED' else 'was aborted'}"
-        elif state == "EXPIRED":
-            severity = Severity.LOW
-            title = f"{label} of {target} expired before it could start"
-        elif state == "COMPLETED":
-            severity = Severity.INFO
-            title = f"{label} of {target} completed" + (" with issues" if message else "")
-        else:
-            severity = Severity.INFO
-            title = f"{label} of {target}: {state.lower()}"
+        severity, title = _outcome(state, f"{label} of {target}", message)
         settled = active or state == "COMPLETED"
         # Failure and the later completion of the same plan rule + resource are one message; the
         # steps in between (CREATED/PENDING/RUNNING) are per job so they don't close a failure.
