@@ -49,6 +49,9 @@ class BlockPublicAccess(Remediation):
         "cloudtrail:s3-public-*",
         "guardduty:Policy:S3/Bucket*",
         "guardduty:*:S3/AnomalousBehavior*",
+        "macie:Policy:IAMUser/S3Block*",
+        "macie:Policy:IAMUser/S3BucketPublic",
+        "accessanalyzer:public:AWS::S3::Bucket",
     )
     title = "Block public access to bucket"
     risk = Risk.MEDIUM

@@ -13,7 +13,7 @@ from bot.sources import parse_event
 from bot.sources.base import parsers
 from tests.sources.source_events import EVENTS, SAMPLES
 
-GENERIC_ON_PURPOSE = {"generic-backup-job.json", "generic-cloudtrail-unhandled-source.json"}
+GENERIC_ON_PURPOSE = {"generic-cloudtrail-unhandled-source.json"}
 
 
 def expected_kind(path: Path) -> str:
