@@ -6,6 +6,7 @@ private bucket ACL) still parses, as an INFO alert.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypedDict
@@ -476,6 +477,43 @@ RULES: dict[str, Callable[[Call], Finding]] = {
 }
 
 
+_REPOSITORY_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def root_call(call: Call) -> Finding:
+    """Any call the root user made that no rule above reads (a DeleteBucket, a GitPush): the
+    root user should not be used day to day, whatever it did."""
+    d = call.detail
+    resources: list[Resource] = []
+    what = d.event_name
+    bucket = d.request.get("bucketName")
+    repository = d.request.get("repositoryName")
+    if isinstance(bucket, str) and bucket:
+        _, common = _bucket(call)
+        resources, what = common["resources"], f"{d.event_name} on bucket {bucket}"
+    elif isinstance(repository, str) and _REPOSITORY_RE.match(repository):
+        resources = [
+            Resource(
+                type="AwsCodeCommitRepository",
+                id=repository,
+                arn=arns.build_arn("codecommit", call.region, call.account, repository),
+                region=call.region,
+                account=call.account,
+            )
+        ]
+        what = f"{d.event_name} on repository {repository}"
+    return Finding(
+        rule="root-call",
+        severity=Severity.HIGH,
+        title=f"Root user called {what}",
+        summary=(
+            f"The root user called {d.event_source or 'AWS'} {d.event_name}. Root credentials should be "
+            "locked away: use an IAM role, and check this call was expected."
+        ),
+        resources=resources,
+    )
+
+
 def other_call(call: Call) -> Finding:
     return Finding(
         rule=call.detail.event_name,
@@ -495,7 +533,7 @@ class CloudTrailParser(Parser):
     kind = "cloudtrail"
     doc = SourceDoc(
         label="CloudTrail API calls",
-        severity="world-open SSH/RDP/all ingress HIGH (other ports MEDIUM); public bucket HIGH; root access key CRITICAL; StopLogging/DeleteTrail HIGH; the rules in docs/sources.md",
+        severity="world-open SSH/RDP/all ingress HIGH (other ports MEDIUM); public bucket HIGH; root access key CRITICAL; StopLogging/DeleteTrail HIGH; any S3 or CodeCommit call by the root user HIGH; the rules in docs/sources.md",
         resolved="StartLogging, public access block fully on, failed calls",
         fingerprint="account, region, resource, rule",
     )
@@ -507,7 +545,11 @@ class CloudTrailParser(Parser):
         account = d.user_identity.account_id if arns.is_account(d.user_identity.account_id) else event.account
         account = event.account or account
         call = Call(detail=d, account=account, region=region)
-        finding = RULES.get(d.event_name, other_call)(call)
+        root = d.user_identity.type == "Root"
+        finding = RULES.get(d.event_name, root_call if root else other_call)(call)
+        if root and finding.rule != "root-call" and finding.active and not finding.severity.at_least(Severity.HIGH):
+            finding.severity = Severity.HIGH  # what a rule calls routine is not, done as root
+            finding.title = f"Root user: {finding.title}"
         if d.error_code:
             # The call was refused: worth knowing about, nothing changed.
             finding.severity = Severity.LOW if finding.severity.at_least(Severity.MEDIUM) else Severity.INFO
@@ -540,13 +582,17 @@ class CloudTrailParser(Parser):
             fields=fields,
             links=console.keep(*finding.links, console.cloudtrail_event(region, d.event_id or "")),
             context=finding.context,
-            problems=[f"cloudtrail:{finding.rule}", f"cloudtrail-call:{d.event_name}"],
+            problems=[f"cloudtrail:{finding.rule}", f"cloudtrail-call:{d.event_name}"]
+            + (["cloudtrail:root-call"] if root and finding.rule != "root-call" else []),
             active=finding.active,
         )
 
 
 def _filter(names: tuple[str, ...]) -> dict[str, Any]:
     return {"eventName": list(names)}
+
+
+ROOT_FILTER: dict[str, Any] = {"userIdentity": {"type": ["Root"]}}
 
 
 @parsers.register(("aws.ec2", "AWS API Call via CloudTrail"))
@@ -571,7 +617,15 @@ class S3ApiCallParser(CloudTrailParser):
         "PutBucketPublicAccessBlock",
         "PutAccountPublicAccessBlock",
     )
-    detail_filter = _filter(event_names)
+    # These calls by anyone, and any S3 call by the root user.
+    detail_filter = {"$or": [_filter(event_names), ROOT_FILTER]}
+
+
+@parsers.register(("aws.codecommit", "AWS API Call via CloudTrail"))
+class CodeCommitApiCallParser(CloudTrailParser):
+    """CodeCommit API calls by the root user. Example: root GitPush to web-app → HIGH."""
+
+    detail_filter = ROOT_FILTER
 
 
 @parsers.register(("aws.iam", "AWS API Call via CloudTrail"))

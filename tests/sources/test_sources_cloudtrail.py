@@ -86,3 +86,31 @@ def test_console_sign_in() -> None:
     assert parse("cloudtrail-signin-root-no-mfa").severity is Severity.CRITICAL
     assert parse("cloudtrail-signin-iamuser-no-mfa").severity is Severity.MEDIUM
     assert parse("cloudtrail-signin-iamuser-mfa").severity is Severity.INFO
+
+
+def test_any_s3_or_codecommit_call_by_the_root_user_is_high() -> None:
+    bucket = parse("cloudtrail-s3-root-deletebucket")
+    assert bucket.severity is Severity.HIGH and bucket.title == "Root user called DeleteBucket on bucket internal-logs"
+    assert [(r.type, r.id) for r in bucket.resources] == [("AwsS3Bucket", "internal-logs")]
+    repo = parse("cloudtrail-codecommit-root-gitpush")
+    assert repo.severity is Severity.HIGH and repo.title == "Root user called GitPush on repository web-app"
+    assert repo.resources[0].arn == "arn:aws:codecommit:us-east-1:123456789012:web-app"
+    assert repo.problems[0] == "cloudtrail:root-call" and bucket.fingerprint != repo.fingerprint
+
+
+def test_a_routine_call_made_by_root_is_raised_to_high_and_says_so() -> None:
+    raw = load("cloudtrail-s3-putbucketacl-private")
+    assert parse_event(raw).severity is Severity.INFO
+    raw["detail"]["userIdentity"]["type"] = "Root"
+    alert = parse_event(raw)
+    assert alert.severity is Severity.HIGH and alert.title.startswith("Root user: ACL of bucket internal-logs")
+    assert "cloudtrail:root-call" in alert.problems
+
+
+def test_the_s3_and_codecommit_rules_subscribe_to_root_calls() -> None:
+    from bot.sources import event_patterns
+
+    patterns = {(p["source"][0], p.get("detail-type", [""])[0]): p for p in event_patterns()}
+    s3 = patterns[("aws.s3", "AWS API Call via CloudTrail")]["detail"]
+    assert {"userIdentity": {"type": ["Root"]}} in s3["$or"] and "PutBucketAcl" in s3["$or"][0]["eventName"]
+    assert patterns[("aws.codecommit", "AWS API Call via CloudTrail")]["detail"] == {"userIdentity": {"type": ["Root"]}}

@@ -25,6 +25,8 @@ EXPECTED: dict[str, set[str]] = {
     "autoscaling-launch-unsuccessful": {"autoscaling.set-desired-capacity"},
     "autoscaling-terminate-unsuccessful": set(),
     "cloudtrail-cloudtrail-deletetrail": set(),
+    "cloudtrail-codecommit-root-gitpush": set(),
+    "cloudtrail-s3-root-deletebucket": set(),
     "cloudtrail-cloudtrail-stoplogging": {"cloudtrail.start-logging"},
     "cloudtrail-iam-createaccesskey": {"iam.deactivate-access-key"},
     "cloudtrail-s3-deletepublicaccessblock": {"s3.block-public-access"},
