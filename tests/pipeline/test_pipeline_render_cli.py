@@ -88,3 +88,57 @@ def test_check_config_names_the_key_of_each_start_up_error(tmp_path):
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"{bad}: OK (3 rules, 0 accounts)"
+
+
+PROPOSE = """\
+accounts:
+  - id: "123456789012"
+    alias: prod
+    role_arn: arn:aws:iam::123456789012:role/eventops-member
+    external_id: ext-1234
+routing:
+  default:
+    channel: "#ops"
+    mode: propose
+"""
+
+
+def _buttons(payload: dict) -> list[dict]:
+    return [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_render_shows_the_right_severity_and_only_the_buttons_that_fit(tmp_path):
+    config = tmp_path / "eventops.yml"
+    config.write_text(PROPOSE)
+    expected = {
+        "ec2-spot-interruption": ("MEDIUM", []),
+        "cloudwatch-metric-ok": ("INFO", []),
+        "securityhub-imported-multi-resource": (
+            "HIGH",
+            ["eventops:remediate:ec2.revoke-ingress", "eventops:remediate:securityhub.set-workflow-status"],
+        ),
+        "ecr-scan-critical": ("CRITICAL", []),
+        "inspector2-package-vulnerability": ("HIGH", []),
+    }
+    paths = [str(ROOT / "tests" / "events" / f"{name}.json") for name in expected]
+    out = _render("--config", str(config), *paths)
+    assert out.returncode == 0, out.stderr
+    for (name, (severity, remediations)), line in zip(expected.items(), out.stdout.splitlines(), strict=True):
+        payload = json.loads(line)
+        assert payload["metadata"]["event_payload"]["severity"] == severity, name
+        actions = [e["action_id"] for e in _buttons(payload)]
+        assert [a for a in actions if a.startswith("eventops:remediate:")] == remediations, name
+        assert actions[len(remediations) :] == ["eventops:ack", "eventops:snooze", "eventops:dismiss"], name
+
+
+def test_every_sample_renders_one_row_of_buttons_with_at_most_one_primary(tmp_path):
+    config = tmp_path / "eventops.yml"
+    config.write_text(PROPOSE)
+    out = _render("--config", str(config), *map(str, EVENTS))
+    assert out.returncode == 0, out.stderr
+    for path, line in zip(EVENTS, out.stdout.splitlines(), strict=True):
+        payload = json.loads(line)
+        rows = [b for b in payload["blocks"] if b["type"] == "actions"]
+        assert len(rows) == 1, path.name
+        buttons = _buttons(payload)
+        assert sum(1 for e in buttons if e.get("style") == "primary") <= 1, path.name
