@@ -31,6 +31,18 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[Hashable, T] = {}
+        self._loader: Callable[[], object] | None = None
+
+    def load_with(self, loader: Callable[[], object]) -> None:
+        """Plugins are imported on demand: ``loader`` imports the rest of them the first time
+        the registry is listed, or asked for a key it does not hold yet. Until then it holds
+        what was imported (bot.sources imports one source's modules per new source)."""
+        self._loader = loader
+
+    def _complete(self) -> None:
+        loader, self._loader = self._loader, None
+        if loader is not None:
+            loader()
 
     def register(self, *keys: Hashable) -> Callable[[T], T]:
         def deco(obj: T) -> T:
@@ -46,30 +58,39 @@ class Registry(Generic[T]):
         self._items[key] = obj
 
     def get(self, key: Hashable) -> T | None:
+        if key not in self._items:
+            self._complete()
         return self._items.get(key)
 
     def __getitem__(self, key: Hashable) -> T:
-        try:
-            return self._items[key]
-        except KeyError:
-            raise KeyError(f"unknown {self.kind} {key!r}") from None
+        found = self.get(key)
+        if found is None:
+            raise KeyError(f"unknown {self.kind} {key!r}")
+        return found
 
     def __contains__(self, key: object) -> bool:
+        if key not in self._items:
+            self._complete()
         return key in self._items
 
     def __iter__(self) -> Iterator[Hashable]:
+        self._complete()
         return iter(self._items)
 
     def __len__(self) -> int:
+        self._complete()
         return len(self._items)
 
     def items(self) -> list[tuple[Hashable, T]]:
+        self._complete()
         return list(self._items.items())
 
     def keys(self) -> list[Hashable]:
+        self._complete()
         return list(self._items)
 
     def values(self) -> list[T]:
+        self._complete()
         return list(self._items.values())
 
 

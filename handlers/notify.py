@@ -10,14 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from bot.config import Settings
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.pipeline import NotifyBatch, handle_event
 from bot.runtime import RuntimeSlot
+from bot.sqs_batch import PartialBatchResponse, body, message_id, process_records
 
 # JSON lines at EVENTOPS_LOG_LEVEL; every line carries the event id as correlation_id.
 logger = configure_logging(Settings.from_env().log_level)
@@ -26,18 +23,19 @@ _slot = RuntimeSlot()
 runtime, set_runtime = _slot.get, _slot.set
 
 
-def _body(record: SQSRecord) -> Any:
+def _body(record: dict[str, Any]) -> Any:
+    text, mid = body(record), message_id(record)
     try:
-        return json.loads(record.body)
+        return json.loads(text)
     except RecursionError:
-        logger.warning("record %s: body is nested too deeply to read; posting it as a generic alert", record.message_id)
-        return record.body
+        logger.warning("record %s: body is nested too deeply to read; posting it as a generic alert", mid)
+        return text
     except (TypeError, ValueError) as exc:
-        logger.warning("record %s: body is not JSON (%s); posting it as a generic alert", record.message_id, exc)
-        return record.body
+        logger.warning("record %s: body is not JSON (%s); posting it as a generic alert", mid, exc)
+        return text
 
 
-def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+def handler(event: dict[str, Any], context: Any) -> PartialBatchResponse:
     records = event.get("Records", [])
     # Lines about the whole batch (flush, metrics) are named after its first record.
     batch_id = f"batch:{records[0].get('messageId', '')}" if records and isinstance(records[0], dict) else "batch"
@@ -45,26 +43,24 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     rt = runtime()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     batch = NotifyBatch(rt)
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-    def record_handler(record: SQSRecord) -> str:
-        set_correlation(None, sqs_message_id=record.message_id)
+    def record_handler(record: dict[str, Any]) -> str:
+        mid = message_id(record)
+        set_correlation(None, sqs_message_id=mid)
         raw = _body(record)
         event_id = raw.get("id") if isinstance(raw, dict) else None
         set_correlation(event_id if isinstance(event_id, str) else None)
         try:
-            outcome = handle_event(raw, rt, batch, record.message_id)
+            outcome = handle_event(raw, rt, batch, mid)
         except Exception as exc:
-            logger.error("record %s failed, will be retried: %s: %s", record.message_id, type(exc).__name__, exc)
+            logger.error("record %s failed, will be retried: %s: %s", mid, type(exc).__name__, exc)
             rt.count("delivery_failed")
             raise
-        logger.info("record %s: %s", record.message_id, outcome)
+        logger.info("record %s: %s", mid, outcome)
         return outcome
 
-    with processor(records, record_handler):
-        processor.process()
+    response = process_records(records, record_handler)
     set_correlation(batch_id, sqs_message_id=None)
-    response = processor.response()
     for record_id in batch.flush():
         response["batchItemFailures"].append({"itemIdentifier": record_id})
     try:

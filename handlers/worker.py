@@ -5,7 +5,7 @@ refused one is audited and dropped. Remediation jobs (execute, undo, dry run) go
 ``bot.approval.worker.process_job``; a queued ``/ops`` sub-command goes to
 ``bot.commands.answer_job``, which answers through the request's response_url.
 
-Partial batch failures (powertools ``BatchProcessor``): a record whose job raised is reported
+Partial batch failures (``bot.sqs_batch``): a record whose job raised is reported
 failed, SQS delivers it again after the visibility timeout and, after the queue's
 maxReceiveCount, moves it to the DLQ. A re-delivered job never runs a remediation twice (see
 ``bot.approval.worker``).
@@ -16,10 +16,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from bot.approval import audit
 from bot.approval.jobs import Job, JobKind, job_refusal
 from bot.approval.worker import process_job
@@ -27,6 +23,7 @@ from bot.commands import answer_job
 from bot.config import Settings
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
+from bot.sqs_batch import PartialBatchResponse, body, message_id, process_records
 
 configure_logging(Settings.from_env().log_level)  # JSON lines; correlation_id: the job's proposal or command
 log = logging.getLogger("eventops.handlers.worker")
@@ -71,31 +68,30 @@ def refuse_job(rt: Runtime, job: Job, reason: str) -> str:
     return "refused"
 
 
-def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+def handler(event: dict[str, Any], context: Any) -> PartialBatchResponse:
     begin_invocation(context, None)
     rt = runtime()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-    def record_handler(record: SQSRecord) -> str:
-        set_correlation(None, sqs_message_id=record.message_id, job_kind=None, job_id=None)
+    def record_handler(record: dict[str, Any]) -> str:
+        mid = message_id(record)
+        set_correlation(None, sqs_message_id=mid, job_kind=None, job_id=None)
         try:
-            job = Job.from_body(record.body)
+            job = Job.from_body(body(record))
         except ValueError:
-            log.error("record %s is not a job; failing it so it reaches the DLQ", record.message_id)
+            log.error("record %s is not a job; failing it so it reaches the DLQ", mid)
             rt.count("job_unreadable")
             raise
         set_correlation(job_correlation(job), job_kind=job.kind.value, job_id=job.correlation_id)
         try:
             outcome = run_job(rt, job)
         except Exception as exc:
-            log.error("job %s (record %s) failed: %s: %s", job, record.message_id, type(exc).__name__, exc)
+            log.error("job %s (record %s) failed: %s: %s", job, mid, type(exc).__name__, exc)
             rt.count("job_failed")
             raise
         log.info("job %s → %s", job, outcome)
         return outcome
 
-    with processor(event.get("Records", []), record_handler):
-        processor.process()
+    response = process_records(event.get("Records", []), record_handler)
     rt.flush_metrics()
-    return processor.response()
+    return response

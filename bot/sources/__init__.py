@@ -1,9 +1,11 @@
 """Raw EventBridge event → ``Alert``: one module per AWS service, a generic fallback.
 
-``parse_event`` never raises. Importing this package imports every parser module (every module
-here but ``INFRASTRUCTURE``, found with ``pkgutil``, in sorted order), so the ``parsers`` registry
-is complete; ``event_patterns()`` turns it into EventBridge rule patterns. A new source is a new
-module: there is no list to update (``tests/meta/test_meta_plugins.py`` checks the registry).
+``parse_event`` never raises. Parser modules (every module here but ``INFRASTRUCTURE``, found
+with ``pkgutil``) are imported on demand: an event imports the modules of its source
+(``SOURCE_MODULES``), and listing the ``parsers`` registry imports them all, so it is always
+complete when read; ``event_patterns()`` turns it into EventBridge rule patterns. A new source
+is a new module plus its line in ``SOURCE_MODULES`` (tests/sources/test_sources_registry.py
+fails until it is there; tests/meta/test_meta_plugins.py checks the registry).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, cast
 from pydantic import ValidationError
 
 from bot.models import Alert
-from bot.registry import import_plugins
+from bot.registry import plugin_modules
 from bot.sources import shapes
 from bot.sources.base import ANY_DETAIL_TYPE, EventEnvelope, ParseContext, Parser, parsers, trim
 from bot.sources.generic import GenericParser, unreadable_alert
@@ -24,10 +26,76 @@ from bot.sources.generic import GenericParser, unreadable_alert
 # when no (source, detail-type) matches, so it must stay out of ``parsers``.
 INFRASTRUCTURE = frozenset({"base", "arns", "catalog", "console", "generic", "shapes"})
 
-# Every other module is a parser module, imported (sorted) so each registers its parsers.
-PLUGIN_MODULES = import_plugins(__name__, __path__, INFRASTRUCTURE)
+# Every other module is a parser module. They are imported on demand: an event's source imports
+# the modules that parse that source (``SOURCE_MODULES``; a cold start pays for the sources it
+# sees, not for 30), and listing the registry imports them all (``load_all``).
+PLUGIN_MODULES = plugin_modules(__name__, __path__, INFRASTRUCTURE)
 
-__all__ = ["INFRASTRUCTURE", "PLUGIN_MODULES", "event_patterns", "known_kinds", "parse_event", "parser_for"]
+# source → the parser modules registering keys for it. Kept equal to the registry by
+# tests/sources/test_sources_registry.py; a source missing here still works (the registry
+# imports every module on a miss), it only costs the first such event the full import.
+SOURCE_MODULES: dict[str, tuple[str, ...]] = {
+    "aws.access-analyzer": ("accessanalyzer",),
+    "aws.acm": ("acm",),
+    "aws.autoscaling": ("autoscaling",),
+    "aws.backup": ("backup",),
+    "aws.ce": ("costanomaly",),
+    "aws.cloudtrail": ("cloudtrail",),
+    "aws.cloudwatch": ("cloudwatch",),
+    "aws.codebuild": ("codebuild",),
+    "aws.codecommit": ("cloudtrail",),
+    "aws.codedeploy": ("codedeploy",),
+    "aws.codepipeline": ("codepipeline",),
+    "aws.config": ("config_rules",),
+    "aws.ec2": ("cloudtrail", "ebs", "ec2"),
+    "aws.ecr": ("ecr",),
+    "aws.ecs": ("ecs", "ecs_service"),
+    "aws.guardduty": ("guardduty",),
+    "aws.health": ("health",),
+    "aws.iam": ("cloudtrail",),
+    "aws.inspector2": ("inspector2",),
+    "aws.kms": ("kms", "kms_keys"),
+    "aws.macie": ("macie",),
+    "aws.rds": ("rds",),
+    "aws.s3": ("cloudtrail",),
+    "aws.securityhub": ("securityhub",),
+    "aws.signin": ("cloudtrail",),
+    "aws.ssm": ("ssm",),
+    "aws.trustedadvisor": ("trustedadvisor",),
+    "eventops.custom": ("custom",),
+}
+_LOADED_SOURCES: set[str] = set()
+
+
+def load_all() -> tuple[str, ...]:
+    """Import every parser module (sorted), so the registry is complete; returns their names."""
+    for name in PLUGIN_MODULES:
+        # The builtin, not importlib.import_module: it goes through the C import path, so
+        # ``python -X importtime`` still shows each parser module's own cost.
+        __import__(name)
+    return PLUGIN_MODULES
+
+
+def _load_source(source: str) -> None:
+    if source in _LOADED_SOURCES:
+        return
+    for module in SOURCE_MODULES.get(source, ()):
+        __import__(f"{__name__}.{module}")
+    _LOADED_SOURCES.add(source)
+
+
+parsers.load_with(load_all)
+
+__all__ = [
+    "INFRASTRUCTURE",
+    "PLUGIN_MODULES",
+    "SOURCE_MODULES",
+    "event_patterns",
+    "known_kinds",
+    "load_all",
+    "parse_event",
+    "parser_for",
+]
 
 
 def _describe(exc: ValidationError) -> str:
@@ -41,6 +109,7 @@ def _describe(exc: ValidationError) -> str:
 
 def parser_for(source: str, detail_type: str) -> type[Parser]:
     """The parser class for a (source, detail-type); the generic parser when none is registered."""
+    _load_source(source)
     return parsers.get((source, detail_type)) or parsers.get((source, ANY_DETAIL_TYPE)) or GenericParser
 
 

@@ -37,7 +37,7 @@ class SourceDoc:
 class EventEnvelope(BaseModel):
     """The EventBridge envelope. ``detail`` stays a dict until a parser validates it."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     version: str = "0"
     id: str
@@ -51,9 +51,10 @@ class EventEnvelope(BaseModel):
 
 
 class Detail(BaseModel):
-    """Base for detail models: unknown fields are kept, never rejected."""
+    """Base for detail models: unknown fields are kept, never rejected. Their validators are
+    built on first use (``defer_build``): a cold start pays only for the sources it sees."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 # Looks up a resource's tags at parse time: (resource type, id, account, region) -> tags.

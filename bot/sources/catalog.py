@@ -6,17 +6,19 @@ from the registry. Each parser declares its ``doc`` (``SourceDoc``) next to its 
 
 from __future__ import annotations
 
-from bot.sources import parsers
+from bot.sources import PLUGIN_MODULES, parsers
 from bot.sources.base import ANY_DETAIL_TYPE, Parser, SourceDoc
 from bot.sources.generic import GenericParser
 
 
 def _by_parser() -> list[tuple[type[Parser], list[tuple[str, str]]]]:
     """Each documented parser (the CloudTrail parsers per service share one ``doc``) with its
-    (source, detail-type) keys, in registration order."""
+    (source, detail-type) keys, in the order of their modules (sorted) and, within a module, of
+    registration — whatever order events happened to import the modules in (bot.sources)."""
     first: dict[SourceDoc, type[Parser]] = {}
     keys: dict[SourceDoc, list[tuple[str, str]]] = {}
-    for key in parsers:
+    position = {name: i for i, name in enumerate(PLUGIN_MODULES)}
+    for key in sorted(parsers, key=lambda k: position.get(parsers[k].__module__, len(position))):
         source, detail_type = key if isinstance(key, tuple) else (key, "")
         cls = parsers[key]
         first.setdefault(cls.doc, cls)

@@ -48,3 +48,27 @@ def test_every_parser_module_has_its_test_module() -> None:
         if not (here / f"test_sources_{name}.py").exists()
     ]
     assert not missing, f"parser modules without their test module: {missing}"
+
+
+def test_the_source_module_table_matches_the_registry() -> None:
+    from bot.sources import SOURCE_MODULES
+
+    found: dict[str, set[str]] = {}
+    for key, cls in parsers.items():
+        source = key[0] if isinstance(key, tuple) else key
+        found.setdefault(str(source), set()).add(cls.__module__.rpartition(".")[2])
+    assert {s: set(m) for s, m in SOURCE_MODULES.items()} == found
+
+
+def test_a_cold_process_imports_only_the_parsers_of_the_sources_it_sees() -> None:
+    code = (
+        "import json, sys, handlers.notify\n"
+        "from bot.sources import parse_event, PLUGIN_MODULES\n"
+        "loaded = lambda: sorted(m.rpartition('.')[2] for m in PLUGIN_MODULES if m in sys.modules)\n"
+        "assert loaded() == [], loaded()\n"
+        "alert = parse_event(json.load(open('tests/events/guardduty-ec2-ssh-bruteforce.json')))\n"
+        "assert alert.source_kind == 'guardduty' and loaded() == ['guardduty'], loaded()\n"
+        "parse_event({'id': 'x', 'source': 'acme.unknown', 'detail-type': 'X', 'time': '2024-01-01T00:00:00Z'})\n"
+        "assert len(loaded()) == len(PLUGIN_MODULES), loaded()  # an unknown source: all, once\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
