@@ -16,6 +16,7 @@ this module cannot import the catalog (``bot.remediations.ssm`` imports ``Runboo
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections.abc import Collection
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
@@ -452,6 +452,14 @@ def load_config(path: str | Path | None) -> Config:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"EVENTOPS_CONFIG: cannot read {p}: {exc.strerror}") from None
+    if p.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{p.name}: not valid JSON: {exc}") from None
+        return parse_config(data, p.name)
+    import yaml  # deferred: ~10 ms a cold start pays only when it reads the config
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.approval.clicks import auto_execute
 from bot.aws import remediation_refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
@@ -425,6 +424,8 @@ def _after_post(rt: Runtime, alert: Alert, record_id: str, remember: Any) -> boo
 def _auto(rt: Runtime, proposals: list[Proposal]) -> None:
     for p in proposals:
         try:
+            from bot.approval.clicks import auto_execute  # auto mode only: off the cold path
+
             auto_execute(rt, p)
         except Exception as exc:  # noqa: BLE001 - the alert is posted; the failure is announced
             log.error("auto remediation %s on %s failed to start: %s", p.remediation, p.alert_id, exc)
