@@ -253,6 +253,8 @@ class Actor(BaseModel):
 
 
 class Approval(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: off the notify cold path
+
     actor: Actor
     at: datetime = Field(default_factory=utcnow)
 
@@ -261,6 +263,8 @@ class UndoRequest(BaseModel):
     """An Undo asked for on a SUCCEEDED proposal. It follows the rules of the action it reverses:
     the requester may act at the proposal's risk, and the approvals it needs (people other than
     the undo's requester, each within the tier's TTL) are gathered here before the undo job runs."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: off the notify cold path
 
     requester: Actor
     at: datetime = Field(default_factory=utcnow)
@@ -313,6 +317,8 @@ class Proposal(BaseModel):
 class Outcome(BaseModel):
     """What a remediation run ended with."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: off the notify cold path
+
     state: ProposalState
     message: str
     pre_state: dict[str, Any] | None = None
@@ -323,6 +329,8 @@ class Outcome(BaseModel):
 
 class AuditEntry(BaseModel):
     """One append-only record per terminal outcome."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: off the notify cold path
 
     id: str
     at: datetime = Field(default_factory=utcnow)

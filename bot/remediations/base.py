@@ -94,9 +94,10 @@ def fits(rem: Remediation, alert: Alert) -> bool:
 
 
 class RemediationParams(BaseModel):
-    """Base of every remediation's Params: extra fields are forbidden."""
+    """Base of every remediation's Params: extra fields are forbidden. Built on first use
+    (``defer_build``): the notify cold path offers remediations without validating params."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Remediation:
