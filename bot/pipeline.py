@@ -390,8 +390,8 @@ def _post_new(
         link_hosts=rt.config.link_hosts,
     )
     # Stored before posting, so a button can never point at a proposal that was not saved.
-    for p in proposals:
-        store.put_proposal(p)
+    if proposals:
+        store.put_proposals(proposals)  # one BatchWriteItem, not one PutItem per offer
     store.put_alert(alert, channel=channel, proposal_ids=[p.id for p in proposals])
     channel_id, ts = rt.slack.post(payload)
     batch.delivered(event_at)
