@@ -212,17 +212,21 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
     nothing about it is remembered, so the retry posts it.
     """
     batch = batch or NotifyBatch(rt)
-    alert = parse_event(raw, batch.parse_context())
-    if alert.parse_error:
-        rt.count("unparsed")
-        log.warning("event %s parsed as generic: %s", alert.id, alert.parse_error, extra={"record_id": record_id})
+    # The event id needs no tags: claim it before any tag lookup, so a duplicate costs none.
+    bare, wants_tags = _parse_without_tags(raw, rt)
     cfg = rt.config
-    claim = rt.store.claim_event(alert.id, cfg.dedup.event_id_ttl_hours, claim_lease_s(rt))
+    claim = rt.store.claim_event(bare.id, cfg.dedup.event_id_ttl_hours, claim_lease_s(rt))
     if claim == EventClaim.SEEN:
         rt.count("duplicates_suppressed")
         return "duplicate"
     if claim == EventClaim.IN_FLIGHT:
-        raise RetryLaterError(f"event {alert.id} is being delivered by another invocation; looking again later")
+        raise RetryLaterError(f"event {bare.id} is being delivered by another invocation; looking again later")
+    alert = parse_event(raw, batch.parse_context()) if wants_tags else bare
+    if alert.id != bare.id:  # never expected (the id is the envelope's); the claim's id rules
+        alert = alert.model_copy(update={"id": bare.id})
+    if alert.parse_error:
+        rt.count("unparsed")
+        log.warning("event %s parsed as generic: %s", alert.id, alert.parse_error, extra={"record_id": record_id})
     note_unconfigured_account(alert, rt)
     try:
         outcome = _deliver(alert, raw, rt, batch, record_id)
@@ -235,6 +239,22 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
     rt.count(outcome)
     _publish(alert, raw, rt)
     return outcome
+
+
+def _parse_without_tags(raw: Any, rt: Runtime) -> tuple[Alert, bool]:
+    """``raw`` parsed with no tag lookup (no AWS call), and whether its parser asked for tags.
+
+    Its id is the event's (the envelope's, or the one ``bot.sources.shapes`` derives from the
+    content): what the duplicate check needs. When the parser asked for no tags, the alert is
+    already the full one; otherwise the event is parsed again with the tag cache."""
+    asked: list[bool] = []
+
+    def no_tags(_rtype: str, _rid: str, _account: str, _region: str) -> dict[str, str]:
+        asked.append(True)
+        return {}
+
+    alert = parse_event(raw, ParseContext(lookup_tags=no_tags, account_alias=rt.config.alias))
+    return alert, bool(asked)
 
 
 # A claim outlives the invocation that made it by this much; then it counts as abandoned.
@@ -369,8 +389,8 @@ def _post_new(
         link_hosts=rt.config.link_hosts,
     )
     # Stored before posting, so a button can never point at a proposal that was not saved.
-    for p in proposals:
-        store.put_proposal(p)
+    if proposals:
+        store.put_proposals(proposals)  # one BatchWriteItem, not one PutItem per offer
     store.put_alert(alert, channel=channel, proposal_ids=[p.id for p in proposals])
     channel_id, ts = rt.slack.post(payload)
     batch.delivered(event_at)

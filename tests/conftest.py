@@ -21,6 +21,16 @@ os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ["AWS_REGION"] = "us-east-1"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_tag_cache():
+    """Tag lookups are cached for the process (bot.routing.tags): every test starts cold."""
+    from bot.routing import tags
+
+    tags.clear_cache()
+    yield
+    tags.clear_cache()
+
+
 @pytest.fixture
 def aws():
     """moto's in-process AWS for the duration of one test."""

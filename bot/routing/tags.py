@@ -1,8 +1,22 @@
-"""Tag enrichment for parsers, cached per invocation; a failed lookup never fails the alert."""
+"""Tag enrichment for parsers; a failed lookup never fails the alert.
+
+Lookups are cached for the process's lifetime (a warm Lambda container serves many
+invocations), keyed by (resource type, id, account, region):
+
+- an answer is kept ``TTL_S`` (300 s): a tag changed in AWS shows within five minutes;
+- a failed lookup (throttled, denied, down) is kept ``FAILED_TTL_S`` (30 s) as "no tags", so a
+  struggling API is not asked again for every event;
+- at most ``MAX_ENTRIES`` (5000) entries; past that the oldest entry is evicted.
+
+``clear_cache()`` empties it (tests do, between tests). The clock is ``_clock`` (monotonic).
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 from bot.aws import reads_with_own_credentials
@@ -14,25 +28,67 @@ log = logging.getLogger("eventops.routing")
 # and to the member accounts' read-only role (infra/member-account-role.yml).
 TAG_PERMISSIONS: tuple[str, ...] = ("ec2:DescribeTags", "s3:GetBucketTagging")
 
+TTL_S = 300.0
+FAILED_TTL_S = 30.0
+MAX_ENTRIES = 5000
+
+_Key = tuple[str, str, str, str]
+# key → (expires at on ``_clock``, tags); oldest first
+_cache: OrderedDict[_Key, tuple[float, dict[str, str]]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
+def clear_cache() -> None:
+    """Forget every cached lookup."""
+    with _lock:
+        _cache.clear()
+
+
+def _cached(key: _Key) -> dict[str, str] | None:
+    with _lock:
+        hit = _cache.get(key)
+        if hit is None:
+            return None
+        if hit[0] <= _clock():
+            del _cache[key]
+            return None
+        return hit[1]
+
+
+def _remember(key: _Key, tags: dict[str, str], ttl_s: float) -> None:
+    with _lock:
+        _cache.pop(key, None)
+        _cache[key] = (_clock() + ttl_s, tags)
+        while len(_cache) > MAX_ENTRIES:
+            _cache.popitem(last=False)
+
 
 class TagCache:
     """``TagCache(sessions, accounts)(rtype, rid, account, region) -> tags``; one AWS call per
-    resource, and none in an account that is not in ``accounts`` (the config's)."""
+    resource while the module's cache holds it (``TTL_S``), and none in an account that is not
+    in ``accounts`` (the config's)."""
 
     def __init__(self, sessions: Any, accounts: list[Account]) -> None:
         self.sessions = sessions
         self.accounts = accounts
-        self._cache: dict[tuple[str, str, str, str], dict[str, str]] = {}
 
     def __call__(self, rtype: str, rid: str, account: str, region: str) -> dict[str, str]:
         key = (rtype, rid, account, region)
-        if key not in self._cache:
-            try:
-                self._cache[key] = self._lookup(rtype, rid, account, region)
-            except Exception as exc:  # noqa: BLE001 - enrichment is best effort
-                log.warning("tag lookup for %s %s failed: %s", rtype, rid, type(exc).__name__)
-                self._cache[key] = {}
-        return self._cache[key]
+        hit = _cached(key)
+        if hit is not None:
+            return dict(hit)
+        try:
+            tags = self._lookup(rtype, rid, account, region)
+        except Exception as exc:  # noqa: BLE001 - enrichment is best effort
+            log.warning("tag lookup for %s %s failed: %s", rtype, rid, type(exc).__name__)
+            _remember(key, {}, FAILED_TTL_S)
+            return {}
+        _remember(key, tags, TTL_S)
+        return dict(tags)
 
     def _lookup(self, rtype: str, rid: str, account: str, region: str) -> dict[str, str]:
         if not any(a.id == account for a in self.accounts):

@@ -29,7 +29,7 @@ ALERT#<alert id>                  ALERT     Alert JSON, channel, ts, proposal   
   put_alert, set_alert_message,             get_alert (``StoredAlert``), alert_message_state,
   set_alert_status ← pipeline, clicks       recent_alerts ← messages, clicks, commands
 PROPOSAL#<proposal id>            PROPOSAL  Proposal JSON, state, version        90 days
-  put_proposal, save_proposal               get_proposal, proposals_in ← everyone
+  put_proposal(s), save_proposal            get_proposal, proposals_in ← everyone
 AUDIT#<entry id or unique key>    AUDIT     AuditEntry JSON (before the chain)   never
   nothing: legacy, read-only (IAM denies    nothing in bot/ (console or tools only)
   every write on AUDIT# keys)
@@ -118,6 +118,9 @@ _STRANGER_TTL_S = 7 * 86400  # /ops doctor lists what arrived in the last week
 _STORM_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 _LATENCY_PK = "LATENCY#delivery"
 _LATENCY_TTL_S = 2 * 3600  # /ops status looks back one hour
+BATCH_WRITE_MAX = 25  # DynamoDB's limit of items per BatchWriteItem request
+_BATCH_WRITE_TRIES = 5
+_BATCH_WRITE_BACKOFF_S = 0.05  # doubled after each try: 0.05, 0.1, 0.2, 0.4 s
 _LATENCY_BINS_PER_WRITE = 150  # keeps an update expression under DynamoDB's 4 KB
 
 
@@ -611,6 +614,29 @@ class Store:
             Item=self._proposal_item(proposal),
             ConditionExpression="attribute_not_exists(pk)",
         )
+
+    def put_proposals(self, proposals: Sequence[Proposal]) -> None:
+        """Write new proposals with BatchWriteItem, ``BATCH_WRITE_MAX`` (25) per request; the
+        same items ``put_proposal`` writes. Items DynamoDB leaves unprocessed (throttling) are
+        sent again, up to ``_BATCH_WRITE_TRIES`` times with a short backoff; ``StoreError``
+        when some remain.
+
+        Unlike ``put_proposal`` there is no "must not exist" condition (BatchWriteItem has none):
+        for new proposals only, whose ids are fresh uuids."""
+        items = [self._proposal_item(p) for p in proposals]
+        for i in range(0, len(items), BATCH_WRITE_MAX):
+            pending: list[dict[str, Any]] = [{"PutRequest": {"Item": it}} for it in items[i : i + BATCH_WRITE_MAX]]
+            for attempt in range(_BATCH_WRITE_TRIES):
+                resp = self.client.batch_write_item(RequestItems={self.table: pending})
+                pending = (resp.get("UnprocessedItems") or {}).get(self.table, [])
+                if not pending:
+                    break
+                if attempt + 1 < _BATCH_WRITE_TRIES:
+                    time.sleep(_BATCH_WRITE_BACKOFF_S * 2**attempt)
+            if pending:
+                raise StoreError(
+                    f"DynamoDB left {len(pending)} proposal writes unprocessed {_BATCH_WRITE_TRIES} times (throttled)"
+                )
 
     def get_proposal(self, proposal_id: str) -> Proposal:
         item = self._get(f"PROPOSAL#{proposal_id}", "PROPOSAL")

@@ -168,6 +168,7 @@ def test_the_scan_sees_the_calls_it_must():
     for action, module in (
         ("dynamodb:PutItem", "bot/store/audit_log.py"),
         ("dynamodb:BatchGetItem", "bot/store/table.py"),
+        ("dynamodb:BatchWriteItem", "bot/store/table.py"),
         ("sqs:SendMessage", "bot/approval/jobs.py"),
         ("ssm:GetParameter", "bot/runtime.py"),
         ("sts:SetSourceIdentity", "bot/aws.py"),
@@ -205,10 +206,27 @@ def test_every_called_action_is_granted(packaged_template):
 @pytest.mark.parametrize(
     ("action", "reason"),
     [
-        ("dynamodb:BatchWriteItem", "the store writes items one at a time"),
         ("dynamodb:ConditionCheckItem", "the audit transaction is two conditional Puts"),
     ],
 )
 def test_unused_dynamodb_actions_stay_out(packaged_template, action, reason):
     assert action not in called_actions(), f"{action} is called now: grant it ({reason} no longer holds)"
     assert action not in _role_grants(packaged_template), reason
+
+
+def test_the_notify_role_may_batch_write_but_never_on_audit_keys(packaged_template):
+    """``Store.put_proposals`` (a new alert's proposals, from notify) is one BatchWriteItem;
+    the legacy AUDIT# items stay read-only for it as for every single write."""
+    assert "NotifyRole" in _role_grants(packaged_template)["dynamodb:BatchWriteItem"]
+    denied = [
+        stmt
+        for role, stmt in statements(packaged_template)
+        if role == "NotifyRole" and stmt["Effect"] == "Deny" and "dynamodb:BatchWriteItem" in as_list(stmt["Action"])
+    ]
+    assert any("AUDIT#*" in json.dumps(stmt.get("Condition", {})) for stmt in denied)
+    allowed = [
+        stmt
+        for role, stmt in statements(packaged_template)
+        if role == "NotifyRole" and stmt["Effect"] == "Allow" and "dynamodb:BatchWriteItem" in as_list(stmt["Action"])
+    ]
+    assert all("AUDIT#*" in json.dumps(stmt.get("Condition", {})) for stmt in allowed)

@@ -1,0 +1,188 @@
+"""AWS round trips per event: a duplicate needs no tag lookup, tags are cached across
+invocations (with a TTL), and a new alert's proposals are written in one batch."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import pytest
+from pipeline_env import BASE_CONFIG
+
+from tests.bench.bench_env import count_aws_calls
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+DESCRIBE_TAGS = "ec2.DescribeTags"
+# The account listed without a role: tags are read with the bot's own session, the one
+# ``count_aws_calls`` sees (an assumed role's session is another).
+OWN_ACCOUNT = {
+    **BASE_CONFIG,
+    "accounts": [{"id": "123456789012", "alias": "prod", "regions": ["us-east-1"]}],
+}
+own_account = pytest.mark.config(OWN_ACCOUNT)
+
+
+def _state_change(instance_id: str, event_id: str, state: str = "stopped") -> dict:
+    ev = json.loads((EVENTS / "ec2-state-stopped.json").read_text())
+    ev["id"] = event_id
+    ev["region"] = "us-east-1"
+    ev["resources"] = [f"arn:aws:ec2:us-east-1:123456789012:instance/{instance_id}"]
+    ev["detail"] = {"instance-id": instance_id, "state": state}
+    return ev
+
+
+def _instance(tags: dict[str, str]) -> str:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    return ec2.run_instances(
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+    )["Instances"][0]["InstanceId"]
+
+
+def _delta(calls: Counter[str], before: Counter[str]) -> Counter[str]:
+    return Counter({k: calls[k] - before.get(k, 0) for k in calls if calls[k] - before.get(k, 0)})
+
+
+@own_account
+def test_a_duplicate_event_id_makes_no_tag_lookup(notify_env):
+    iid = _instance({"Name": "web-1"})
+    calls = count_aws_calls(notify_env.rt)
+    ev = _state_change(iid, "evt-dup-1")
+    notify_env.send([ev])
+    assert calls[DESCRIBE_TAGS] == 1
+    (msg,) = notify_env.top("#ops")
+    assert "web-1" in json.dumps(msg.blocks)
+
+    from bot.routing import tags
+
+    tags.clear_cache()  # a cold container: only the duplicate check can spare the lookup
+    before = Counter(calls)
+    resp = notify_env.send([ev])
+    assert resp == {"batchItemFailures": []}
+    second = _delta(calls, before)
+    assert second[DESCRIBE_TAGS] == 0
+    assert second["dynamodb.PutItem"] == 1  # the failed claim (plus its GetItem), nothing else written
+    assert len(notify_env.top("#ops")) == 1
+
+
+@own_account
+def test_an_event_without_an_id_is_still_deduplicated_by_its_derived_id(notify_env):
+    iid = _instance({"Name": "web-2"})
+    calls = count_aws_calls(notify_env.rt)
+    ev = _state_change(iid, "unused")
+    del ev["id"]
+    notify_env.send([ev])
+    (msg,) = notify_env.top("#ops")
+    assert "web-2" in json.dumps(msg.blocks)
+    from bot.routing import tags
+
+    tags.clear_cache()
+    before = Counter(calls)
+    notify_env.send([ev])
+    assert _delta(calls, before)[DESCRIBE_TAGS] == 0
+    assert len(notify_env.top("#ops")) == 1
+
+
+@own_account
+def test_a_repeat_in_a_warm_container_makes_no_tag_lookup(notify_env):
+    iid = _instance({"Name": "web-3"})
+    calls = count_aws_calls(notify_env.rt)
+    notify_env.send([_state_change(iid, "evt-r-1")])
+    before = Counter(calls)
+    notify_env.send([_state_change(iid, "evt-r-2")])  # new event id, same fingerprint
+    assert _delta(calls, before)[DESCRIBE_TAGS] == 0
+    (msg,) = notify_env.top("#ops")
+    assert "web-3" in json.dumps(msg.blocks)  # the re-rendered message keeps the name
+
+
+@own_account
+def test_tags_are_cached_across_invocations_until_the_ttl_passes(notify_env, monkeypatch):
+    from bot.routing import tags
+
+    now = [1000.0]
+    monkeypatch.setattr(tags, "_clock", lambda: now[0])
+    iid = _instance({"Name": "web-4"})
+    calls = count_aws_calls(notify_env.rt)
+    notify_env.send([_state_change(iid, "evt-c-1")])
+    notify_env.send([_state_change(iid, "evt-c-2", state="running")])
+    assert calls[DESCRIBE_TAGS] == 1  # two invocations, one lookup
+    now[0] += tags.TTL_S + 1
+    notify_env.send([_state_change(iid, "evt-c-3", state="stopping")])
+    assert calls[DESCRIBE_TAGS] == 2
+
+
+@own_account
+def test_a_failed_lookup_is_cached_for_a_shorter_time(notify_env, monkeypatch):
+    from bot.routing import tags
+
+    now = [1000.0]
+    monkeypatch.setattr(tags, "_clock", lambda: now[0])
+    iid = _instance({"Name": "web-5"})
+    calls = count_aws_calls(notify_env.rt)
+    client = notify_env.rt.sessions.client("ec2", region="us-east-1", read_only=True)
+    refused: list[int] = []
+
+    def throttled(**_kw):
+        refused.append(1)
+        raise RuntimeError("Throttling")
+
+    client.meta.events.register("before-call.ec2.DescribeTags", throttled)
+    notify_env.send([_state_change(iid, "evt-f-1")])
+    notify_env.send([_state_change(iid, "evt-f-2", state="running")])
+    assert len(refused) == 1  # not asked again while the failure is remembered
+    now[0] += tags.FAILED_TTL_S - 1
+    notify_env.send([_state_change(iid, "evt-f-3", state="stopping")])
+    assert len(refused) == 1
+    client.meta.events.unregister("before-call.ec2.DescribeTags", throttled)
+    now[0] += 2
+    before = calls[DESCRIBE_TAGS]
+    notify_env.send([_state_change(iid, "evt-f-4", state="stopped")])
+    assert calls[DESCRIBE_TAGS] == before + 1  # asked again, and answered
+    assert "web-5" in json.dumps(notify_env.top("#ops")[0].blocks)
+
+
+def test_the_cache_is_bounded_and_evicts_the_oldest(monkeypatch):
+    from bot.routing import tags
+
+    monkeypatch.setattr(tags, "MAX_ENTRIES", 3)
+    for i in range(5):
+        tags._remember(("AwsEc2Instance", f"i-{i}", "1", "r"), {"n": str(i)}, tags.TTL_S)
+    assert tags._cached(("AwsEc2Instance", "i-0", "1", "r")) is None
+    assert tags._cached(("AwsEc2Instance", "i-1", "1", "r")) is None
+    assert tags._cached(("AwsEc2Instance", "i-4", "1", "r")) == {"n": "4"}
+    assert len(tags._cache) == 3
+
+
+@pytest.mark.config(
+    {"accounts": BASE_CONFIG["accounts"], "routing": {"default": {"channel": "#ops", "mode": "propose"}}}
+)
+def test_a_new_alert_writes_its_proposals_in_one_batch(notify_env, monkeypatch):
+    calls = count_aws_calls(notify_env.rt)  # before the store's client is made
+    store = notify_env.rt.store
+    written: list = []
+    real = store.put_proposals
+    monkeypatch.setattr(store, "put_proposals", lambda ps: (written.extend(ps), real(ps))[1])
+    ev = json.loads((EVENTS / "guardduty-ec2-cryptocurrency-critical.json").read_text())
+    notify_env.send([ev])
+    (msg,) = notify_env.top("#ops")
+    assert len(written) >= 3  # several offers
+    assert calls["dynamodb.BatchWriteItem"] == 1
+    buttons = {
+        e.get("value")
+        for b in msg.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("eventops:remediate:")
+    }
+    assert buttons <= {p.id for p in written}
+    # as written, then marked with the message (save_proposal: version + 1) once posted
+    for p in written:
+        got = store.get_proposal(p.id)
+        assert got.message_ts == msg.ts and got.version == p.version + 1
+        same = {"message_ts", "channel", "version", "updated_at"}
+        assert got.model_dump(exclude=same) == p.model_dump(exclude=same)
+    assert {p.id for p in store.alert_proposals(written[0].alert_id)} == {p.id for p in written}
