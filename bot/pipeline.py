@@ -127,6 +127,28 @@ class _StormItem:
 
 
 @dataclass
+class _Repeats:
+    """A batch's repeats of one problem whose message exists: counted into it once, at flush
+    (one write for all of them, not one each), and their event claims completed together."""
+
+    channel: str
+    newest: Alert
+    count: int = 0
+    event_ids: list[str] = field(default_factory=list)
+    record_ids: list[str] = field(default_factory=list)
+    event_times: list[datetime] = field(default_factory=list)
+
+    def add(self, alert: Alert, record_id: str, event_at: datetime | None) -> None:
+        self.count += 1
+        self.event_ids.append(alert.id)
+        self.record_ids.append(record_id)
+        if event_at is not None:
+            self.event_times.append(event_at)
+        if alert.time > self.newest.time:
+            self.newest = alert
+
+
+@dataclass
 class NotifyBatch:
     """Per-invocation state: the tag cache, what to send once per batch, and the batch's
     delivery latencies (``bot.latency``: metrics as they happen, one table write in ``flush``)."""
@@ -137,6 +159,8 @@ class NotifyBatch:
     repeat_times: dict[str, list[datetime]] = field(default_factory=dict)  # fingerprint → event times
     storms: dict[tuple[str, int], list[_StormItem]] = field(default_factory=dict)
     stormy_last_minute: dict[str, bool] = field(default_factory=dict)  # channel → read once per batch
+    pending: dict[str, _Repeats] = field(default_factory=dict)  # fingerprint → repeats to count at flush
+    has_message: dict[str, str] = field(default_factory=dict)  # fingerprint → channel of its message
     failed_records: list[str] = field(default_factory=list)
     delivered_ms: list[float] = field(default_factory=list)
 
@@ -156,8 +180,45 @@ class NotifyBatch:
         self.rt.measure(DELIVERY_METRIC, ms)
         self.delivered_ms.append(ms)
 
+    def defer_repeat(self, alert: Alert, channel: str, record_id: str, event_at: datetime | None) -> None:
+        """Count ``alert`` into its problem's existing message at flush (``_count_repeats``)."""
+        group = self.pending.get(alert.fingerprint)
+        if group is None:
+            group = self.pending[alert.fingerprint] = _Repeats(channel=channel, newest=alert)
+        group.add(alert, record_id, event_at)
+
+    def _count_repeats(self) -> None:
+        """One conditional write per problem for the batch's repeats of it (summed), the newest
+        event's content stored when it is newer than the message's, then their event claims
+        completed in one BatchWriteItem per 25. A problem whose write fails leaves its events
+        unclaimed and their records failed: SQS redelivers them and they are counted then."""
+        store, done = self.rt.store, []
+        for fp, group in self.pending.items():
+            try:
+                rec, newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
+                if newest:
+                    store.put_alert(group.newest, channel=rec.channel, ts=None)
+            except Exception as exc:  # noqa: BLE001 - these records are retried; the rest goes on
+                log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
+                for event_id in group.event_ids:
+                    self.rt.store.release_event(event_id)
+                self.failed_records.extend(group.record_ids)
+                continue
+            done.extend(group.event_ids)
+            if rec.has_message:
+                self.repeats[fp] = rec.channel
+                self.repeat_times.setdefault(fp, []).extend(group.event_times)
+        self.pending.clear()
+        if done:
+            try:
+                store.complete_events(done, self.rt.config.dedup.event_id_ttl_hours)
+            except Exception as exc:  # noqa: BLE001 - counted already: the claims end with their lease
+                log.warning("completing %d event claims failed (they end with their lease): %s", len(done), exc)
+
     def flush(self) -> list[str]:
-        """Send coalesced updates and storm replies. Returns record ids that must be retried."""
+        """Count deferred repeats, send coalesced updates and storm replies. Returns record ids
+        that must be retried."""
+        self._count_repeats()
         self._flush_repeats()
         for key, items in self.storms.items():
             try:
@@ -211,6 +272,7 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
     Raises SlackError / RetryLaterError when the event must be retried by SQS; in that case
     nothing about it is remembered, so the retry posts it.
     """
+    own = batch is None
     batch = batch or NotifyBatch(rt)
     # The event id needs no tags: claim it before any tag lookup, so a duplicate costs none.
     bare, wants_tags = _parse_without_tags(raw, rt)
@@ -233,11 +295,14 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
     except Exception:
         rt.store.release_event(alert.id)
         raise
-    # Delivered: a failure to say so must not make SQS retry the record (a repeat would be
-    # counted); the claim then ends with its lease, and a late duplicate only counts as a repeat.
-    _after_post(rt, alert, record_id, lambda: rt.store.complete_event(alert.id))
+    if outcome != "grouped":  # a repeat's claim is completed when the batch counts it (flush)
+        # Delivered: a failure to say so must not make SQS retry the record (a repeat would be
+        # counted); the claim then ends with its lease, and a late duplicate only counts as a repeat.
+        _after_post(rt, alert, record_id, lambda: rt.store.complete_event(alert.id))
     rt.count(outcome)
     _publish(alert, raw, rt)
+    if own and batch.flush():
+        raise RetryLaterError(f"event {alert.id}: its batch could not be flushed; retrying")
     return outcome
 
 
@@ -284,6 +349,9 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     if alias and not alert.account_alias:
         alert = alert.model_copy(update={"account_alias": alias})
 
+    known = batch.has_message.get(alert.fingerprint)
+    if known is not None:  # this batch already met the problem's message: no lookup
+        return _repeat(alert, known, batch, record_id, event_at)
     res = alert.primary_resource
     existing, snoozed, thread = store.lookup(
         alert.fingerprint,
@@ -292,11 +360,12 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         res.key if res else None,
     )
     if existing is not None:
-        return _repeat(alert, existing.channel, rt, batch, event_at)
+        batch.has_message[alert.fingerprint] = existing.channel
+        return _repeat(alert, existing.channel, batch, record_id, event_at)
     window_s = _window_s(rt)
     claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
     if claim is None:  # another invocation posted it a moment ago
-        return _repeat(alert, route.channel, rt, batch, event_at)
+        return _repeat(alert, route.channel, batch, record_id, event_at)
     try:
         if snoozed:
             store.put_alert(alert, channel=route.channel)
@@ -342,15 +411,10 @@ def repair_abandoned(rt: Runtime) -> int:
     return repaired
 
 
-def _repeat(alert: Alert, channel: str, rt: Runtime, batch: NotifyBatch, event_at: datetime | None) -> str:
-    rec, newest = rt.store.bump_message(alert.fingerprint, alert.time, alert.id)
-    if newest:
-        rt.store.put_alert(alert, channel=rec.channel, ts=None)
-    if rec.has_message:
-        batch.repeats[alert.fingerprint] = rec.channel
-        if event_at is not None:
-            batch.repeat_times.setdefault(alert.fingerprint, []).append(event_at)
-    return "grouped" if newest else "grouped_late"
+def _repeat(alert: Alert, channel: str, batch: NotifyBatch, record_id: str, event_at: datetime | None) -> str:
+    """A repeat of a problem whose message exists: counted into it when the batch flushes."""
+    batch.defer_repeat(alert, channel, record_id, event_at)
+    return "grouped"
 
 
 def _post_new(

@@ -13,7 +13,7 @@ pk                                sk        value                               
 ================================  ========  ===================================  =================
 EVENT#<event id>                  EVENT     status (in_progress with a lease     dedup setting
                                             until, or done)
-  claim_event, complete_event,              claim_event (conditional write),
+  claim_event, complete_event(s),           claim_event (conditional write),
   release_event ← pipeline                  ← housekeeping (abandoned claims)
 FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,   dedup window
                                             ts, count, first/last seen, owner,
@@ -297,6 +297,16 @@ class Store:
             ExpressionAttributeValues={":done": _s("done")},
         )
 
+    def complete_events(self, event_ids: Sequence[str], ttl_hours: int) -> None:
+        """``complete_event`` for many, with BatchWriteItem (25 per request): each claim becomes
+        a delivered one (status done, no lease) that lasts ``ttl_hours`` from now."""
+        ttl = _now() + ttl_hours * 3600
+        items = [
+            {"pk": _s(f"EVENT#{e}"), "sk": _s("EVENT"), "status": _s("done"), "ttl": _n(ttl)}
+            for e in dict.fromkeys(event_ids)
+        ]
+        self._batch_put(items, "event completions")
+
     def release_event(self, event_id: str) -> None:
         """Forget an event id so a failed delivery can be retried by SQS."""
         self.client.delete_item(TableName=self.table, Key={"pk": _s(f"EVENT#{event_id}"), "sk": _s("EVENT")})
@@ -396,9 +406,12 @@ class Store:
                 return False
             raise
 
-    def bump_message(self, fingerprint: str, event_time: datetime, alert_id: str) -> tuple[MessageRecord, bool]:
-        """Count a repeat and mark the message dirty. Returns the record and whether this event is
-        the newest seen (an older event arriving late only counts). One write in the usual case."""
+    def bump_message(
+        self, fingerprint: str, event_time: datetime, alert_id: str, count: int = 1
+    ) -> tuple[MessageRecord, bool]:
+        """Count ``count`` repeats (a batch's, summed) and mark the message dirty; ``event_time``
+        and ``alert_id`` are the newest of them. Returns the record and whether that event is the
+        newest seen (older events arriving late only count). One write in the usual case."""
         now = _now()
         key = {"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")}
         t = event_time.isoformat()
@@ -410,7 +423,7 @@ class Store:
                 ConditionExpression="attribute_exists(pk) AND last_event_time <= :et",
                 ExpressionAttributeNames={"#count": "count"},
                 ExpressionAttributeValues={
-                    ":one": _n(1),
+                    ":one": _n(count),
                     ":now": _n(now),
                     ":t": {"BOOL": True},
                     ":et": _s(t),
@@ -428,7 +441,7 @@ class Store:
             UpdateExpression="ADD #count :one SET last_seen = :now, dirty = :t",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#count": "count"},
-            ExpressionAttributeValues={":one": _n(1), ":now": _n(now), ":t": {"BOOL": True}},
+            ExpressionAttributeValues={":one": _n(count), ":now": _n(now), ":t": {"BOOL": True}},
             ReturnValues="ALL_NEW",
         )
         return _message_from_item(resp["Attributes"]), False
@@ -623,7 +636,10 @@ class Store:
 
         Unlike ``put_proposal`` there is no "must not exist" condition (BatchWriteItem has none):
         for new proposals only, whose ids are fresh uuids."""
-        items = [self._proposal_item(p) for p in proposals]
+        self._batch_put([self._proposal_item(p) for p in proposals], "proposal writes")
+
+    def _batch_put(self, items: list[dict[str, Any]], what: str) -> None:
+        """Put ``items`` with BatchWriteItem, retrying what DynamoDB leaves unprocessed."""
         for i in range(0, len(items), BATCH_WRITE_MAX):
             pending: list[dict[str, Any]] = [{"PutRequest": {"Item": it}} for it in items[i : i + BATCH_WRITE_MAX]]
             for attempt in range(_BATCH_WRITE_TRIES):
@@ -635,7 +651,7 @@ class Store:
                     time.sleep(_BATCH_WRITE_BACKOFF_S * 2**attempt)
             if pending:
                 raise StoreError(
-                    f"DynamoDB left {len(pending)} proposal writes unprocessed {_BATCH_WRITE_TRIES} times (throttled)"
+                    f"DynamoDB left {len(pending)} {what} unprocessed {_BATCH_WRITE_TRIES} times (throttled)"
                 )
 
     def get_proposal(self, proposal_id: str) -> Proposal:
