@@ -168,3 +168,80 @@ def profile_shares(fn: Any) -> dict[str, float]:
         shares[label] = cum / total if total else 0.0
     shares["ours"] = max(0.0, 1.0 - sum(shares.values()))
     return {k: round(v, 3) for k, v in shares.items()}
+
+
+# --- the latency model (tests/bench/test_bench_latency.py) ------------------------------------
+# moto answers in zero time and the loopback fake in well under a millisecond, so the figures
+# above flatter. The model: every AWS call costs AWS_MS (Lambda → DynamoDB/SQS in-region), every
+# Slack request SLACK_MS (Lambda → slack.com and back), and the fake enforces Slack's real rate
+# limits (1 message/s/channel, chat.update per minute, 429 + Retry-After).
+AWS_MS = 5.0
+SLACK_MS = 100.0
+
+
+@dataclass
+class LatencyModel:
+    aws_ms: float
+    slack_ms: float
+    calls: Counter[str]
+    aws_slept_s: float = 0.0
+    slack: SlackFake | None = None
+    active: bool = True
+
+    @property
+    def slack_slept_s(self) -> float:
+        return self.slack.latency_slept_s if self.slack is not None else 0.0
+
+    def ddb_calls(self) -> int:
+        return sum(n for op, n in self.calls.items() if op.startswith("dynamodb."))
+
+    def split(self, wall_s: float) -> dict[str, float]:
+        """Wall seconds: AWS (modelled sleeps), Slack (modelled sleeps, incl. requests answered 429),
+        and the rest (ours + moto + the fake + Retry-After waits the bot sat through)."""
+        aws, slack = self.aws_slept_s, self.slack_slept_s
+        return {
+            "wall_s": round(wall_s, 2),
+            "aws_sleep_s": round(aws, 2),
+            "slack_sleep_s": round(slack, 2),
+            "rest_s": round(max(0.0, wall_s - aws - slack), 2),
+        }
+
+
+@contextmanager
+def latency_model(
+    rt: Runtime, aws_ms: float = AWS_MS, slack_ms: float = SLACK_MS, *, slack: SlackFake | None = None
+) -> Iterator[LatencyModel]:
+    """Sleep ``aws_ms`` before every AWS call ``rt``'s clients make (botocore ``before-call``,
+    registered on the base session, so clients made from now on carry it, and on the clients
+    already cached) and ``slack_ms`` in the fake before every request it handles, with its rate
+    limits on. Counts AWS operations (``service.Operation``) in ``.calls``. Undone on exit."""
+    import threading
+    import time
+
+    model = LatencyModel(aws_ms, slack_ms, Counter(), slack=slack)
+    lock = threading.Lock()
+
+    def hook(model_: Any, **_: Any) -> None:
+        if not model.active:
+            return
+        op = f"{model_.service_model.service_name}.{model_.name}"
+        delay = model.aws_ms / 1000
+        time.sleep(delay)
+        with lock:
+            model.calls[op] += 1
+            model.aws_slept_s += delay
+
+    uid = f"bench-latency-{id(model)}"
+    rt.sessions.base.events.register("before-call.*.*", hook, unique_id=uid)
+    for client in list(rt.sessions._clients.values()):
+        client.meta.events.register("before-call.*.*", hook, unique_id=uid)
+    saved = (slack.latency_s, slack.rate_limit) if slack is not None else None
+    if slack is not None:
+        slack.latency_s, slack.rate_limit = slack_ms / 1000, True
+        slack.latency_slept_s = 0.0
+    try:
+        yield model
+    finally:
+        model.active = False
+        if slack is not None and saved is not None:
+            slack.latency_s, slack.rate_limit = saved
