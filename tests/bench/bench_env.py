@@ -185,6 +185,7 @@ class LatencyModel:
     slack_ms: float
     calls: Counter[str]
     aws_slept_s: float = 0.0
+    aws_call_s: float = 0.0  # before-call → after-call: botocore + moto + the modelled sleep
     slack: SlackFake | None = None
     active: bool = True
 
@@ -202,6 +203,7 @@ class LatencyModel:
         return {
             "wall_s": round(wall_s, 2),
             "aws_sleep_s": round(aws, 2),
+            "aws_botocore_and_moto_s": round(max(0.0, self.aws_call_s - aws), 2),
             "slack_sleep_s": round(slack, 2),
             "rest_s": round(max(0.0, wall_s - aws - slack), 2),
         }
@@ -218,30 +220,40 @@ def latency_model(
     import threading
     import time
 
-    model = LatencyModel(aws_ms, slack_ms, Counter(), slack=slack)
+    lm = LatencyModel(aws_ms, slack_ms, Counter(), slack=slack)
     lock = threading.Lock()
+    started = threading.local()
 
-    def hook(model_: Any, **_: Any) -> None:
-        if not model.active:
+    def after(**_: Any) -> None:
+        t0 = getattr(started, "t0", None)
+        if t0 is not None and lm.active:
+            with lock:
+                lm.aws_call_s += time.perf_counter() - t0
+        started.t0 = None
+
+    def hook(model: Any, **_: Any) -> None:  # botocore passes ``model=`` by name
+        if not lm.active:
             return
-        op = f"{model_.service_model.service_name}.{model_.name}"
-        delay = model.aws_ms / 1000
-        time.sleep(delay)
+        started.t0 = time.perf_counter()
+        op = f"{model.service_model.service_name}.{model.name}"
+        delay = lm.aws_ms / 1000
+        if delay > 0:
+            time.sleep(delay)
         with lock:
-            model.calls[op] += 1
-            model.aws_slept_s += delay
+            lm.calls[op] += 1
+            lm.aws_slept_s += delay
 
-    uid = f"bench-latency-{id(model)}"
-    rt.sessions.base.events.register("before-call.*.*", hook, unique_id=uid)
-    for client in list(rt.sessions._clients.values()):
-        client.meta.events.register("before-call.*.*", hook, unique_id=uid)
+    uid = f"bench-latency-{id(lm)}"
+    for events in [rt.sessions.base.events, *(c.meta.events for c in list(rt.sessions._clients.values()))]:
+        events.register("before-call.*.*", hook, unique_id=uid)
+        events.register("after-call.*.*", after, unique_id=uid + "-after")
     saved = (slack.latency_s, slack.rate_limit) if slack is not None else None
     if slack is not None:
         slack.latency_s, slack.rate_limit = slack_ms / 1000, True
         slack.latency_slept_s = 0.0
     try:
-        yield model
+        yield lm
     finally:
-        model.active = False
+        lm.active = False
         if slack is not None and saved is not None:
             slack.latency_s, slack.rate_limit = saved
