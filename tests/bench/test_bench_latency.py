@@ -129,7 +129,9 @@ def test_latency_storm(bench):
     config = {
         "accounts": [{"id": STORM_ACCOUNT, "alias": "storm", "regions": ["us-east-1"]}],
         "routing": {
-            "rules": [{"name": "all", "match": {"account": [STORM_ACCOUNT]}, "channel": STORM_CHANNEL, "mode": "notify"}],
+            "rules": [
+                {"name": "all", "match": {"account": [STORM_ACCOUNT]}, "channel": STORM_CHANNEL, "mode": "notify"}
+            ],
             "default": {"channel": "#elsewhere"},
         },
     }
@@ -225,7 +227,9 @@ def test_ddb_calls_per_new_alert(bench):
     config = {
         "accounts": [{"id": "123456789012", "alias": "prod", "regions": ["us-east-1"]}],
         "routing": {
-            "rules": [{"name": "security", "match": {"source": ["aws.guardduty"]}, "channel": "#sec", "mode": "propose"}],
+            "rules": [
+                {"name": "security", "match": {"source": ["aws.guardduty"]}, "channel": "#sec", "mode": "propose"}
+            ],
             "default": {"channel": "#ops", "mode": "propose"},
         },
     }
