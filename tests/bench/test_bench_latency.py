@@ -225,7 +225,15 @@ def test_latency_distinct(bench):
 def test_ddb_calls_per_new_alert(bench):
     sample = "guardduty-ec2-cryptocurrency-critical.json"
     config = {
-        "accounts": [{"id": "123456789012", "alias": "prod", "regions": ["us-east-1"]}],
+        # a role: EventOps acts in the account, so the finding's offers become proposals
+        "accounts": [
+            {
+                "id": "123456789012",
+                "alias": "prod",
+                "regions": ["us-east-1"],
+                "role_arn": "arn:aws:iam::123456789012:role/eventops-member",
+            }
+        ],
         "routing": {
             "rules": [
                 {"name": "security", "match": {"source": ["aws.guardduty"]}, "channel": "#sec", "mode": "propose"}
@@ -249,6 +257,7 @@ def test_ddb_calls_per_new_alert(bench):
         text = json.dumps(e)
         iid = e["detail"]["resource"]["instanceDetails"]["instanceId"]
         e = json.loads(text.replace(iid, "i-0fedcba9876543210").replace(e["detail"]["id"], uuid.uuid4().hex))
+        e["account"] = "123456789012"
         world.rt.counts.clear()
         with latency_model(world.rt, aws_ms=0) as model:
             world.run(batches([e], 1)[0])
