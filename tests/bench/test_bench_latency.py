@@ -192,6 +192,7 @@ def test_latency_distinct(bench):
         events.append(e)
     with notify_world(config) as world:
         warm = copy.deepcopy(events[0])
+        warm["id"] = str(uuid.uuid4())  # not a duplicate of events[0]
         warm["account"] = "999999999999"  # to #elsewhere: not counted in the 50 channels
         warm["detail"]["alarmName"] = "warm-up"
         world.run(batches([warm], 1)[0])  # warm: clients, imports (not timed)
