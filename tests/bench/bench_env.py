@@ -186,6 +186,7 @@ class LatencyModel:
     calls: Counter[str]
     aws_slept_s: float = 0.0
     aws_call_s: float = 0.0  # before-call → after-call: botocore + moto + the modelled sleep
+    retry_after_s: float = 0.0  # the bot's Slack client sleeping Retry-After on 429s
     slack: SlackFake | None = None
     active: bool = True
 
@@ -197,15 +198,17 @@ class LatencyModel:
         return sum(n for op, n in self.calls.items() if op.startswith("dynamodb."))
 
     def split(self, wall_s: float) -> dict[str, float]:
-        """Wall seconds: AWS (modelled sleeps), Slack (modelled sleeps, incl. requests answered 429),
-        and the rest (ours + moto + the fake + Retry-After waits the bot sat through)."""
-        aws, slack = self.aws_slept_s, self.slack_slept_s
+        """Wall seconds: AWS (modelled sleeps; botocore + moto around them), Slack (modelled sleeps,
+        incl. requests answered 429; Retry-After waits the bot sat through), and the rest (ours,
+        slack_sdk and the fake's own work)."""
+        aws, slack, waits = self.aws_slept_s, self.slack_slept_s, self.retry_after_s
         return {
             "wall_s": round(wall_s, 2),
             "aws_sleep_s": round(aws, 2),
             "aws_botocore_and_moto_s": round(max(0.0, self.aws_call_s - aws), 2),
             "slack_sleep_s": round(slack, 2),
-            "rest_s": round(max(0.0, wall_s - aws - slack), 2),
+            "slack_retry_after_wait_s": round(waits, 2),
+            "rest_s": round(max(0.0, wall_s - self.aws_call_s - slack - waits), 2),
         }
 
 
@@ -247,6 +250,20 @@ def latency_model(
     for events in [rt.sessions.base.events, *(c.meta.events for c in list(rt.sessions._clients.values()))]:
         events.register("before-call.*.*", hook, unique_id=uid)
         events.register("after-call.*.*", after, unique_id=uid + "-after")
+    # Retry-After waits: timed around the bot's 429 handler (class-level: existing clients too)
+    from bot.slack.client import BudgetedRateLimitRetryHandler as _RL
+
+    orig_prepare = _RL.prepare_for_next_attempt
+
+    def prepare(self: Any, **kw: Any) -> None:
+        t0 = time.perf_counter()
+        try:
+            orig_prepare(self, **kw)
+        finally:
+            with lock:
+                lm.retry_after_s += time.perf_counter() - t0
+
+    _RL.prepare_for_next_attempt = prepare  # type: ignore[method-assign]
     saved = (slack.latency_s, slack.rate_limit) if slack is not None else None
     if slack is not None:
         slack.latency_s, slack.rate_limit = slack_ms / 1000, True
@@ -255,5 +272,6 @@ def latency_model(
         yield lm
     finally:
         lm.active = False
+        _RL.prepare_for_next_attempt = orig_prepare  # type: ignore[method-assign]
         if slack is not None and saved is not None:
             slack.latency_s, slack.rate_limit = saved
