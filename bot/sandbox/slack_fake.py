@@ -416,8 +416,14 @@ class SlackFake:
         min_interval: float = 1.0,
         retry_after: float | None = None,
         workspace: Workspace | None = None,
+        latency_s: float = 0.0,
     ) -> None:
         self.rate_limit = rate_limit
+        # Network latency: every request (Web API and response_url) waits this long before it is
+        # handled, as a round trip to slack.com would (0: answered at once). ``latency_slept_s``
+        # sums the waits, so a benchmark can tell time spent on the wire from its own.
+        self.latency_s = latency_s
+        self.latency_slept_s = 0.0
         self.bot_token = bot_token
         self.min_interval = min_interval
         self.retry_after = retry_after
@@ -880,6 +886,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"ok": False, "error": "invalid_json"})
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
+        delay = self.fake.latency_s
+        if delay > 0:
+            time.sleep(delay)
+            with self.fake.lock:
+                self.fake.latency_slept_s += delay
         if parts.path.startswith("/api/"):
             status, body, extra = self.fake.handle_api(parts.path[len("/api/") :], params, headers)
             self._send(status, body, extra)

@@ -168,3 +168,110 @@ def profile_shares(fn: Any) -> dict[str, float]:
         shares[label] = cum / total if total else 0.0
     shares["ours"] = max(0.0, 1.0 - sum(shares.values()))
     return {k: round(v, 3) for k, v in shares.items()}
+
+
+# --- the latency model (tests/bench/test_bench_latency.py) ------------------------------------
+# moto answers in zero time and the loopback fake in well under a millisecond, so the figures
+# above flatter. The model: every AWS call costs AWS_MS (Lambda → DynamoDB/SQS in-region), every
+# Slack request SLACK_MS (Lambda → slack.com and back), and the fake enforces Slack's real rate
+# limits (1 message/s/channel, chat.update per minute, 429 + Retry-After).
+AWS_MS = 5.0
+SLACK_MS = 100.0
+
+
+@dataclass
+class LatencyModel:
+    aws_ms: float
+    slack_ms: float
+    calls: Counter[str]
+    aws_slept_s: float = 0.0
+    aws_call_s: float = 0.0  # before-call → after-call: botocore + moto + the modelled sleep
+    retry_after_s: float = 0.0  # the bot's Slack client sleeping Retry-After on 429s
+    slack: SlackFake | None = None
+    active: bool = True
+
+    @property
+    def slack_slept_s(self) -> float:
+        return self.slack.latency_slept_s if self.slack is not None else 0.0
+
+    def ddb_calls(self) -> int:
+        return sum(n for op, n in self.calls.items() if op.startswith("dynamodb."))
+
+    def split(self, wall_s: float) -> dict[str, float]:
+        """Wall seconds: AWS (modelled sleeps; botocore + moto around them), Slack (modelled sleeps,
+        incl. requests answered 429; Retry-After waits the bot sat through), and the rest (ours,
+        slack_sdk and the fake's own work)."""
+        aws, slack, waits = self.aws_slept_s, self.slack_slept_s, self.retry_after_s
+        return {
+            "wall_s": round(wall_s, 2),
+            "aws_sleep_s": round(aws, 2),
+            "aws_botocore_and_moto_s": round(max(0.0, self.aws_call_s - aws), 2),
+            "slack_sleep_s": round(slack, 2),
+            "slack_retry_after_wait_s": round(waits, 2),
+            "rest_s": round(max(0.0, wall_s - self.aws_call_s - slack - waits), 2),
+        }
+
+
+@contextmanager
+def latency_model(
+    rt: Runtime, aws_ms: float = AWS_MS, slack_ms: float = SLACK_MS, *, slack: SlackFake | None = None
+) -> Iterator[LatencyModel]:
+    """Sleep ``aws_ms`` before every AWS call ``rt``'s clients make (botocore ``before-call``,
+    registered on the base session, so clients made from now on carry it, and on the clients
+    already cached) and ``slack_ms`` in the fake before every request it handles, with its rate
+    limits on. Counts AWS operations (``service.Operation``) in ``.calls``. Undone on exit."""
+    import threading
+    import time
+
+    lm = LatencyModel(aws_ms, slack_ms, Counter(), slack=slack)
+    lock = threading.Lock()
+    started = threading.local()
+
+    def after(**_: Any) -> None:
+        t0 = getattr(started, "t0", None)
+        if t0 is not None and lm.active:
+            with lock:
+                lm.aws_call_s += time.perf_counter() - t0
+        started.t0 = None
+
+    def hook(model: Any, **_: Any) -> None:  # botocore passes ``model=`` by name
+        if not lm.active:
+            return
+        started.t0 = time.perf_counter()
+        op = f"{model.service_model.service_name}.{model.name}"
+        delay = lm.aws_ms / 1000
+        if delay > 0:
+            time.sleep(delay)
+        with lock:
+            lm.calls[op] += 1
+            lm.aws_slept_s += delay
+
+    uid = f"bench-latency-{id(lm)}"
+    for events in [rt.sessions.base.events, *(c.meta.events for c in list(rt.sessions._clients.values()))]:
+        events.register("before-call.*.*", hook, unique_id=uid)
+        events.register("after-call.*.*", after, unique_id=uid + "-after")
+    # Retry-After waits: timed around the bot's 429 handler (class-level: existing clients too)
+    from bot.slack.client import BudgetedRateLimitRetryHandler as _RL
+
+    orig_prepare = _RL.prepare_for_next_attempt
+
+    def prepare(self: Any, **kw: Any) -> None:
+        t0 = time.perf_counter()
+        try:
+            orig_prepare(self, **kw)
+        finally:
+            with lock:
+                lm.retry_after_s += time.perf_counter() - t0
+
+    _RL.prepare_for_next_attempt = prepare  # type: ignore[method-assign]
+    saved = (slack.latency_s, slack.rate_limit) if slack is not None else None
+    if slack is not None:
+        slack.latency_s, slack.rate_limit = slack_ms / 1000, True
+        slack.latency_slept_s = 0.0
+    try:
+        yield lm
+    finally:
+        lm.active = False
+        _RL.prepare_for_next_attempt = orig_prepare  # type: ignore[method-assign]
+        if slack is not None and saved is not None:
+            slack.latency_s, slack.rate_limit = saved
