@@ -69,12 +69,14 @@ class BudgetedRateLimitRetryHandler(RetryHandler):
         max_retry_count: int = 3,
         max_wait: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        on_limited: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.time_left = time_left
         self.margin = margin
         self.max_wait = max_wait
         self.sleep = sleep
+        self.on_limited = on_limited  # told the method of every 429
 
     def _can_retry(
         self,
@@ -94,6 +96,8 @@ class BudgetedRateLimitRetryHandler(RetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:
+        if self.on_limited is not None:
+            self.on_limited(_method_of(request))
         wait = _retry_after(response) if response is not None else _RETRY_AFTER_DEFAULT
         left = self.time_left() if self.time_left is not None else self.max_wait + self.margin
         if wait + self.margin > left or wait > self.max_wait:
@@ -181,13 +185,26 @@ class SlackPoster:
         margin: float = 2.0,
         server_error_retries: int = 2,
         backoff: float = 0.5,
+        pace_s: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not base_url.endswith("/"):
             base_url += "/"
         self._token = token
+        # Slack takes about one message per second per channel (chat.postMessage). Once Slack
+        # has answered a post to a channel with 429, this poster spaces its posts to that
+        # channel by ``pace_s``: the rest of a burst waits a fraction of a second per post
+        # instead of a whole Retry-After per 429 (0 turns pacing off).
+        self._pace_s = pace_s
+        self._time_left = time_left
+        self._pace_margin = margin + timeout
+        self._sleep = sleep
+        self._last_post: dict[str, float] = {}
+        self._paced: set[str] = set()  # channels Slack rate-limited this poster's posts to
+        self._posting_to = ""
         self._base = urlsplit(base_url)
         self._retry_handlers: list[RetryHandler] = [
-            BudgetedRateLimitRetryHandler(time_left=time_left, margin=margin + timeout),
+            BudgetedRateLimitRetryHandler(time_left=time_left, margin=margin + timeout, on_limited=self._limited),
             BudgetedServerErrorRetryHandler(
                 time_left=time_left, margin=margin + timeout, max_retry_count=server_error_retries, backoff=backoff
             ),
@@ -202,8 +219,17 @@ class SlackPoster:
 
     def post(self, payload: dict[str, Any]) -> tuple[str, str]:
         """chat.postMessage; returns (channel id, ts). chat.update needs the id, not a #name."""
-        resp = self._call("chat.postMessage", _message_args(payload))
-        return str(resp.get("channel") or payload["channel"]), str(resp["ts"])
+        channel = str(payload["channel"])
+        self._pace(channel)
+        try:
+            resp = self._call("chat.postMessage", _message_args(payload))
+        finally:
+            self._posted(channel)
+        channel_id = str(resp.get("channel") or channel)
+        if channel in self._paced:
+            self._paced.add(channel_id)  # chat.update and replies name the channel by id
+        self._posted(channel_id)
+        return channel_id, str(resp["ts"])
 
     def update_message(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
         """chat.update: replace the text, blocks and metadata of an existing message."""
@@ -217,7 +243,11 @@ class SlackPoster:
         """chat.postMessage in the thread of ``thread_ts``; returns the reply's ts."""
         args = _message_args({**payload, "channel": channel})
         args["thread_ts"] = thread_ts
-        resp = self._call("chat.postMessage", args)
+        self._pace(channel)
+        try:
+            resp = self._call("chat.postMessage", args)
+        finally:
+            self._posted(channel)
         return str(resp["ts"])
 
     def post_ephemeral(self, channel: str, user: str, payload: dict[str, Any]) -> None:
@@ -273,6 +303,24 @@ class SlackPoster:
         return bool(base.hostname) and (parts.scheme, parts.hostname, port) == (base.scheme, base.hostname, base.port)
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _limited(self, method: str) -> None:
+        if method == "chat.postMessage" and self._posting_to:
+            self._paced.add(self._posting_to)
+
+    def _pace(self, channel: str) -> None:
+        """For a channel Slack rate-limited: wait out the rest of ``pace_s`` since this poster's
+        last post to it, when the invocation has the time (else post now: a 429 is handled)."""
+        self._posting_to = channel
+        last = self._last_post.get(channel)
+        if last is None or self._pace_s <= 0 or channel not in self._paced:
+            return
+        wait = last + self._pace_s - time.monotonic()
+        if wait > 0 and (self._time_left is None or self._time_left() - self._pace_margin > wait):
+            self._sleep(wait)
+
+    def _posted(self, channel: str) -> None:
+        self._last_post[channel] = time.monotonic()
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "xox?-***") if self._token else text

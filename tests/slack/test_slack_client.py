@@ -62,7 +62,7 @@ def test_channel_names_and_ephemeral_permalink_groups(slack: SlackFake) -> None:
 
 
 def test_real_rate_limit_is_waited_out(slack_limited: SlackFake) -> None:
-    p = poster(slack_limited, time_left=lambda: 60.0)
+    p = poster(slack_limited, time_left=lambda: 60.0, pace_s=0)  # no pacing: the 429 path
     p.post_message({"channel": "C1", "text": "one"})
     started = time.monotonic()
     p.post_message({"channel": "C1", "text": "two"})
@@ -178,3 +178,41 @@ def test_token_never_leaks(slack: SlackFake, caplog: pytest.LogCaptureFixture) -
     for rec in caplog.records:
         assert TOKEN not in rec.getMessage()
         assert TOKEN not in str(rec.args)
+
+
+def test_after_a_429_posts_to_that_channel_are_paced_so_the_burst_meets_no_more(slack_limited: SlackFake) -> None:
+    p = poster(slack_limited, time_left=lambda: 60.0)
+    p.post_message({"channel": "C1", "text": "m0"})
+    p.post_message({"channel": "C1", "text": "m1"})  # Slack says 429 once: waited out, learnt
+    assert slack_limited.rate_limited == 1
+    started = time.monotonic()
+    for i in range(2, 5):
+        p.post_message({"channel": "C1", "text": f"m{i}"})
+    p.post_reply("C1", slack_limited.messages["C1"][0].ts, {"text": "in the thread"})
+    took = time.monotonic() - started
+    assert slack_limited.rate_limited == 1  # no more 429s
+    assert 3.5 <= took < 5.5  # about a second between posts, not a Retry-After per 429
+    assert [m.text for m in slack_limited.messages["C1"] if m.thread_ts is None] == [f"m{i}" for i in range(5)]
+    other = time.monotonic()
+    p.post_message({"channel": "C2", "text": "another channel waits for nobody"})
+    assert time.monotonic() - other < 0.5
+
+
+def test_no_pacing_until_slack_limits_a_channel(slack: SlackFake) -> None:
+    waits: list[float] = []
+    p = poster(slack, time_left=lambda: 60.0, sleep=waits.append)
+    for i in range(5):
+        p.post_message({"channel": "C1", "text": f"m{i}"})
+    assert waits == []
+
+
+def test_pacing_never_spends_the_invocations_last_seconds(slack_limited: SlackFake) -> None:
+    budget = [60.0]
+    waits: list[float] = []
+    p = poster(slack_limited, time_left=lambda: budget[0], sleep=waits.append)
+    p._paced.add("C1")  # as after a 429 on C1
+    p.post_message({"channel": "C1", "text": "one"})
+    budget[0] = 0.5
+    with pytest.raises(RetryLaterError):  # no time to pace, nor to wait out the 429: re-queued
+        p.post_message({"channel": "C1", "text": "two"})
+    assert waits == []
