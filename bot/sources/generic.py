@@ -3,14 +3,13 @@ trimmed, flattened view of ``detail``."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from typing import Any
 
 from bot.models import Alert, Resource, Severity
 from bot.sources.arns import resource_from_arn
 from bot.sources.base import EventEnvelope, ParseContext, Parser, SourceDoc, make_alert, trim
+from bot.sources.shapes import content_digest
 
 GENERIC_FIELDS_MAX = 10
 
@@ -178,10 +177,7 @@ def unreadable_alert(raw: object, reason: str) -> Alert:
         value = data.get(key)
         return trim(value, 256) if isinstance(value, str | int | float) and str(value) else default
 
-    try:
-        digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=repr).encode()).hexdigest()[:24]
-    except Exception:  # noqa: BLE001 - circular or unsortable input; repr always works
-        digest = hashlib.sha256(repr(raw).encode(errors="replace")).hexdigest()[:24]
+    digest = content_digest(raw)
     event_id = text("id", f"unparsed-{digest}")
     source = text("source", "unknown")
     detail_type = text("detail-type", "unknown")

@@ -25,13 +25,18 @@ from typing import Any
 _REPAIRABLE = {"id", "time", "version", "account", "region", "resources"}
 
 
-def content_id(raw: object) -> str:
-    """A stable id for input without one: the same content gives the same id."""
+def content_digest(raw: object) -> str:
+    """24 hex digits of the content's SHA-256: the same content, the same digest (never raises)."""
     try:
         text = json.dumps(raw, sort_keys=True, default=repr)
     except (TypeError, ValueError, RecursionError):
         text = repr(raw)
-    return "derived-" + hashlib.sha256(text.encode(errors="replace")).hexdigest()[:24]
+    return hashlib.sha256(text.encode(errors="replace")).hexdigest()[:24]
+
+
+def content_id(raw: object) -> str:
+    """A stable id for input without one: the same content gives the same id."""
+    return "derived-" + content_digest(raw)
 
 
 def from_alarm_action(raw: dict[str, Any]) -> dict[str, Any] | None:

@@ -275,3 +275,27 @@ def latency_model(
         _RL.prepare_for_next_attempt = orig_prepare  # type: ignore[method-assign]
         if slack is not None and saved is not None:
             slack.latency_s, slack.rate_limit = saved
+
+
+def slack_view(slack: SlackFake, channels: list[str]) -> dict[str, int]:
+    """What a person could count in ``channels``: alert messages, thread replies, lines listed
+    in storm threads, storm summaries."""
+    alerts = threaded = listed = summaries = 0
+    for ch in channels:
+        channel = slack.workspace.channel(ch, create=False)
+        if channel is None:
+            continue
+        with slack.lock:
+            msgs = list(channel.messages)
+        for m in msgs:
+            etype = (m.metadata or {}).get("event_type")
+            top = m.thread_ts in (None, m.ts)
+            if top and etype == "eventops_alert":
+                alerts += 1
+            elif top and etype == "eventops_storm":
+                summaries += 1
+            elif not top and etype == "eventops_alert":
+                threaded += 1
+            elif not top:
+                listed += sum(len(b["text"]["text"].split("\n")) - 1 for b in m.blocks if b.get("type") == "section")
+    return {"alert_messages": alerts, "thread_replies": threaded, "storm_listed": listed, "storm_summaries": summaries}

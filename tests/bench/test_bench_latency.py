@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.bench.bench_env import EVENTS, batches, latency_model, notify_world
+from tests.bench.bench_env import EVENTS, batches, latency_model, notify_world, slack_view
 from tests.bench.test_bench_interactive import _pct
 from tests.bench.test_bench_storm import OUTCOMES, _alarm
 
@@ -65,32 +65,10 @@ def _deliver(world, events: list[dict]) -> tuple[float, int, int, list[dict]]:
     return time.monotonic() - started, rounds, redelivered, pending
 
 
-def _slack_view(slack, channels: list[str]) -> dict[str, int]:
-    alerts = threaded = listed = summaries = 0
-    for ch in channels:
-        channel = slack.workspace.channel(ch, create=False)
-        if channel is None:
-            continue
-        with slack.lock:
-            msgs = list(channel.messages)
-        for m in msgs:
-            etype = (m.metadata or {}).get("event_type")
-            top = m.thread_ts in (None, m.ts)
-            if top and etype == "eventops_alert":
-                alerts += 1
-            elif top and etype == "eventops_storm":
-                summaries += 1
-            elif not top and etype == "eventops_alert":
-                threaded += 1
-            elif not top:
-                listed += sum(len(b["text"]["text"].split("\n")) - 1 for b in m.blocks if b.get("type") == "section")
-    return {"alert_messages": alerts, "thread_replies": threaded, "storm_listed": listed, "storm_summaries": summaries}
-
-
 def _accounting(world, events: list[dict], never_delivered: int, channels: list[str]) -> tuple[int, dict]:
     counts = world.rt.counts
     outcomes = {k: counts[k] for k in OUTCOMES if counts[k]}
-    view = _slack_view(world.slack, channels)
+    view = slack_view(world.slack, channels)
     mismatches = {
         "posted_vs_alert_messages": outcomes.get("posted", 0) - view["alert_messages"],
         "threaded_vs_thread_replies": outcomes.get("threaded", 0) - view["thread_replies"],

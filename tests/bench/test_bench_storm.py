@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.bench.bench_env import batches, notify_world
+from tests.bench.bench_env import batches, notify_world, slack_view
 
 EVENTS = int(os.environ.get("EVENTOPS_BENCH_STORM_EVENTS", "10000"))
 BATCH = int(os.environ.get("EVENTOPS_BENCH_STORM_BATCH", "1000"))
@@ -132,29 +132,6 @@ def storm_events(n: int) -> list[dict]:
     return out
 
 
-def _slack_view(slack) -> dict[str, int]:
-    """What a person could count in the three channels."""
-    alerts = threaded = listed = summaries = 0
-    for ch in CHANNELS:
-        channel = slack.workspace.channel(ch, create=False)
-        if channel is None:
-            continue
-        with slack.lock:
-            msgs = list(channel.messages)
-        for m in msgs:
-            etype = (m.metadata or {}).get("event_type")
-            top = m.thread_ts in (None, m.ts)
-            if top and etype == "eventops_alert":
-                alerts += 1
-            elif top and etype == "eventops_storm":
-                summaries += 1
-            elif not top and etype == "eventops_alert":
-                threaded += 1
-            elif not top:
-                listed += sum(len(b["text"]["text"].split("\n")) - 1 for b in m.blocks if b.get("type") == "section")
-    return {"alert_messages": alerts, "thread_replies": threaded, "storm_listed": listed, "storm_summaries": summaries}
-
-
 @pytest.mark.timeout(3600)  # the rate limit makes this take real minutes
 def test_storm(bench):
     events = storm_events(EVENTS)
@@ -180,7 +157,7 @@ def test_storm(bench):
         slack = world.slack
         posts = [c for c in slack.calls("chat.postMessage") if c.status == 200 and c.error is None]
         updates = [c for c in slack.calls("chat.update") if c.status == 200 and c.error is None]
-        view = _slack_view(slack)
+        view = slack_view(slack, CHANNELS)
         mismatches = {
             "posted_vs_alert_messages": outcomes.get("posted", 0) - view["alert_messages"],
             "threaded_vs_thread_replies": outcomes.get("threaded", 0) - view["thread_replies"],
