@@ -226,9 +226,6 @@ def dev(args: argparse.Namespace) -> int:
         return 2
     try:
         # deferred: the sandbox loads moto, the fake and the handlers only when it starts
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        # deferred: the sandbox loads moto, the fake and the handlers only when it starts
         from handlers import slack as slack_handler
     except ImportError as exc:
         _err(f"cannot load the Bolt app: {exc}")
@@ -253,11 +250,11 @@ def dev(args: argparse.Namespace) -> int:
     slack_handler.set_runtime(Runtime(settings=settings, config=config))
     pollers = _dev_pollers(settings, config)
     try:
-        app = slack_handler.app()
+        slack_handler.app()  # a config error shows before connecting
         print("EventOps over Socket Mode: connecting with SLACK_APP_TOKEN; Ctrl-C to stop", flush=True)
         for p in pollers:
             print(f"  polling {p.queue_url} → handlers.{p.name}", flush=True)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        slack_handler.socket_mode_handler(settings.slack_app_token).start()
     except ConfigError as exc:
         _err(f"config error: {exc}")
         return 2
