@@ -648,7 +648,9 @@ class SlackFake:
         if server is not None:
             server.stop()
 
-    def _app_token_call(self, method: str, params: Mapping[str, Any], headers: Mapping[str, str]) -> tuple[int, dict, dict]:
+    def _app_token_call(
+        self, method: str, params: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> tuple[int, dict, dict]:
         """``apps.connections.open``: only the app-level token opens a Socket Mode connection."""
         auth = headers.get("authorization", "")
         token = auth[7:] if auth.lower().startswith("bearer ") else params.get("token")

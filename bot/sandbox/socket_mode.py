@@ -325,14 +325,17 @@ class SocketModeServer:
         with self._cond:
             return self._cond.wait_for(predicate, timeout)
 
-    def wait_connected(self, timeout: float = 10.0, *, opened: int = 1) -> Connection:
-        """The newest ready connection once at least ``opened`` have been made; raise on timeout."""
-        ok = self.wait_until(
-            lambda: sum(c.ready for c in self.connections) >= opened and bool(self._current()), timeout
-        )
+    def wait_connected(self, timeout: float = 10.0, *, newer_than: Connection | None = None) -> Connection:
+        """The newest ready connection (one opened after ``newer_than``, if given); raise on timeout."""
+
+        def found() -> bool:
+            conn = self._current()
+            return conn is not None and (newer_than is None or conn.id > newer_than.id)
+
+        if not self.wait_until(found, timeout):
+            raise TimeoutError(f"no new Socket Mode connection within {timeout:.0f} s")
         conn = self._current()
-        if not ok or conn is None:
-            raise TimeoutError(f"no Socket Mode connection #{opened} within {timeout:.0f} s")
+        assert conn is not None
         return conn
 
     def unacked(self) -> list[Envelope]:
@@ -464,7 +467,9 @@ class SocketModeServer:
         problem = None
         if method != "GET" or not parts.path.startswith("/link"):
             problem = "400 Bad Request", f"not a Socket Mode URL: {method} {parts.path}"
-        elif headers.get("upgrade", "").lower() != "websocket" or "upgrade" not in headers.get("connection", "").lower():
+        elif (
+            headers.get("upgrade", "").lower() != "websocket" or "upgrade" not in headers.get("connection", "").lower()
+        ):
             problem = "400 Bad Request", "not a WebSocket upgrade"
         elif headers.get("sec-websocket-version") != "13" or not headers.get("sec-websocket-key"):
             problem = "400 Bad Request", "Sec-WebSocket-Version 13 and a Sec-WebSocket-Key are required"
