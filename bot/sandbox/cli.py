@@ -267,18 +267,46 @@ def dev(args: argparse.Namespace) -> int:
         print("EventOps over Socket Mode: connecting with SLACK_APP_TOKEN; Ctrl-C to stop", flush=True)
         for p in pollers:
             print(f"  polling {p.queue_url} → handlers.{p.name}", flush=True)
-        slack_handler.socket_mode_handler(settings.slack_app_token or "").start()
+        return _serve_socket_mode(slack_handler, settings.slack_app_token or "")
     except ConfigError as exc:
         _err(f"config error: {exc}")
         return 2
-    except (urllib.error.URLError, OSError) as exc:
-        _err(f"cannot reach Slack to open the Socket Mode connection: {getattr(exc, 'reason', exc)}")
-        return 1
-    except KeyboardInterrupt:
-        pass
     finally:
         for p in pollers:
             p.stop()
+
+
+def _serve_socket_mode(slack_handler: Any, app_token: str) -> int:
+    """Connect over Socket Mode (``apps.connections.open``, then the WebSocket) and serve until
+    SIGINT/SIGTERM. 1 when Slack cannot be reached or refuses the token."""
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
+    from slack_sdk.errors import SlackApiError
+
+    handler = slack_handler.socket_mode_handler(app_token)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        handler.connect()
+        if not handler.client.is_connected():
+            _err("the Socket Mode connection failed (the WebSocket handshake was refused); see the log above")
+            return 1
+        print(f"  connected (session {handler.client.session_id()})", flush=True)
+        while not stop.wait(0.5):
+            pass
+    except SlackApiError as exc:
+        _err(f"Slack refused apps.connections.open: {exc.response.get('error')} (is SLACK_APP_TOKEN right?)")
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        _err(f"cannot reach Slack to open the Socket Mode connection: {getattr(exc, 'reason', exc)}")
+        return 1
+    finally:
+        for s, previous_handler in previous.items():
+            signal.signal(s, previous_handler)
+        handler.close()
     return 0
 
 
