@@ -16,6 +16,9 @@ Routes (all on ``--port``)::
 The console acts as Slack's servers would: a click or a command becomes a request signed with
 the signing secret (``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``) and POSTed to ``/slack/events``
 over real HTTP, so the bot's signature check, Bolt and the handler run exactly as deployed.
+In socket mode (``socket_mode`` set, ``python -m bot sandbox --socket-mode``) the same payloads
+go to the connected app as Socket Mode envelopes instead (``to_app``); the ack's payload stands in
+for the HTTP answer.
 
 Example::
 
