@@ -44,6 +44,11 @@ NAMES: dict[str, str] = {
     "latency_ack_p99_ms": "<= 250",
     "cold_first_event_ratio_notify": "<= 1.2",
     "cold_first_request_ratio_slack": "<= 1.2",
+    # one peer side by side (tests/bench/test_bench_peer.py): Cloud Custodian's notifier
+    "peer_c7n_cold_start_ratio": "vs cold_start_ratio_notify",
+    "peer_c7n_format_per_s": "vs ours_parse_render_per_s",
+    "ours_parse_render_per_s": "",
+    "peer_format_slower_x": "",
 }
 
 
