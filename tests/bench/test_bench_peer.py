@@ -49,7 +49,9 @@ def test_peer_cold_start(bench):
         ours.append(_time("import handlers.notify", env))
         theirs.append(_time_with(peer, PEER_IMPORT, peer_env))
     f, o, t = statistics.median(floor), statistics.median(ours), statistics.median(theirs)
-    bench.record("peer_c7n_cold_start_ratio", t / f, peer_s=round(t, 4), floor_s=round(f, 4), ours_ratio=round(o / f, 3))
+    bench.record(
+        "peer_c7n_cold_start_ratio", t / f, peer_s=round(t, 4), floor_s=round(f, 4), ours_ratio=round(o / f, 3)
+    )
 
 
 def _ours_per_s(n: int) -> float:

@@ -15,7 +15,9 @@ from c7n_mailer.slack_delivery import SlackDelivery
 
 N = int(sys.argv[1])
 TEMPLATES = os.path.join(os.path.dirname(c7n_mailer.__file__), "msg-templates")
-delivery = SlackDelivery({"slack_token": "xoxb-bench", "templates_folders": [TEMPLATES]}, logging.getLogger("peer"), None)
+delivery = SlackDelivery(
+    {"slack_token": "xoxb-bench", "templates_folders": [TEMPLATES]}, logging.getLogger("peer"), None
+)
 
 
 def message(i: int) -> dict:
