@@ -263,6 +263,37 @@ class Publish(_Strict):
     archive_bucket: str | None = None
 
 
+CorrelationKey = Literal["account", "region", "resource", "type", "source", "principal", "access_key", "finding"]
+
+
+class CorrelationRule(_Strict):
+    """Alerts that are one problem (``merge``: one message, updated) or one story (``thread``:
+    threaded under the first, whose message counts them), by the values of ``group_by`` within
+    ``window_minutes`` (``bot.correlation``)."""
+
+    name: str = Field(min_length=1)
+    match: Match = Field(default_factory=Match)
+    group_by: list[CorrelationKey] = Field(min_length=1)
+    window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    mode: Literal["merge", "thread"] = "thread"
+
+
+def default_correlation() -> list[CorrelationRule]:
+    """What AWS sources need without configuration: a GuardDuty finding and Security Hub's copy
+    of it are one problem, and so is the same finding type on the same resource reported from
+    several regions (or to both the member and the delegated administrator)."""
+    return [
+        CorrelationRule(name="guardduty-finding", group_by=["finding"], window_minutes=24 * 60, mode="merge"),
+        CorrelationRule(
+            name="guardduty-across-regions",
+            match=Match(source_kind=["guardduty"]),
+            group_by=["account", "type", "resource"],
+            window_minutes=60,
+            mode="merge",
+        ),
+    ]
+
+
 class ScorecardConfig(_Strict):
     """The weekly scorecard (``bot.scorecard``): where it is posted, and over how many days."""
 
@@ -294,6 +325,7 @@ class Config(_Strict):
     storm: Storm = Field(default_factory=Storm)
     publish: Publish = Field(default_factory=Publish)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
+    correlation: list[CorrelationRule] = Field(default_factory=default_correlation)
     snooze_default_minutes: int = 60
     runbooks: list[Runbook] = Field(default_factory=list)
     slash_command: str = "/ops"
@@ -319,6 +351,10 @@ class Config(_Strict):
             if acct.id in seen:
                 raise ValueError(f"account {acct.id} is listed twice")
             seen.add(acct.id)
+        names = [r.name for r in self.correlation]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"correlation: rule name {twice[0]!r} is used twice")
         return self
 
     def account(self, account_id: str) -> Account | None:

@@ -48,6 +48,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Config.runbooks": "SSM Automation runbooks that `ssm.run-automation` may offer.",
     "Config.slash_command": "The slash command the Slack app registers.",
     "Config.heartbeat_channel": 'Where the daily "EventOps is alive" message goes (default: the default route\'s channel).',
+    "Config.correlation": "Which alerts are one problem (merge: one message, updated) or one story (thread: under the first, which counts them). Default: GuardDuty's finding and Security Hub's copy of it, and one GuardDuty finding type on one resource across regions, are one problem. Setting it replaces the default.",
     "Config.scorecard": "The weekly scorecard: events received vs messages posted, the noisiest rules, time to acknowledge and remediate, remediation outcomes, DLQ and upkeep health.",
     "Config.link_hosts": "Hosts besides *.aws.amazon.com that messages may link to, e.g. the wiki an alarm description's runbook URL points at.",
     "Account.id": "The 12-digit account id (quote it in YAML).",
@@ -107,6 +108,11 @@ DESCRIPTIONS: dict[str, str] = {
     "Dedup.max_updates_per_channel_per_batch": "Repeats coalesced into at most this many chat.update calls per channel per batch.",
     "Storm.threshold_per_minute": "More new posts than this per channel per minute start a storm summary.",
     "Storm.alerts_per_reply": "Storm alerts are listed in the summary's thread, this many per reply.",
+    "CorrelationRule.name": "Shown by /ops explain and in logs; unique.",
+    "CorrelationRule.match": "Which alerts the rule considers (the routing rules' matcher).",
+    "CorrelationRule.group_by": "Keys whose values must all be present and equal: account, region, source, type, resource, principal, access_key, finding (a GuardDuty finding id, also from Security Hub's copy).",
+    "CorrelationRule.window_minutes": "How long after the first alert later ones join its group.",
+    "CorrelationRule.mode": "merge: one problem, one message counting repeats. thread: later alerts go in the first one's thread; its message says how many.",
     "ScorecardConfig.channel": "Where the weekly scorecard is posted (Mondays 09:00 UTC). Unset: no weekly post; `/ops report` still answers.",
     "ScorecardConfig.days": "How many days the weekly scorecard covers (1 to 30).",
     "Publish.bus_name": "EventBridge bus that receives each normalized alert.",
@@ -175,6 +181,16 @@ dedup: {window_minutes: 1440, event_id_ttl_hours: 48, max_updates_per_channel_pe
 storm: {threshold_per_minute: 20, alerts_per_reply: 25}
 publish: {bus_name: eventops-alerts, archive_bucket: my-eventops-archive}
 scorecard: {channel: "#ops-leads", days: 7}
+correlation:
+  - name: one-access-key
+    match: {source_kind: [cloudtrail, guardduty]}
+    group_by: [access_key]
+    window_minutes: 120
+    mode: thread
+  - name: guardduty-finding
+    group_by: [finding]
+    window_minutes: 1440
+    mode: merge
 snooze_default_minutes: 60
 runbooks:
   - document: AWS-RestartEC2Instance
@@ -263,6 +279,8 @@ def _default(info: FieldInfo) -> str:
     value = info.get_default(call_default_factory=True)
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
+    if isinstance(value, list) and any(isinstance(v, BaseModel) for v in value):
+        return "(two rules: see its description)"
     if isinstance(value, enum.Enum):
         value = value.value
     if isinstance(value, dict) and value and any(isinstance(v, dict) for v in value.values()):

@@ -177,6 +177,7 @@ def _rerender(
         last_seen=datetime.fromtimestamp(rec.last_seen, UTC) if rec else None,
         status=status,
         link_hosts=rt.config.link_hosts,
+        related=rec.related if rec else 0,
     )
     rt.slack.update_message(channel, ts, payload)
 

@@ -169,6 +169,10 @@ class Alert(BaseModel):
     advice: str = ""
     # The event's own time was missing or unreadable: ``time`` is when EventOps received it.
     time_is_receipt: bool = False
+    # Who acted, when the source says (CloudTrail's caller, GuardDuty's access key owner): a
+    # principal id (AIDA…, AROA…:session) or ARN, and the access key used. For correlation.
+    principal: str = ""
+    access_key_id: str = ""
     severity: Severity = Severity.INFO
     account: str = ""
     account_alias: str | None = None

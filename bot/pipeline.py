@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.aws import remediation_refusal
+from bot.correlation import Correlated, correlate
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
 from bot.messages import alert_buttons, refresh_fingerprint_message, storm_snooze_target, storm_summary
@@ -367,20 +368,23 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     if alias and not alert.account_alias:
         alert = alert.model_copy(update={"account_alias": alias})
 
+    corr = correlate(alert, rt.config.correlation)
+    if corr is not None and corr.merge:  # one problem: its alerts share one fingerprint
+        alert = alert.model_copy(update={"fingerprint": corr.key})
     known = batch.has_message.get(alert.fingerprint)
     if known is not None:  # this batch already met the problem's message: no lookup
         return _repeat(alert, known, batch, record_id, event_at)
-    res = alert.primary_resource
+    thread_key = _thread_key(alert, corr)
     existing, snoozed, thread = store.lookup(
         alert.fingerprint,
         [alert.fingerprint, f"rule:{route.rule}", f"channel:{route.channel}"],
         route.channel,
-        res.key if res else None,
+        thread_key,
     )
     if existing is not None:
         batch.has_message[alert.fingerprint] = existing.channel
         return _repeat(alert, existing.channel, batch, record_id, event_at)
-    window_s = _window_s(rt)
+    window_s = corr.window_s if corr is not None and corr.merge else _window_s(rt)
     claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
     if claim is None:  # another invocation posted it a moment ago
         return _repeat(alert, route.channel, batch, record_id, event_at)
@@ -389,12 +393,22 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
             store.put_alert(alert, channel=route.channel)
             store.mark_message_snoozed(alert.fingerprint)
             return "snoozed"
-        parent = thread.ts if thread is not None and not hides_severity(alert, thread) else None
-        return _post_new(alert, route, rt, batch, record_id, parent, event_at)
+        parent = thread if thread is not None and not hides_severity(alert, thread) else None
+        thread_ttl_s = corr.window_s if corr is not None and not corr.merge else _window_s(rt)
+        return _post_new(alert, route, rt, batch, record_id, parent, event_at, (thread_key, thread_ttl_s))
     except Exception:
         # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
         store.drop_message_claim(alert.fingerprint)
         raise
+
+
+def _thread_key(alert: Alert, corr: Correlated | None) -> str | None:
+    """Whose thread a new alert joins: its correlation group's (a ``thread`` rule), else its
+    primary resource's."""
+    if corr is not None and not corr.merge:
+        return corr.thread_key
+    res = alert.primary_resource
+    return res.key if res else None
 
 
 def repair_abandoned(rt: Runtime) -> int:
@@ -441,17 +455,26 @@ def _post_new(
     rt: Runtime,
     batch: NotifyBatch,
     record_id: str,
-    parent: str | None,
+    parent: ResourceThread | None,
     event_at: datetime | None,
+    thread: tuple[str | None, int] = (None, 0),
 ) -> str:
+    """Post ``alert``: in ``parent``'s thread (the first message counts it), in a storm summary,
+    or as its own message with buttons, which becomes the thread ``thread`` (key, TTL) names."""
     store = rt.store
     channel = route.channel
-    res = alert.primary_resource
-    if parent:
+    thread_key, thread_ttl_s = thread
+    if parent is not None:
         store.put_alert(alert, channel=channel)
-        rt.slack.post_reply(channel, parent, render_thread_reply(alert))
+        rt.slack.post_reply(channel, parent.ts, render_thread_reply(alert))
         batch.delivered(event_at)
-        _after_post(rt, alert, record_id, lambda: store.mark_message_threaded(alert.fingerprint))
+
+        def threaded() -> None:
+            store.mark_message_threaded(alert.fingerprint)
+            if parent.fingerprint and store.add_related(parent.fingerprint):
+                batch.repeats[parent.fingerprint] = channel  # its count is shown at flush
+
+        _after_post(rt, alert, record_id, threaded)
         return "threaded"
 
     if _in_storm(rt, batch, channel):
@@ -480,8 +503,8 @@ def _post_new(
     def remember() -> None:
         store.mark_message_posted(alert.fingerprint, ts, channel_id)
         store.set_alert_message(alert.id, channel_id, ts)
-        if res:
-            store.set_resource_thread(channel, res.key, ts, rt.config.dedup.window_minutes * 60, alert)
+        if thread_key:
+            store.set_resource_thread(channel, thread_key, ts, thread_ttl_s or _window_s(rt), alert)
         for i, p in enumerate(proposals):
             try:
                 proposals[i] = store.save_proposal(

@@ -282,8 +282,10 @@ def render_alert(
     last_seen: datetime | None = None,
     status: str | None = None,
     link_hosts: Sequence[str] = (),
+    related: int = 0,
 ) -> dict[str, Any]:
-    """The chat.postMessage (or chat.update) payload for one alert.
+    """The chat.postMessage (or chat.update) payload for one alert; ``related``: how many
+    related alerts (same resource, or a correlation rule's group) are in its thread.
 
     Links go only to ``*.aws.amazon.com`` and the configured ``link_hosts``; any other is shown
     as its label alone.
@@ -333,6 +335,8 @@ def render_alert(
             seen += f", first {_fmt_clock(first_seen)}"
         seen += f", last {_fmt_clock(last_seen or alert.time)}"
         out.append(bk.context(seen))
+    if related > 0:
+        out.append(bk.context(f":thread: {related} related alert{'' if related == 1 else 's'} in the thread"))
     links = [bk.link(lk.url, lk.label, allowed_hosts=link_hosts) for lk in alert.links]
     if links:
         out.append(bk.context(" · ".join(links)))

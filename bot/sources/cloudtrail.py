@@ -582,6 +582,8 @@ class CloudTrailParser(Parser):
             fields=fields,
             links=console.keep(*finding.links, console.cloudtrail_event(region, d.event_id or "")),
             context=finding.context,
+            principal=d.user_identity.principal_id or d.user_identity.arn or "",
+            access_key_id=d.user_identity.access_key_id or "",
             problems=[f"cloudtrail:{finding.rule}", f"cloudtrail-call:{d.event_name}"]
             + (["cloudtrail:root-call"] if root and finding.rule != "root-call" else []),
             active=finding.active,

@@ -163,6 +163,8 @@ class GuardDutyParser(Parser):
             ctx,
             self.kind,
             fingerprint=Alert.make_fingerprint(self.kind, account, region, finding.id),
+            principal=(key.principal_id or "") if key else "",
+            access_key_id=(key.access_key_id or "") if key else "",
             title=finding.title or finding.type,
             summary=finding.description,
             severity=severity_for(finding.severity),

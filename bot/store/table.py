@@ -17,12 +17,15 @@ EVENT#<event id>                  EVENT     status (in_progress with a lease    
   release_event ← pipeline                  ← housekeeping (abandoned claims)
 FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,   dedup window
                                             ts, count, first/last seen, owner,
-                                            claim_until (the claim's lease)
+                                            claim_until (the claim's lease),
+                                            related (alerts in its thread)
   claim_message, mark_message_*,            get_message, lookup, dirty_messages,
-  bump_message, drop_*claim ← pipeline,     abandoned_claims ← pipeline, messages,
-  messages                                  commands.status, housekeeping
-RES#<channel>#<resource key>      MSG       ts of the resource's message, its    dedup window
-                                            severity and whether it was active
+  bump_message, add_related, drop_*claim    abandoned_claims ← pipeline, messages,
+  ← pipeline, messages                      commands.status, housekeeping
+RES#<channel>#<thread key>        MSG       ts of the thread's first message,    dedup window (a
+                                            its severity, whether it was active, thread rule's:
+                                            its fingerprint ``fp``; the key is a its window)
+                                            resource's, or ``corr:<group>``
   set_resource_thread ← pipeline            lookup, resource_thread ← pipeline
 ALERT#<alert id>                  ALERT     Alert JSON, channel, ts, proposal    30 days
                                             ids, status line
@@ -182,6 +185,7 @@ class ResourceThread:
     ts: str
     severity: Severity = Severity.INFO
     active: bool = True
+    fingerprint: str = ""  # the thread parent's: its message counts the related alerts
 
 
 @dataclass
@@ -204,6 +208,7 @@ class MessageRecord:
     owner_id: str = ""
     state: MessageState = MessageState.CLAIMED
     claim_until: float = 0.0  # while CLAIMED: the claiming invocation's deadline
+    related: int = 0  # alerts posted in its thread (same resource, or a correlation group)
 
     @property
     def has_message(self) -> bool:
@@ -545,7 +550,25 @@ class Store:
         if alert is not None:
             item["severity"] = _s(alert.severity.value)
             item["active"] = {"BOOL": alert.active}
+            item["fp"] = _s(alert.fingerprint)
         self.client.put_item(TableName=self.table, Item=item)
+
+    def add_related(self, fingerprint: str) -> bool:
+        """One more alert was posted in the thread of ``fingerprint``'s message: counted, and
+        the message marked dirty (it shows the count). False when the message is gone."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
+                UpdateExpression="ADD related :one SET dirty = :t",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":one": _n(1), ":t": {"BOOL": True}},
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
 
     # --- alerts ---------------------------------------------------------------------------
     def put_alert(
@@ -1150,7 +1173,12 @@ def _thread_from_item(item: dict[str, Any]) -> ResourceThread:
         severity = Severity(item.get("severity", {}).get("S", "INFO"))
     except ValueError:
         severity = Severity.INFO
-    return ResourceThread(ts=item["ts"]["S"], severity=severity, active=item.get("active", {}).get("BOOL", True))
+    return ResourceThread(
+        ts=item["ts"]["S"],
+        severity=severity,
+        active=item.get("active", {}).get("BOOL", True),
+        fingerprint=item.get("fp", {}).get("S", ""),
+    )
 
 
 def _message_from_item(item: dict[str, Any]) -> MessageRecord:
@@ -1169,6 +1197,7 @@ def _message_from_item(item: dict[str, Any]) -> MessageRecord:
         dirty=bool(item.get("dirty", {}).get("BOOL", False)),
         owner_id=item.get("owner_id", item["alert_id"])["S"],
         claim_until=float(item.get("claim_until", {"N": "0"})["N"]),
+        related=int(item.get("related", {"N": "0"})["N"]),
     )
 
 
