@@ -7,7 +7,7 @@ or just the API's base URL)::
     >>> "request_url: https://abc123.execute-api.eu-west-1.amazonaws.com/slack/events" in text
     True
 
-Every Slack surface (slash command, buttons and modals, events) posts to the one route,
+Every Slack surface (slash command, buttons and modals, the Home tab's events) posts to the one route,
 ``POST /slack/events``, where Bolt verifies the signature and dispatches.
 """
 
@@ -31,8 +31,12 @@ BOT_SCOPES = [
     "commands",  # /ops
     "usergroups:read",  # usergroups.users.list: authorization by Slack user group
 ]
-# No Events API subscriptions: the bot listens to interactivity and /ops only. (An event without
-# a listener would get a 404 from Bolt, and Slack disables subscriptions that keep failing.)
+# Events API: only the events bot/slack/app.py listens to. (An event without a listener would
+# get a 404 from Bolt, and Slack disables subscriptions that keep failing.) app_home_opened needs
+# no scope; views.publish neither.
+BOT_EVENTS = [
+    "app_home_opened",  # the Home tab: bot.home publishes the viewer's view (views.publish)
+]
 
 
 class ManifestURLError(EventOpsError, ValueError):
@@ -68,6 +72,7 @@ def manifest(url: str = PLACEHOLDER_URL, name: str = "EventOps", command: str = 
             ),
         },
         "features": {
+            "app_home": {"home_tab_enabled": True},
             "bot_user": {"display_name": name, "always_online": True},
             "slash_commands": [
                 {
@@ -81,6 +86,7 @@ def manifest(url: str = PLACEHOLDER_URL, name: str = "EventOps", command: str = 
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
+            "event_subscriptions": {"request_url": request_url, "bot_events": list(BOT_EVENTS)},
             "interactivity": {"is_enabled": True, "request_url": request_url},
             "org_deploy_enabled": False,
             "socket_mode_enabled": False,
