@@ -197,13 +197,17 @@ def open_alerts(rt: Runtime, stored: list[StoredAlert], succeeded: list[Proposal
     return out
 
 
-def _read_alerts(rt: Runtime, data: HomeData, succeeded: list[Proposal], links: _Permalinks) -> None:
+Titles = dict[tuple[str, str], str]  # (channel, ts) of an open alert's message → its title
+
+
+def _read_alerts(rt: Runtime, data: HomeData, succeeded: list[Proposal], links: _Permalinks, titles: Titles) -> None:
     stored = rt.store.recent_stored_alerts(ALERT_WINDOW)
     data.alerts_window = ALERT_WINDOW
     found = open_alerts(rt, stored, succeeded)
     data.alerts_by_severity = dict(Counter(a.severity for a, *_ in found))
     items = [HomeAlert(a.severity, a.title, a.time, links.where(ch, ts), n) for a, ch, ts, n in found[:SHOWN]]
     data.alerts = Listing.of(items, len(found))
+    titles.update({(ch, ts): a.title for a, ch, ts, _ in found if ch and ts})
 
 
 def _read_actions(rt: Runtime, data: HomeData, links: _Permalinks) -> None:
@@ -222,11 +226,11 @@ def _action(e: AuditEntry, links: _Permalinks) -> HomeAction:
     )
 
 
-def _read_snoozes(rt: Runtime, data: HomeData, links: _Permalinks) -> None:
+def _read_snoozes(rt: Runtime, data: HomeData, links: _Permalinks, titles: Titles) -> None:
     snoozes = rt.store.active_snoozes(SNOOZE_WINDOW)
     items = [
         HomeSnooze(
-            target=s["target"],
+            target=titles.get((s["channel"], s["ts"])) or s["target"],
             until=datetime.fromtimestamp(s["until"], UTC),
             by=who(s["by"]),
             reason=s["reason"],
@@ -262,6 +266,7 @@ def gather_home(rt: Runtime, opened: HomeOpened) -> HomeData:
     _section(data, "kill-switch", lambda: _read_kill_switch(rt, data))
     links = _Permalinks(rt)
     succeeded: list[Proposal] = []
+    titles: Titles = {}
 
     def approvals() -> None:
         proposed = rt.store.latest_proposals_in(S.PROPOSED, PROPOSAL_WINDOW)
@@ -270,8 +275,8 @@ def gather_home(rt: Runtime, opened: HomeOpened) -> HomeData:
         data.approvals = Listing.of([_approval(rt, p, links) for p in pending[:SHOWN]], len(pending))
 
     _section(data, "approvals", approvals)
-    _section(data, "alerts", lambda: _read_alerts(rt, data, succeeded, links))
-    _section(data, "snoozes", lambda: _read_snoozes(rt, data, links))
+    _section(data, "alerts", lambda: _read_alerts(rt, data, succeeded, links, titles))
+    _section(data, "snoozes", lambda: _read_snoozes(rt, data, links, titles))
     _section(data, "actions", lambda: _read_actions(rt, data, links))
     _section(data, "maintenance", lambda: _read_maintenance(rt, data))
     return data

@@ -24,8 +24,14 @@ from bot.models import Actor, Severity
 from bot.slack import blocks as bk
 
 SHOWN = 10  # items per list; the rest are counted ("and 4 more")
-LABEL_CHARS = 120  # an item's title (an alert's, from the event), before escaping
-LINE_CHARS = 400  # one item's whole line: a bound only; labels are cut first, links stay whole
+LABEL_CHARS = 100  # an item's title (an alert's, from the event), escaped
+DETAIL_CHARS = 60  # a resource id, a reason, a scope, escaped
+# Text budgets: a list's section stays under Slack's 3000 characters, and all lists together
+# under its ~12 000 of block text in a view (a line that does not fit is counted in "and N more",
+# never cut: a cut could split a link). Each later list keeps at least SECTION_FLOOR.
+SECTION_MAX = 2800
+SECTION_FLOOR = 400
+LISTS_BUDGET = bk.TOTAL_TEXT_BUDGET - 1200  # the header, titles, kill switch and footer: the rest
 SECTION_IDS = ("kill-switch", "approvals", "alerts", "actions", "snoozes", "maintenance")
 
 # A permalink as chat.getPermalink gives it (a message, or a reply with ?thread_ts=…&cid=…).
@@ -77,7 +83,7 @@ class HomeAction:
 
 @dataclass(frozen=True)
 class HomeSnooze:
-    target: str
+    target: str  # what is snoozed: the alert's title when known, else the snooze's target
     until: datetime
     by: str
     reason: str = ""
@@ -127,8 +133,13 @@ class HomeData:
     unavailable: dict[str, str] = field(default_factory=dict)  # section id → why
 
 
+def _esc(text: str, limit: int = DETAIL_CHARS) -> str:
+    """Escaped, then cut to ``limit`` (``truncate`` never splits an entity)."""
+    return bk.truncate(bk.escape(text), limit)
+
+
 def _label(text: str) -> str:
-    return bk.escape(bk.truncate(text, LABEL_CHARS)).replace("|", "¦") or "message"
+    return _esc(text, LABEL_CHARS).replace("|", "¦") or "message"
 
 
 def linked(label: str, where: Where) -> str:
@@ -143,20 +154,29 @@ def linked(label: str, where: Where) -> str:
     if where.permalink and _PERMALINK_RE.match(where.permalink):
         return f"<{where.permalink.replace('&', '&amp;')}|{_label(label)}>"
     if where.channel and _CHANNEL_RE.match(where.channel):
-        return f"{bk.escape(bk.truncate(label, LABEL_CHARS))} in <#{where.channel}>"
-    return bk.escape(bk.truncate(label, LABEL_CHARS))
+        return f"{_esc(label, LABEL_CHARS)} in <#{where.channel}>"
+    return _esc(label, LABEL_CHARS)
 
 
 def _mention(user_id: str) -> str:
     return f"<@{user_id}>" if _USER_RE.match(user_id) else bk.escape(user_id)
 
 
-def _lines(lines: Sequence[str], total: int, empty: str) -> str:
+def _lines(lines: Sequence[str], total: int, empty: str, budget: int) -> str:
+    """The lines that fit in ``budget`` characters, then "and N more" for the rest of ``total``
+    (the first line always shows)."""
     if not lines:
         return empty
-    out = [bk.truncate(line, LINE_CHARS) for line in lines]
-    if total > len(lines):
-        out.append(f"_and {total - len(lines)} more_")
+    out: list[str] = []
+    used = 0
+    for line in lines:
+        more = len(f"\n_and {total - len(out)} more_") if total > len(out) + 1 else 0
+        if out and used + len(line) + 1 + more > budget:
+            break
+        out.append(line)
+        used += len(line) + 1
+    if total > len(out):
+        out.append(f"_and {total - len(out)} more_")
     return "\n".join(out)
 
 
@@ -175,15 +195,15 @@ def _kill_switch(data: HomeData) -> str:
 
 def _approval_line(a: HomeApproval) -> str:
     what = f"Undo of {a.title}" if a.undo else a.title
-    resource = f" on `{bk.escape(a.resource)}`" if a.resource else ""
+    resource = f" on `{_esc(a.resource)}`" if a.resource else ""
     expires = f", expires {bk.date_token(a.expires_at)}" if a.expires_at else ""
     return (
-        f":lock: {linked(what, a.where)}{resource} · {bk.escape(a.risk)} risk · requested by "
-        f"{bk.escape(a.requester)} · {a.have}/{a.needed} approvals{expires}"
+        f"{linked(what, a.where)}{resource} · {bk.escape(a.risk)} risk · requested by "
+        f"{_esc(a.requester)} · {a.have}/{a.needed} approvals{expires}"
     )
 
 
-def _alert_lines(data: HomeData) -> str:
+def _alert_lines(data: HomeData, budget: int) -> str:
     counts = "  ".join(
         f"{s.emoji} {s.value.title()} *{data.alerts_by_severity[s]}*"
         for s in Severity
@@ -193,42 +213,43 @@ def _alert_lines(data: HomeData) -> str:
     for a in data.alerts.items:
         repeats = f" · {a.count} events" if a.count > 1 else ""
         lines.append(f"{a.severity.emoji} {linked(a.title, a.where)} · {bk.date_token(a.at)}{repeats}")
-    body = _lines(lines, data.alerts.total, "No open alerts. :large_green_circle:")
+    body = _lines(lines, data.alerts.total, "No open alerts. :large_green_circle:", budget - len(counts) - 1)
     return f"{counts}\n{body}" if counts else body
 
 
 def _action_line(a: HomeAction) -> str:
-    resource = f" `{bk.escape(a.resource)}`" if a.resource else ""
-    return f"{bk.date_token(a.at)} · *{bk.escape(a.outcome)}* {linked(a.action, a.where)}{resource}"
+    resource = f" `{_esc(a.resource)}`" if a.resource else ""
+    return f"{bk.date_token(a.at)} · *{_esc(a.outcome)}* {linked(a.action, a.where)}{resource}"
 
 
 def _snooze_line(s: HomeSnooze) -> str:
-    reason = f" — {bk.escape(s.reason)}" if s.reason else ""
-    return f":zzz: {linked(s.target, s.where)} until {bk.date_token(s.until)} by {bk.escape(s.by)}{reason}"
+    reason = f" — {_esc(s.reason)}" if s.reason else ""
+    return f"{linked(s.target, s.where)} until {bk.date_token(s.until)} by {_esc(s.by)}{reason}"
 
 
 def _window_line(w: HomeWindow) -> str:
-    scope = f" ({bk.escape(w.scope)})" if w.scope else ""
+    scope = f" ({_esc(w.scope)})" if w.scope else ""
     ends = f" until {bk.date_token(w.ends)}" if w.ends else ""
-    reason = f" — {bk.escape(w.reason)}" if w.reason else ""
-    return f":construction: {bk.escape(w.name)}{scope}{ends}{reason}"
+    reason = f" — {_esc(w.reason)}" if w.reason else ""
+    return f"{_esc(w.name, LABEL_CHARS)}{scope}{ends}{reason}"
 
 
-def _body(data: HomeData, section_id: str) -> str:
+def _body(data: HomeData, section_id: str, budget: int) -> str:
     """One section's text; a section that could not be read says so."""
     if section_id in data.unavailable:
         return f":warning: Could not be read just now ({bk.escape(data.unavailable[section_id])})."
     if section_id == "kill-switch":
         return _kill_switch(data)
     if section_id == "approvals":
-        return _lines([_approval_line(a) for a in data.approvals.items], data.approvals.total, "Nothing waits for you.")
+        approvals = [_approval_line(a) for a in data.approvals.items]
+        return _lines(approvals, data.approvals.total, "Nothing waits for you.", budget)
     if section_id == "alerts":
-        return _alert_lines(data)
+        return _alert_lines(data, budget)
     if section_id == "actions":
-        return _lines([_action_line(a) for a in data.actions.items], data.actions.total, "None recently.")
+        return _lines([_action_line(a) for a in data.actions.items], data.actions.total, "None recently.", budget)
     if section_id == "snoozes":
-        return _lines([_snooze_line(s) for s in data.snoozes.items], data.snoozes.total, "None.")
-    return _lines([_window_line(w) for w in data.maintenance.items], data.maintenance.total, "None.")
+        return _lines([_snooze_line(s) for s in data.snoozes.items], data.snoozes.total, "None.", budget)
+    return _lines([_window_line(w) for w in data.maintenance.items], data.maintenance.total, "None.", budget)
 
 
 TITLES = {
@@ -251,8 +272,12 @@ def render_home(data: HomeData) -> dict[str, Any]:
         blocks = [*head, _section("refused", "Not available", bk.escape(data.refusal))]
         return {"type": "home", "blocks": bk.fit(blocks)}
     blocks = [*head, bk.divider()]
-    for section_id in SECTION_IDS:
-        blocks.append(_section(section_id, TITLES[section_id], _body(data, section_id)))
+    left = LISTS_BUDGET
+    for i, section_id in enumerate(SECTION_IDS):
+        later = len(SECTION_IDS) - i - 1
+        body = _body(data, section_id, min(SECTION_MAX, left - SECTION_FLOOR * later))
+        left -= len(body)
+        blocks.append(_section(section_id, TITLES[section_id], body))
     footer = (
         f"Open alerts among the last {data.alerts_window} alerts; your actions among the last "
         f"{data.actions_window} audit records. `/ops status`, `/ops audit @you` and `/ops snoozes` show more."
