@@ -4,7 +4,8 @@ Translation only: normalize the event (base64 bodies, a missing ``isBase64Encode
 own adapter raises KeyError on that —, v1 and v2 header shapes, ``null`` query strings), build a
 ``BoltRequest``, let the Bolt app from ``bot.slack.app`` verify the signature and dispatch, and
 return its response. Clicks go to ``bot.approval.clicks.handle_action``; slash commands to
-``bot.commands.answer_request`` (slow ones are queued for the worker and answered via response_url).
+``bot.commands.answer_request`` (slow ones are queued for the worker and answered via response_url);
+the Events API's ``app_home_opened`` to ``bot.home.publish_home`` (the viewer's Home tab).
 
 Built once per cold start: the Runtime and the Bolt app (Bolt is imported on first request).
 Log lines are JSON (``bot.logs``); once a request's signature checks out, each carries what it
@@ -37,6 +38,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.approval.clicks import handle_action
 from bot.commands import answer_request
 from bot.config import Settings
+from bot.home import publish_home
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
 from bot.slack.payloads import PROPOSAL_ACTIONS, CommandReply, CommandRequest, parse_action, payload_problem
@@ -96,6 +98,7 @@ def app() -> Any:
             on_action=lambda click: handle_action(_request_runtime(), click),
             on_command=lambda cmd: _on_command(_request_runtime(), cmd),
             on_view=_on_view,
+            on_home_opened=lambda opened: publish_home(_request_runtime(), opened),
         )
         _app = (rt, bolt_app)
     return _app[1]

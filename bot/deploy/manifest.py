@@ -7,7 +7,7 @@ or just the API's base URL)::
     >>> "request_url: https://abc123.execute-api.eu-west-1.amazonaws.com/slack/events" in text
     True
 
-Every Slack surface (slash command, buttons and modals, events) posts to the one route,
+Every Slack surface (slash command, buttons and modals, the Home tab's events) posts to the one route,
 ``POST /slack/events``, where Bolt verifies the signature and dispatches.
 
 ``render_manifest(socket_mode=True)`` is the app for ``python -m bot dev --socket-mode``: Socket
@@ -40,8 +40,12 @@ BOT_SCOPES = [
     "commands",  # /ops
     "usergroups:read",  # usergroups.users.list: authorization by Slack user group
 ]
-# No Events API subscriptions: the bot listens to interactivity and /ops only. (An event without
-# a listener would get a 404 from Bolt, and Slack disables subscriptions that keep failing.)
+# Events API: only the events bot/slack/app.py listens to. (An event without a listener would
+# get a 404 from Bolt, and Slack disables subscriptions that keep failing.) app_home_opened needs
+# no scope; views.publish neither.
+BOT_EVENTS = [
+    "app_home_opened",  # the Home tab: bot.home publishes the viewer's view (views.publish)
+]
 
 
 class ManifestURLError(EventOpsError, ValueError):
@@ -71,6 +75,7 @@ def manifest(
     if socket_mode:
         del data["features"]["slash_commands"][0]["url"]
         del data["settings"]["interactivity"]["request_url"]
+        del data["settings"]["event_subscriptions"]["request_url"]
         data["settings"]["socket_mode_enabled"] = True
     return data
 
@@ -91,6 +96,7 @@ def _manifest(request_url: str, name: str, command: str) -> dict[str, Any]:
             ),
         },
         "features": {
+            "app_home": {"home_tab_enabled": True},
             "bot_user": {"display_name": name, "always_online": True},
             "slash_commands": [
                 {
@@ -104,6 +110,7 @@ def _manifest(request_url: str, name: str, command: str) -> dict[str, Any]:
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
+            "event_subscriptions": {"request_url": request_url, "bot_events": list(BOT_EVENTS)},
             "interactivity": {"is_enabled": True, "request_url": request_url},
             "org_deploy_enabled": False,
             "socket_mode_enabled": False,

@@ -11,6 +11,7 @@ Routes (all on ``--port``)::
     POST /console/command       {user, channel, text} → a signed /ops slash command
     POST /console/say           {user, channel, text, thread_ts?} → a plain user message
     POST /console/fire          {sample} or {events} → onto the alerts queue
+    POST /console/home          {user} → a signed app_home_opened event; answers the published view
     GET  /console/samples       the sample names ``fire`` accepts
 
 The console acts as Slack's servers would: a click or a command becomes a request signed with
@@ -273,6 +274,7 @@ class ConsoleServer:
                 if not u.get("is_bot")
             ]
             activity = list(self.activity[-50:])
+            home_views = {uid: {"blocks": v.get("blocks") or []} for uid, v in ws.home_views.items()}
         messages.sort(key=lambda m: float(m["ts"]))
         return {
             "team": {"id": ws.team_id, "name": ws.team},
@@ -281,6 +283,7 @@ class ConsoleServer:
             "messages": messages,
             "ephemerals": ephemerals,
             "activity": activity,
+            "home_views": home_views,
         }
 
     # -- Slack's side of the interactions --------------------------------------------------------
@@ -300,11 +303,14 @@ class ConsoleServer:
             raise ValueError(f"unknown user {user_id!r}")
         return user
 
-    def post_signed(self, body: str, *, retry: int | None = None) -> tuple[int, str, float]:
-        """POST a form body to our own /slack/events, signed as Slack signs. Returns (status, text, seconds)."""
+    def post_signed(
+        self, body: str, *, retry: int | None = None, content_type: str = "application/x-www-form-urlencoded"
+    ) -> tuple[int, str, float]:
+        """POST a body (a form, or an Events API JSON body) to our own /slack/events, signed as
+        Slack signs. Returns (status, text, seconds)."""
         ts = str(int(time.time()))
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": sign(self.signing_secret, ts, body),
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
@@ -457,6 +463,57 @@ class ConsoleServer:
                         )
                     )
         return {"ok": status == 200, "status": status, "ms": round(took * 1000), "late": took > SLACK_TIMEOUT_S}
+
+    def post_event(self, event: dict[str, Any], *, team_id: str | None = None) -> tuple[int, str, float]:
+        """An Events API ``event_callback`` carrying ``event``, JSON and signed, as Slack sends it."""
+        ws = self.fake.workspace
+        team = team_id or ws.team_id
+        body = {
+            "token": "sandbox-verification-token",
+            "team_id": team,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": team,
+                    "user_id": ws.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return self.post_signed(json.dumps(body), content_type="application/json")
+
+    def open_home(self, user_id: str) -> dict[str, Any]:
+        """The user opens the app's Home tab: Slack sends ``app_home_opened`` (with the view it
+        shows now, if any); answers the HTTP result and the view the bot published."""
+        user = self._user(user_id)
+        shown = self.fake.home_view(user_id)
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user["id"],
+            "channel": "D" + uuid.uuid5(uuid.NAMESPACE_OID, user["id"]).hex[:10].upper(),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        if shown is not None:
+            event["view"] = shown
+        status, text, took = self.post_event(event)
+        view = self.fake.home_view(user_id)
+        self.note("home", f"{user['name']} opened the Home tab → HTTP {status} in {took * 1000:.0f} ms")
+        return {
+            "ok": status == 200,
+            "status": status,
+            "body": text,
+            "ms": round(took * 1000),
+            "late": took > SLACK_TIMEOUT_S,
+            "view": view,
+        }
 
     def say(self, user_id: str, channel: str, text: str, thread_ts: str | None = None) -> dict[str, Any]:
         """A plain message typed by a demo user (the bot does not read messages; this is for people)."""
@@ -665,6 +722,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif action == "command":
             self._json(200, srv.slash_command(need("user"), need("channel"), need("text")))
+        elif action == "home":
+            self._json(200, srv.open_home(need("user")))
         elif action == "say":
             self._json(200, srv.say(need("user"), need("channel"), need("text"), data.get("thread_ts")))
         elif action == "fire":

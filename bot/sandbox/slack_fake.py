@@ -315,6 +315,7 @@ class Workspace:
         self.usergroups: dict[str, list[str]] = {}
         self.ephemerals: list[Ephemeral] = []
         self.views: list[dict[str, Any]] = []
+        self.home_views: dict[str, dict[str, Any]] = {}  # user id → the Home tab views.publish set
         self.response_urls: dict[str, ResponseURL] = {}
         self._last_ts = 0.0
 
@@ -505,6 +506,11 @@ class SlackFake:
     def ephemerals(self) -> list[Ephemeral]:
         with self.lock:
             return list(self.workspace.ephemerals)
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab ``views.publish`` last set for ``user_id`` (None: never published)."""
+        with self.lock:
+            return self.workspace.home_views.get(user_id)
 
     def calls(self, method: str) -> list[RecordedRequest]:
         with self.lock:
@@ -869,6 +875,29 @@ def _views_open(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "view": stored}
 
 
+def _views_publish(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:
+    """views.publish as Slack checks it: a known ``user_id``, a ``home`` view, ≤ 100 valid blocks."""
+    user = p.get("user_id")
+    if not isinstance(user, str) or not user:
+        raise BlockError("invalid_arguments", "user_id is required")
+    if user not in fake.workspace.users:
+        raise BlockError("user_not_found", f"user {user!r}")
+    view = p.get("view")
+    if not isinstance(view, dict) or view.get("type") != "home":
+        raise BlockError("invalid_arguments", "view must be an object with type home")
+    for key, limit in (("private_metadata", 3000), ("callback_id", 255), ("external_id", 255)):
+        if key in view and (not isinstance(view[key], str) or len(view[key]) > limit):
+            raise BlockError("invalid_arguments", f"view.{key} must be a string of at most {limit} characters")
+    validate_blocks(view.get("blocks"), max_blocks=LIMITS["modal_blocks"])
+    previous = fake.workspace.home_views.get(user)
+    if p.get("hash") and previous is not None and p["hash"] != previous["hash"]:
+        raise BlockError("hash_conflict", "the view was published again since that hash")
+    stored = {**view, "id": (previous or {}).get("id") or "V" + uuid.uuid4().hex[:10].upper()}
+    stored["hash"] = f"{time.time():.6f}.{uuid.uuid4().hex[:8]}"
+    fake.workspace.home_views[user] = stored
+    return {"ok": True, "view": stored}
+
+
 _METHODS = {
     "auth.test": _auth_test,
     "chat.postMessage": _post_message,
@@ -880,6 +909,7 @@ _METHODS = {
     "usergroups.users.list": _usergroup_users,
     "conversations.info": _conversations_info,
     "views.open": _views_open,
+    "views.publish": _views_publish,
 }
 
 # Form-encoded calls carry these as JSON strings.

@@ -269,6 +269,10 @@ class SlackPoster:
         link = resp.get("permalink")
         return str(link) if link else None
 
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        """views.publish: ``view`` (type ``home``) becomes ``user_id``'s App Home tab."""
+        self._call("views.publish", {"user_id": user_id, "view": view})
+
     def users_in_group(self, group_id: str) -> list[str]:
         """User ids in a Slack user group (usergroups.users.list)."""
         resp = self._call("usergroups.users.list", {"usergroup": group_id})

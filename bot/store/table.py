@@ -20,25 +20,30 @@ FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,  
                                             claim_until (the claim's lease)
   claim_message, mark_message_*,            get_message, lookup, dirty_messages,
   bump_message, drop_*claim ← pipeline,     abandoned_claims ← pipeline, messages,
-  messages                                  commands.status, housekeeping
+  messages                                  commands.status, housekeeping;
+                                            messages_for (BatchGetItem) ← home
 RES#<channel>#<resource key>      MSG       ts of the resource's message, its    dedup window
                                             severity and whether it was active
   set_resource_thread ← pipeline            lookup, resource_thread ← pipeline
 ALERT#<alert id>                  ALERT     Alert JSON, channel, ts, proposal    30 days
                                             ids, status line
   put_alert, set_alert_message,             get_alert (``StoredAlert``), alert_message_state,
-  set_alert_status ← pipeline, clicks       recent_alerts ← messages, clicks, commands
+  set_alert_status ← pipeline, clicks       recent_alerts ← messages, clicks, commands;
+                                            recent_stored_alerts ← home
 PROPOSAL#<proposal id>            PROPOSAL  Proposal JSON, state, version        90 days
-  put_proposal(s), save_proposal            get_proposal, proposals_in ← everyone
+  put_proposal(s), save_proposal            get_proposal, proposals_in ← everyone;
+                                            latest_proposals_in ← home
 AUDIT#<entry id or unique key>    AUDIT     AuditEntry JSON (before the chain)   never
   nothing: legacy, read-only (IAM denies    nothing in bot/ (console or tools only)
   every write on AUDIT# keys)
 SNOOZE#<fp | rule:… | channel:…>  SNOOZE    until, by, reason, channel, ts       until + 7 days
-  snooze, unsnooze ← clicks, commands       lookup, snoozed_until, snoozes ← pipeline, sweeps
+  snooze, unsnooze ← clicks, commands       lookup, snoozed_until, snoozes ← pipeline, sweeps;
+                                            active_snoozes ← home
 ACK#<alert id>                    VALUE     Actor JSON of the first to ack       decision
   claim_ack ← clicks (Acknowledge)          acked_by ← clicks ("already acknowledged by")
 DISMISS#<alert id>                VALUE     Actor JSON of the first to dismiss   decision
-  claim_dismissal ← clicks (Dismiss)        dismissed_by ← clicks, commands.status
+  claim_dismissal ← clicks (Dismiss)        dismissed_by ← clicks, commands.status;
+                                            dismissed_among (BatchGetItem) ← home
 UNDO#<proposal id>                VALUE     Actor JSON of the undo requester     decision
   claim_undo_request ← clicks (Undo)        undo_requested_by ← clicks
 UNDORUN#<proposal id>             VALUE     correlation id of the undo job       decision
@@ -90,8 +95,12 @@ LATENCY#delivery                  <unix     ``DeliveryLatency`` histogram of    
 The audit trail has its own table, ``<table>-audit`` (``bot.store.audit_log`` lists its key
 families: ``CHAIN#<day>`` / ``<seq>`` hash-chained records and ``KEY#<unique key>`` claims), written
 by ``append_audit`` ← ``bot.approval.audit`` and read by ``recent_audit``, ``audit_for_proposal``
-and ``verify_audit`` ← commands, tests. Records written before it stay in this table under
+and ``verify_audit`` ← commands, tests, and ``recent_audit_by`` ← home. Records written before it stay in this table under
 ``AUDIT#``, unchained.
+
+No key family holds maintenance windows yet: ``active_maintenance`` ← home answers ``[]``
+until one does. The App Home (``bot.home``) reads only with the bounded methods marked "← home"
+(one Query page or one BatchGetItem each) and ``recent_audit_by``.
 
 VALUE and COUNTER items go through the private ``_put_value`` / ``_get_value`` / ``_incr`` /
 ``_counter`` helpers only. Nested data is stored as a JSON string in ``data`` so pydantic models
@@ -773,24 +782,8 @@ class Store:
             KeyConditionExpression="gsi1pk = :p",
             ExpressionAttributeValues={":p": _s("SNOOZES")},
         )
-        out = []
         now = _now()
-        for i in resp.get("Items", []):
-            until = float(i["until"]["N"])
-            if until <= now and not include_expired:
-                continue
-            out.append(
-                {
-                    "id": i["id"]["S"],
-                    "target": i["pk"]["S"].removeprefix("SNOOZE#"),
-                    "until": until,
-                    "by": Actor.model_validate_json(i["by"]["S"]),
-                    "reason": "" if i["reason"]["S"] == "-" else i["reason"]["S"],
-                    "channel": "" if i["channel"]["S"] == "-" else i["channel"]["S"],
-                    "ts": "" if i["ts"]["S"] == "-" else i["ts"]["S"],
-                }
-            )
-        return out
+        return [_snooze_from_item(i) for i in resp.get("Items", []) if include_expired or float(i["until"]["N"]) > now]
 
     def unsnooze(self, target_or_id: str) -> bool:
         for s in self.snoozes(include_expired=True):
@@ -1100,6 +1093,91 @@ class Store:
             if float(i["ttl"]["N"]) >= now
         ]
 
+    # --- the App Home's reads (bot.home): each one bounded Query or BatchGetItem -----------
+    def recent_stored_alerts(self, limit: int = 50) -> list[StoredAlert]:
+        """The newest ``limit`` alerts (``ALERT#``), each with the message it was posted as:
+        one Query page of at most ``limit`` items."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": _s("ALERTS")},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [
+            StoredAlert(
+                alert=Alert.model_validate_json(i["data"]["S"]),
+                channel=i.get("channel", {}).get("S"),
+                ts=i.get("ts", {}).get("S"),
+            )
+            for i in resp.get("Items", [])
+        ]
+
+    def messages_for(self, fingerprints: Sequence[str]) -> dict[str, MessageRecord]:
+        """The ``FP#`` message records of ``fingerprints`` (at most 100: one BatchGetItem)."""
+        items = self._batch_get([(f"FP#{fp}", "MSG") for fp in dict.fromkeys(fingerprints)])
+        records = (_message_from_item(i) for i in items if i["pk"]["S"].startswith("FP#"))
+        return {r.fingerprint: r for r in records}
+
+    def dismissed_among(self, alert_ids: Sequence[str]) -> set[str]:
+        """Which of ``alert_ids`` someone dismissed (``DISMISS#``; at most 100: one BatchGetItem)."""
+        items = self._batch_get([(f"DISMISS#{a}", "VALUE") for a in dict.fromkeys(alert_ids)])
+        return {i["pk"]["S"].removeprefix("DISMISS#") for i in items}
+
+    def latest_proposals_in(self, state: ProposalState, limit: int = 100) -> list[Proposal]:
+        """The newest ``limit`` proposals in ``state`` (``PROPOSAL#``): one Query page."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": _s(f"PROPOSALS#{state.value}")},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [Proposal.model_validate_json(i["data"]["S"]) for i in resp.get("Items", [])]
+
+    def active_snoozes(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Snoozes (``SNOOZE#``) that have not ended, the soonest to end first, at most ``limit``:
+        one Query page on ``until > now`` (the shape ``snoozes()`` returns)."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk > :now",
+            ExpressionAttributeValues={":p": _s("SNOOZES"), ":now": _s(str(int(_now())))},
+            Limit=limit,
+        )
+        now = _now()
+        return [_snooze_from_item(i) for i in resp.get("Items", []) if float(i["until"]["N"]) > now]
+
+    def active_maintenance(self) -> list[dict[str, Any]]:
+        """Maintenance windows in effect now: ``{"name", "scope", "starts", "ends", "by", "reason"}``
+        each. No key family holds maintenance windows yet, so there are none: ``[]``."""
+        return []
+
+    def recent_audit_by(self, user: str, limit: int = 10, window: int = 200) -> tuple[list[AuditEntry], int]:
+        """``user``'s audit records among the newest ``window`` (newest first, at most ``limit``)
+        and how many of theirs the window holds in all (one Query page on the audit table)."""
+        return self.audit.recent_by(user, limit, window)
+
+    def _batch_get(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Items for up to 100 (pk, sk) keys; expired ones left out. Keys DynamoDB leaves
+        unprocessed (throttling) are asked again, up to ``_BATCH_WRITE_TRIES`` times."""
+        if len(keys) > 100:
+            raise ValueError("BatchGetItem takes at most 100 keys")
+        pending: dict[str, Any] = {self.table: {"Keys": [{"pk": _s(pk), "sk": _s(sk)} for pk, sk in keys]}}
+        out: list[dict[str, Any]] = []
+        for attempt in range(_BATCH_WRITE_TRIES):
+            if not keys or not pending:
+                break
+            resp = self.client.batch_get_item(RequestItems=pending)
+            out += (resp.get("Responses") or {}).get(self.table, [])
+            pending = resp.get("UnprocessedKeys") or {}
+            if pending and attempt + 1 < _BATCH_WRITE_TRIES:
+                time.sleep(_BATCH_WRITE_BACKOFF_S * 2**attempt)
+        now = _now()
+        return [i for i in out if "ttl" not in i or float(i["ttl"]["N"]) >= now]
+
     # --- counters and values (private: every family above has its own methods) ------------
     def _incr(self, pk: str, ttl_s: int, by: int = 1) -> int:
         resp = self.client.update_item(
@@ -1142,6 +1220,19 @@ class Store:
         if item and "ttl" in item and float(item["ttl"]["N"]) < _now() and not pk.startswith(AUDIT_PREFIX):
             return None  # DynamoDB deletes expired items lazily (up to days later)
         return item
+
+
+def _snooze_from_item(i: dict[str, Any]) -> dict[str, Any]:
+    """A ``SNOOZE#`` item as ``snoozes()`` and ``active_snoozes()`` return it."""
+    return {
+        "id": i["id"]["S"],
+        "target": i["pk"]["S"].removeprefix("SNOOZE#"),
+        "until": float(i["until"]["N"]),
+        "by": Actor.model_validate_json(i["by"]["S"]),
+        "reason": "" if i["reason"]["S"] == "-" else i["reason"]["S"],
+        "channel": "" if i["channel"]["S"] == "-" else i["channel"]["S"],
+        "ts": "" if i["ts"]["S"] == "-" else i["ts"]["S"],
+    }
 
 
 def _thread_from_item(item: dict[str, Any]) -> ResourceThread:

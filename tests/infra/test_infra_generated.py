@@ -6,6 +6,7 @@ Every test lists all offenders in one failure, so one run shows the whole fix.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -213,7 +214,9 @@ def test_manifest_points_every_surface_at_the_events_route():
     data = yaml.safe_load(text)
     url = "https://abc123.execute-api.eu-west-1.amazonaws.com/slack/events"
     assert data["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
-    assert "event_subscriptions" not in data["settings"]  # no Events API listener, so no subscription
+    # the Events API: only the Home tab's app_home_opened, to the same route
+    assert data["settings"]["event_subscriptions"] == {"request_url": url, "bot_events": ["app_home_opened"]}
+    assert data["features"]["app_home"] == {"home_tab_enabled": True}
     assert [c["command"] for c in data["features"]["slash_commands"]] == ["/ops"]
     assert data["features"]["slash_commands"][0]["url"] == url
     assert {"chat:write", "commands"} <= set(data["oauth_config"]["scopes"]["bot"])
@@ -255,3 +258,12 @@ def test_socket_mode_manifest_has_no_request_url_and_says_where_the_app_token_co
     assert yaml.safe_load((INFRA / "slack-manifest-socket-mode.yml").read_text()) == manifest(socket_mode=True)
     with pytest.raises(ManifestURLError):
         render_manifest()
+
+
+def test_manifest_subscribes_to_exactly_the_events_the_app_listens_to():
+    """An event without a listener gets a 404 from Bolt, and Slack disables failing subscriptions."""
+    source = (Path(__file__).resolve().parents[2] / "bot" / "slack" / "app.py").read_text()
+    listened = re.findall(r"@app\.event\(\"([a-z_]+)\"\)", source)
+    assert (
+        sorted(manifest()["settings"]["event_subscriptions"]["bot_events"]) == sorted(listened) == ["app_home_opened"]
+    )

@@ -11,6 +11,7 @@ const state = {
   seen: JSON.parse(localStorage.getItem("eventops.seen") || "{}"), // channel id → top-level count seen
   lastSignature: "",
   pending: new Set(),     // "ts|action_id" of clicks in flight
+  home: false,            // the app's Home tab is open instead of a channel
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -223,6 +224,33 @@ function topLevel(channelId) {
   return state.data.messages.filter((m) => m.channel === channelId && (!m.thread_ts || m.thread_ts === m.ts));
 }
 
+// --- the app's Home tab: opening it sends a signed app_home_opened; the bot publishes the view ---
+
+async function openHome() {
+  state.home = true;
+  state.thread = null;
+  state.lastSignature = "";
+  $("#messages").innerHTML = `<div class="empty">Opening the Home tab…</div>`;
+  const r = await api("/console/home", { user: state.user });
+  if (!r.ok) toast(`The app answered HTTP ${r.status || "?"}: ${r.error || r.body || "error"}`, true);
+  else if (r.late) toast(`The app took ${r.ms} ms; Slack would have shown a timeout after 3 s`, true);
+  state.lastSignature = "";
+  refresh();
+}
+
+function renderHome() {
+  $("#home-link").classList.add("active");
+  $("#channel-title").textContent = "EventOps · Home";
+  $("#channel-hint").innerHTML = "Opening this tab sends a signed <code>app_home_opened</code>; the bot answers with <code>views.publish</code>.";
+  $("#composer-form").hidden = true;
+  const view = (state.data.home_views || {})[state.user];
+  const blocks = view ? view.blocks : [];
+  const pseudo = { ts: "home", channel: "" };
+  $("#messages").innerHTML = blocks.length
+    ? `<div class="home-view" data-user="${esc(state.user)}">${blocks.map((b) => block(b, pseudo)).join("")}</div>`
+    : `<div class="empty">The app has not published a Home tab for you yet.</div>`;
+}
+
 function render() {
   const d = state.data;
   if (!state.channel || !d.channels.some((c) => c.id === state.channel)) {
@@ -233,7 +261,7 @@ function render() {
   const nav = $("#channels");
   nav.innerHTML = d.channels.map((c) => {
     const unread = c.id === state.channel ? 0 : Math.max(0, c.count - (state.seen[c.id] || 0));
-    return `<a href="#" class="channel${c.id === state.channel ? " active" : ""}${unread ? " unread" : ""}" data-id="${esc(c.id)}" data-name="${esc(c.name)}">
+    return `<a href="#" class="channel${c.id === state.channel && !state.home ? " active" : ""}${unread ? " unread" : ""}" data-id="${esc(c.id)}" data-name="${esc(c.name)}">
       <span># ${esc(c.name)}</span>${unread ? `<span class="badge">${unread}</span>` : ""}</a>`;
   }).join("");
   const current = d.channels.find((c) => c.id === state.channel);
@@ -241,6 +269,16 @@ function render() {
     state.seen[current.id] = current.count;
     localStorage.setItem("eventops.seen", JSON.stringify(state.seen));
   }
+  if (state.home) {
+    renderHome();
+    $("#activity").innerHTML = d.activity.slice(-8).reverse()
+      .map((a) => `<li title="${esc(new Date(a.at * 1000).toLocaleTimeString())}">${esc(a.text)}</li>`).join("");
+    $("#thread").hidden = true;
+    return;
+  }
+  $("#home-link").classList.remove("active");
+  $("#composer-form").hidden = false;
+  $("#channel-hint").innerHTML = "Buttons send signed <code>block_actions</code>; <code>/ops …</code> sends a signed slash command.";
   $("#channel-title").textContent = current ? `# ${current.name}` : "no channels";
   $("#composer").placeholder = current ? `Message #${current.name} — try /ops help` : "";
 
@@ -403,8 +441,10 @@ async function loadSamples() {
 document.addEventListener("click", (ev) => {
   const btn = ev.target.closest(".bk-button");
   if (btn && !btn.disabled) { ev.preventDefault(); onButton(btn); return; }
+  const home = ev.target.closest("#home-link");
+  if (home) { ev.preventDefault(); openHome(); return; }
   const ch = ev.target.closest("#channels a");
-  if (ch) { ev.preventDefault(); state.channel = ch.dataset.id; state.thread = null; state.lastSignature = ""; refresh(); return; }
+  if (ch) { ev.preventDefault(); state.home = false; state.channel = ch.dataset.id; state.thread = null; state.lastSignature = ""; refresh(); return; }
   const replies = ev.target.closest(".replies");
   if (replies) { state.thread = replies.dataset.thread; state.lastSignature = ""; refresh(); }
 });
@@ -419,6 +459,7 @@ $("#user-picker").addEventListener("change", (ev) => {
   state.user = ev.target.value;
   localStorage.setItem("eventops.user", state.user);
   state.lastSignature = "";
+  if (state.home) { openHome(); return; }  // another user opens their own Home tab
   refresh();
 });
 $("#composer-form").addEventListener("submit", (ev) => {
