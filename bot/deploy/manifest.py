@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.errors import EventOpsError
+from bot.slack.payloads import EXPLAIN_SHORTCUT_ID
 
 EVENTS_PATH = "/slack/events"
 PLACEHOLDER_URL = "https://YOUR-API-ID.execute-api.YOUR-REGION.amazonaws.com"
@@ -33,6 +34,15 @@ BOT_SCOPES = [
 ]
 # No Events API subscriptions: the bot listens to interactivity and /ops only. (An event without
 # a listener would get a 404 from Bolt, and Slack disables subscriptions that keep failing.)
+
+
+# The message shortcut in every message's ⋯ menu (bot.slack.app listens for its callback_id).
+EXPLAIN_SHORTCUT = {
+    "name": "Explain with EventOps",
+    "type": "message",
+    "callback_id": EXPLAIN_SHORTCUT_ID,
+    "description": "Why this alert went here: its rule, grouping and remediations",
+}
 
 
 class ManifestURLError(EventOpsError, ValueError):
@@ -78,6 +88,7 @@ def manifest(url: str = PLACEHOLDER_URL, name: str = "EventOps", command: str = 
                     "should_escape": False,
                 }
             ],
+            "shortcuts": [EXPLAIN_SHORTCUT],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
