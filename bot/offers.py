@@ -24,9 +24,22 @@ log = logging.getLogger("eventops.offers")
 
 
 def candidates(alert: Alert) -> list[tuple[str, Remediation]]:
-    """The catalog's remediations that fix what ``alert`` reports, resolved or not."""
+    """The catalog's remediations that fix what ``alert`` reports, resolved or not. One that
+    fits every problem (``fixes = ("*",)``, e.g. SSM runbooks) counts only where it can name
+    a target: otherwise it would be "refused" on every alert."""
     probe = alert if alert.active else alert.model_copy(update={"active": True})
-    return [(str(name), rem) for name, rem in remediations.items() if fits(rem, probe)]
+    return [
+        (str(name), rem)
+        for name, rem in remediations.items()
+        if fits(rem, probe) and (tuple(rem.fixes) != ("*",) or _applies(rem, probe))
+    ]
+
+
+def _applies(rem: Remediation, alert: Alert) -> bool:
+    try:
+        return rem.applies_to(alert) is not None
+    except Exception:  # noqa: BLE001 - a broken plugin is reported where it is offered (_one)
+        return True
 
 
 def blanket_refusal(alert: Alert, route: Route, rt: Runtime) -> tuple[str | None, str | None]:

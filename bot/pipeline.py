@@ -476,8 +476,7 @@ def _post_new(
         return "storm"
 
     offers, alert, refusals = _offers_and_note(alert, route, rt)
-    posted_why = " ".join(p for p in ("posted as its own message.", decided.reason) if p)
-    decided = decided.decided("posted", posted_why).with_offers([o.name for o in offers], refusals)
+    decided = decided.decided("posted", decided.reason).with_offers([o.name for o in offers], refusals)
     proposals = new_proposals(alert, offers, channel, rt)
     payload = render_alert(
         alert,

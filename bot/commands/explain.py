@@ -161,10 +161,11 @@ def _delivery(rt: Runtime, alert: Alert, d: Decisions) -> str:
     lines.append(f"Decided {d.at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC')}")
     rec = rt.store.get_message(alert.fingerprint)
     if rec is not None and (rec.owner_id == alert.id or d.outcome == "grouped"):
-        repeats = max(0, rec.count - 1)
         seen = datetime.fromtimestamp(rec.last_seen, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        repeats = max(0, rec.count - 1)
+        counted = f"{repeats} repeat{'' if repeats == 1 else 's'} grouped into it" if repeats else "no repeats so far"
         lines.append(
-            f"This problem's message counts {rec.count} event(s): {repeats} repeat(s) grouped into it, last seen {seen}"
+            f"This problem's message counts {rec.count} event{'' if rec.count == 1 else 's'}: {counted}, last seen {seen}"
             + ("" if rec.owner_id == alert.id else f" (its first alert: {code(rec.owner_id)})")
         )
     return "\n".join(lines)
