@@ -21,6 +21,7 @@ from bot.commands.base import Invocation, Reply, command
 from bot.commands.output import code, esc
 from bot.decisions import Decisions
 from bot.errors import CommandError, NotFoundError
+from bot.messages import storm_snooze_target
 from bot.models import Actor, Alert
 from bot.runtime import Runtime
 from bot.slack import blocks as bk
@@ -112,7 +113,7 @@ def explain_alert(rt: Runtime, alert_id: str) -> Reply:
         sections.append("*Decisions*\nNone were recorded for this alert (it was stored before EventOps kept them).")
     else:
         sections += [_routing(d), _delivery(rt, alert, d), _remediations(rt, alert, d)]
-    sections.append(_since(rt, alert))
+    sections.append(_since(rt, alert, d))
     blocks = [bk.header(f"Why: {alert.title}")] + [bk.section(s) for s in sections if s]
     fallback = "\n".join(s for s in sections if s)
     return Reply(text=fallback, blocks=bk.fit(blocks))
@@ -189,18 +190,33 @@ def _remediations(rt: Runtime, alert: Alert, d: Decisions) -> str:
     return "\n".join(lines)
 
 
-def _since(rt: Runtime, alert: Alert) -> str:
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _snooze_targets(alert: Alert, d: Decisions | None) -> list[tuple[str, str]]:
+    """The snoozes that hold this alert's problem now (``bot.pipeline``'s lookup, and a storm's)."""
+    out = [(alert.fingerprint, "This problem")]
+    if d is not None:
+        out += [(f"rule:{d.rule}", f"Rule '{esc(d.rule)}'"), (f"channel:{d.channel}", f"Channel {esc(d.channel)}")]
+        if d.outcome == "storm":
+            out.append(
+                (storm_snooze_target(d.channel), f"The storm in {esc(d.channel)} (its alerts are held, not listed)")
+            )
+    return out
+
+
+def _since(rt: Runtime, alert: Alert, d: Decisions | None) -> str:
     store, lines = rt.store, []
     acked, dismissed = store.acked_by(alert.id), store.dismissed_by(alert.id)
     if acked:
         lines.append(f"Acknowledged by <@{acked.user_id}>")
     if dismissed:
         lines.append(f"Dismissed by <@{dismissed.user_id}>")
-    until = store.snoozed_until(alert.fingerprint)
-    if until:
-        lines.append(
-            f"This problem is snoozed until {datetime.fromtimestamp(until, UTC).strftime('%Y-%m-%d %H:%M UTC')}"
-        )
+    for target, what in _snooze_targets(alert, d):
+        until = store.snoozed_until(target)
+        if until:
+            lines.append(f"{what} is snoozed until {_when(until)}")
     for e in store.audit_for_alert(alert.id, limit=_AUDIT_SHOWN):
         what = e.remediation or e.action
         lines.append(f"{e.at.strftime('%Y-%m-%d %H:%M')} {esc(what)} → {esc(e.outcome)} by <@{e.actor.user_id}>")

@@ -55,7 +55,7 @@ def _posted(sb: Sandbox, alert_id: str, timeout: float = 20.0) -> Any:
             stored = sb.runtime().store.get_alert(alert_id)
             if stored.ts or (stored.decisions and stored.decisions.outcome != "posted"):
                 return stored
-        except Exception:  # noqa: BLE001 - not stored yet
+        except Exception:  # not stored yet
             pass
         time.sleep(0.2)
     raise AssertionError(f"alert {alert_id} was not delivered within {timeout:.0f} s")

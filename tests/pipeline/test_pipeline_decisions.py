@@ -11,6 +11,7 @@ import pytest
 from pipeline_env import BASE_CONFIG, event
 
 from bot.aws import remediation_refusal
+from bot.commands.explain import explain_alert
 from bot.config import parse_config
 from bot.decisions import MAX_REASON, MAX_REFUSALS, MAX_RULES, Decisions, Refusal
 from bot.models import Actor, Alert, Mode, Route
@@ -78,6 +79,11 @@ def test_a_storm_alert_records_the_storm(notify_env):
     assert outcomes[0] == "posted" and "storm" in outcomes.values()
     storm = next(_decisions(notify_env, f"s-{i}") for i in range(3) if outcomes[i] == "storm")
     assert "more than 1 new posts a minute in #ops" in storm.reason
+    assert "Part of a storm" in explain_alert(notify_env.rt, storm_id(notify_env)).text
+
+
+def storm_id(env) -> str:
+    return next(f"s-{i}" for i in range(3) if _decisions(env, f"s-{i}").outcome == "storm")
 
 
 def test_a_snoozed_alert_records_which_snooze_held_it(notify_env):
@@ -87,6 +93,8 @@ def test_a_snoozed_alert_records_which_snooze_held_it(notify_env):
     assert d.outcome == "snoozed" and d.rule == "security" and "rule 'security' is snoozed until" in d.reason
     assert d.trace.checks[0].matched
     assert notify_env.top("#sec") == []
+    text = explain_alert(notify_env.rt, "z-1").text
+    assert "Held: a snooze covered it" in text and "Rule 'security' is snoozed until" in text
 
 
 def test_notify_mode_is_the_reason_nothing_is_offered(notify_env):
