@@ -5,7 +5,8 @@
   line saying which and why.
 - ``check-config [FILE]`` validates the YAML config (default: $EVENTOPS_CONFIG) as the runtime
   loads it: exit 1 and the key and reason (approvals no one can give, unknown remediations).
-- ``manifest --url URL`` prints the Slack app manifest with the request URL filled in.
+- ``manifest --url URL`` prints the Slack app manifest with the request URL filled in;
+  ``manifest --socket-mode`` the one for ``dev --socket-mode`` (Socket Mode on, no URL).
 - ``config-schema`` prints the config file's JSON Schema (docs/eventops.schema.json).
 - ``redrive --queue alerts|jobs [--max N] [--dry-run]`` moves records that exhausted their
   retries from a dead-letter queue back to its queue (``bot.redrive``), with the deployed
@@ -115,7 +116,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     # deferred: each sub-command loads only what it uses (render runs offline, fast)
     from bot.deploy.manifest import render_manifest
 
-    print(render_manifest(args.url), end="")
+    print(render_manifest(args.url, socket_mode=args.socket_mode), end="")
     return 0
 
 
@@ -168,8 +169,10 @@ def _offline_commands(sub: Any) -> None:
     p.add_argument("file", nargs="?")
     p.set_defaults(func=cmd_check_config)
 
-    p = sub.add_parser("manifest", help="print the Slack app manifest for a request URL")
-    p.add_argument("--url", required=True, help="public base URL of the slack function")
+    p = sub.add_parser("manifest", help="print the Slack app manifest for a request URL, or for Socket Mode")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--url", help="public base URL of the slack function")
+    which.add_argument("--socket-mode", action="store_true", help="Socket Mode on, no request URL (dev --socket-mode)")
     p.set_defaults(func=cmd_manifest)
 
     p = sub.add_parser("config-schema", help="print the config file's JSON Schema")
@@ -200,6 +203,11 @@ def _local_commands(sub: Any) -> None:
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--aws-port", type=int, default=4566)
     p.add_argument("--no-demo", action="store_true", help="do not fire the demo events at start")
+    p.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="connect the bot to the local Slack over Socket Mode; clicks and commands travel as envelopes",
+    )
     p.set_defaults(func=_delegate("sandbox"))
 
     p = sub.add_parser("fire", help="send a sample or file event into the running sandbox")

@@ -263,6 +263,13 @@ class Publish(_Strict):
     archive_bucket: str | None = None
 
 
+class ScorecardConfig(_Strict):
+    """The weekly scorecard (``bot.scorecard``): where it is posted, and over how many days."""
+
+    channel: str | None = None
+    days: int = Field(default=7, ge=1, le=30)
+
+
 class Runbook(_Strict):
     """An SSM Automation runbook offered by ``ssm.run-automation``."""
 
@@ -286,6 +293,7 @@ class Config(_Strict):
     dedup: Dedup = Field(default_factory=Dedup)
     storm: Storm = Field(default_factory=Storm)
     publish: Publish = Field(default_factory=Publish)
+    scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
     snooze_default_minutes: int = 60
     runbooks: list[Runbook] = Field(default_factory=list)
     slash_command: str = "/ops"

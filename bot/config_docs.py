@@ -48,6 +48,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Config.runbooks": "SSM Automation runbooks that `ssm.run-automation` may offer.",
     "Config.slash_command": "The slash command the Slack app registers.",
     "Config.heartbeat_channel": 'Where the daily "EventOps is alive" message goes (default: the default route\'s channel).',
+    "Config.scorecard": "The weekly scorecard: events received vs messages posted, the noisiest rules, time to acknowledge and remediate, remediation outcomes, DLQ and upkeep health.",
     "Config.link_hosts": "Hosts besides *.aws.amazon.com that messages may link to, e.g. the wiki an alarm description's runbook URL points at.",
     "Account.id": "The 12-digit account id (quote it in YAML).",
     "Account.alias": "A short name shown in messages instead of the id.",
@@ -106,6 +107,8 @@ DESCRIPTIONS: dict[str, str] = {
     "Dedup.max_updates_per_channel_per_batch": "Repeats coalesced into at most this many chat.update calls per channel per batch.",
     "Storm.threshold_per_minute": "More new posts than this per channel per minute start a storm summary.",
     "Storm.alerts_per_reply": "Storm alerts are listed in the summary's thread, this many per reply.",
+    "ScorecardConfig.channel": "Where the weekly scorecard is posted (Mondays 09:00 UTC). Unset: no weekly post; `/ops report` still answers.",
+    "ScorecardConfig.days": "How many days the weekly scorecard covers (1 to 30).",
     "Publish.bus_name": "EventBridge bus that receives each normalized alert.",
     "Publish.archive_bucket": "S3 bucket that receives each raw event.",
     "Runbook.document": "The SSM Automation document name.",
@@ -171,6 +174,7 @@ blast_radius: {max_executions_per_account_per_hour: 10}
 dedup: {window_minutes: 1440, event_id_ttl_hours: 48, max_updates_per_channel_per_batch: 10}
 storm: {threshold_per_minute: 20, alerts_per_reply: 25}
 publish: {bus_name: eventops-alerts, archive_bucket: my-eventops-archive}
+scorecard: {channel: "#ops-leads", days: 7}
 snooze_default_minutes: 60
 runbooks:
   - document: AWS-RestartEC2Instance

@@ -41,6 +41,7 @@ from bot.runtime import Runtime
 from bot.slack.render import render_alert, render_outcome_reply, render_thread_reply
 from bot.sources import parse_event
 from bot.sources.base import ParseContext
+from bot.stats import Tally
 from bot.store import STORM_BUCKET_S, EventClaim, ResourceThread
 from bot.store.table import MessageRecord
 
@@ -166,6 +167,7 @@ class NotifyBatch:
     has_message: dict[str, str] = field(default_factory=dict)  # fingerprint → channel of its message
     failed_records: list[str] = field(default_factory=list)
     delivered_ms: list[float] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)  # for the scorecard: one write per batch
     decided: dict[str, Decisions] = field(default_factory=dict)  # repeat's alert id → its decisions (bot.decisions)
 
     def __post_init__(self) -> None:
@@ -241,7 +243,7 @@ class NotifyBatch:
         self._flush_repeats()
         for key, items in self.storms.items():
             try:
-                _flush_storm(self.rt, key[0], key[1], items)
+                self.tally.storm_posts(_flush_storm(self.rt, key[0], key[1], items))
             except SlackError as exc:
                 log.error("storm replies for %s failed: %s", key[0], exc)
                 for it in items:
@@ -252,7 +254,20 @@ class NotifyBatch:
                 self.delivered(it.event_at)
         self.storms.clear()
         self._record_latencies()
+        self._record_stats()
         return self.failed_records
+
+    def _record_stats(self) -> None:
+        """The batch's ``bot.stats`` counters into this hour's item: one write per batch;
+        like the latencies, a failure costs a figure, never a record."""
+        counts, titles = self.tally.take()
+        if not counts:
+            return
+        try:
+            self.rt.store.record_stats(counts, titles)
+        except Exception as exc:  # noqa: BLE001 - the scorecard must not fail the batch
+            log.warning("recording the batch's scorecard counters failed: %s", type(exc).__name__)
+            self.rt.count("stats_record_failed")
 
     def _record_latencies(self) -> None:
         """The batch's samples into the table for ``/ops status``: one write per batch, never
@@ -299,6 +314,7 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
     claim = rt.store.claim_event(bare.id, cfg.dedup.event_id_ttl_hours, claim_lease_s(rt))
     if claim == EventClaim.SEEN:
         rt.count("duplicates_suppressed")
+        batch.tally.settled(bare.id, "duplicate")
         return "duplicate"
     if claim == EventClaim.IN_FLIGHT:
         raise RetryLaterError(f"event {bare.id} is being delivered by another invocation; looking again later")
@@ -314,6 +330,7 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
     except Exception:
         rt.store.release_event(alert.id)
         raise
+    batch.tally.settled(alert.id, outcome)
     if outcome != "grouped":  # a repeat's claim is completed when the batch counts it (flush)
         # Delivered: a failure to say so must not make SQS retry the record (a repeat would be
         # counted); the claim then ends with its lease, and a late duplicate only counts as a repeat.
@@ -359,6 +376,7 @@ def claim_lease_s(rt: Runtime) -> float:
 
 def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id: str) -> str:
     route, trace = route_traced(alert, rt.config)
+    batch.tally.seen(alert, route.rule)
     decided = Decisions.of(route, trace)
     event_at = event_time(raw)
     if route.drop:
@@ -584,9 +602,10 @@ def _in_storm(rt: Runtime, batch: NotifyBatch, channel: str) -> bool:
     return batch.stormy_last_minute[channel]
 
 
-def _flush_storm(rt: Runtime, channel: str, bucket: int, items: list[_StormItem]) -> None:
+def _flush_storm(rt: Runtime, channel: str, bucket: int, items: list[_StormItem]) -> int:
     """Count a batch's storm alerts into the summary (post it, or update it) and list them in
-    its thread — unless the storm is snoozed: then they are counted and held, not listed."""
+    its thread — unless the storm is snoozed: then they are counted and held, not listed.
+    Returns how many messages it posted (the summary when new, and the thread's lists)."""
     store = rt.store
     sev_counts: dict[str, int] = {}
     for it in items:
@@ -599,12 +618,14 @@ def _flush_storm(rt: Runtime, channel: str, bucket: int, items: list[_StormItem]
         examples = [it.alert.title for it in items[:5]]
         channel_id, ts = rt.slack.post(storm_summary(rt, channel, bucket, tally, examples))
         store.set_storm_message(channel, bucket, channel_id, ts, examples)
+        posts = 1
     else:
+        posts = 0
         channel_id, ts = posted
         rt.slack.update_message(channel_id, ts, storm_summary(rt, channel, bucket, tally))
     if snoozed:
         rt.count("storm_held", len(items))
-        return
+        return posts
     replies = 0
     sections = _chunks([_storm_line(it.alert) for it in items], rt.config.storm.alerts_per_reply)
     # Up to 4 sections per reply: each reply is one Slack post, and posts are what is rate limited.
@@ -615,6 +636,7 @@ def _flush_storm(rt: Runtime, channel: str, bucket: int, items: list[_StormItem]
         rt.slack.post_reply(channel, ts, payload)
         replies += 1
     rt.count("storm_replies", replies)
+    return posts + replies
 
 
 # A reply is one section: keep it under Slack's 3000 characters after escaping.

@@ -1,4 +1,5 @@
-"""Lambda entry point: EventBridge Scheduler (every few minutes) → upkeep.
+"""Lambda entry point: EventBridge Scheduler (every few minutes) → upkeep; daily the heartbeat
+(task ``heartbeat``), weekly the scorecard (task ``scorecard``).
 
 Expire proposals past their TTL, end snoozes with a reminder in the thread, fail proposals a
 dead worker left RUNNING, re-queue APPROVED proposals whose job was never sent, flush message
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import scorecard
 from bot.approval import sweeps
 from bot.config import Settings
 from bot.logs import begin_invocation, configure_logging
@@ -47,6 +49,11 @@ def _daily_heartbeat(rt: Runtime) -> int:
     return 1
 
 
+def _weekly_scorecard(rt: Runtime) -> int:
+    """Post the weekly scorecard (``bot.scorecard``) to ``scorecard.channel``, once per week."""
+    return scorecard.post_weekly(rt)
+
+
 def run_id(task: str, now: datetime | None = None) -> str:
     """The correlation id of one run: the task and the minute it started (UTC), e.g.
     ``housekeeping:2026-01-02T09:05Z``; the schedule runs each task at most once a minute."""
@@ -54,12 +61,15 @@ def run_id(task: str, now: datetime | None = None) -> str:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    task = "heartbeat" if isinstance(event, dict) and event.get("task") == "heartbeat" else "housekeeping"
+    asked = event.get("task") if isinstance(event, dict) else None
+    task = asked if asked in ("heartbeat", "scorecard") else "housekeeping"
     begin_invocation(context, run_id(task), task=task)
     rt = runtime()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     if task == "heartbeat":
         return {"heartbeat_posted": _run_steps(rt, {"heartbeat_posted": _daily_heartbeat})["heartbeat_posted"]}
+    if task == "scorecard":
+        return {"scorecard_posted": _run_steps(rt, {"scorecard_posted": _weekly_scorecard})["scorecard_posted"]}
     steps: dict[str, Callable[[Runtime], int]] = {
         "expired": sweeps.expire_proposals,
         "snoozes_ended": sweeps.end_snoozes,

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
@@ -121,6 +121,55 @@ def app() -> Any:
         )
         _app = (rt, bolt_app)
     return _app[1]
+
+
+def socket_mode_handler(app_token: str, *, ping_interval: float = 10.0) -> Any:
+    """The same Bolt app over Socket Mode: slack_bolt's builtin ``SocketModeHandler``.
+
+    ``python -m bot dev --socket-mode`` and the sandbox's ``--socket-mode`` use it. Its Web API
+    client (``apps.connections.open``) uses ``Settings.slack_api_url``. Each envelope reaches the
+    listeners ``handler`` serves, with the same per-request Slack poster and ack budget and the
+    same log keys; an envelope ``handler`` would refuse with a 400 is logged (with its
+    ``envelope_id``) and not acked. Call ``.connect()`` (returns) or ``.start()`` (blocks).
+    """
+    # deferred: Bolt's Socket Mode adapter loads only for Socket Mode, never in Lambda
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk import WebClient
+
+    class _EventOpsSocketModeHandler(SocketModeHandler):
+        def handle(self, client: Any, req: Any) -> None:
+            begin_invocation(None, None)
+            body, headers = _envelope_as_request(req.type, req.payload)
+            problem = _unsupported(body, headers)
+            if problem:
+                log.warning("Socket Mode envelope %s (%s) refused: %s", req.envelope_id, req.type, problem)
+                return
+            set_correlation(**_interaction(body, headers), envelope_id=req.envelope_id)
+            view = _local.rt = _ack_runtime(runtime())
+            try:
+                super().handle(client, req)
+            finally:
+                _local.rt = None
+            view.flush_metrics()
+
+    rt = runtime()
+    return _EventOpsSocketModeHandler(
+        app(), app_token, web_client=WebClient(base_url=rt.settings.slack_api_url), ping_interval=ping_interval
+    )
+
+
+def _envelope_as_request(kind: str, payload: Any) -> tuple[str, dict[str, str]]:
+    """A Socket Mode envelope's payload as the HTTP body and headers Slack would have POSTed."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    if not isinstance(payload, dict):
+        return "", form
+    if kind == "events_api":
+        return json.dumps(payload), {"content-type": "application/json"}
+    if kind == "slash_commands":
+        return urlencode({str(k): str(v) for k, v in payload.items()}), form
+    if kind == "interactive":
+        return urlencode({"payload": json.dumps(payload)}), form
+    return "", form
 
 
 def _method(event: dict[str, Any]) -> str | None:

@@ -31,6 +31,7 @@ from bot.commands import (  # noqa: F401  (imported to register, in help order)
     snooze,
     run,
     redrive,
+    report,
     doctor,
 )
 

@@ -11,6 +11,7 @@ infra/member-account-role.yml      remediation registry (role assumed in member 
 infra/eventbridge-rules.yml        parser registry (rules on both buses + alerts queue policy)
 infra/eventbridge-forwarder.yml    parser registry (member-account forwarding rules)
 infra/slack-manifest.yml           bot.deploy.manifest, with a placeholder URL
+infra/slack-manifest-socket-mode.yml  bot.deploy.manifest, Socket Mode (``dev --socket-mode``)
 =================================  ==========================================================
 """
 
@@ -90,6 +91,7 @@ def render_all(
         INFRA / "eventbridge-rules.yml": _yaml(rules_fragment(pats), "bot.sources.event_patterns()"),
         INFRA / "eventbridge-forwarder.yml": _yaml(forwarder_template(pats), "bot.sources.event_patterns()"),
         INFRA / "slack-manifest.yml": render_manifest(PLACEHOLDER_URL),
+        INFRA / "slack-manifest-socket-mode.yml": render_manifest(socket_mode=True),
     }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SOURCES_DOC = README.parent / "docs" / "sources.md"
+COMMANDS_DOC = README.parent / "docs" / "commands.md"
 
 
 def _catalog() -> str:
@@ -78,10 +79,14 @@ def render_sources_doc(text: str) -> str:
     return render(text, DOC_SECTIONS, "docs/sources.md")
 
 
+def render_commands_doc(text: str) -> str:
+    return render(text, {"commands": _commands}, "docs/commands.md")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     stale = []
-    for path, make in ((README, render), (SOURCES_DOC, render_sources_doc)):
+    for path, make in ((README, render), (SOURCES_DOC, render_sources_doc), (COMMANDS_DOC, render_commands_doc)):
         current = path.read_text()
         fresh = make(current)
         if fresh != current:

@@ -1,7 +1,9 @@
 """``python -m bot sandbox | fire | dev``: the local ways to run EventOps.
 
-- ``sandbox [--port 3000] [--aws-port 4566] [--no-demo]``: the whole bot on this machine
-  (``bot.sandbox.runner``); prints the console URL, stops on Ctrl-C.
+- ``sandbox [--port 3000] [--aws-port 4566] [--no-demo] [--socket-mode]``: the whole bot on this
+  machine (``bot.sandbox.runner``); prints the console URL, stops on Ctrl-C. With
+  ``--socket-mode`` the bot connects to the local Slack over Socket Mode and the console's clicks
+  and commands reach it as envelopes, not signed POSTs.
 - ``fire EVENT [--port 3000]``: a sample name (``fire list`` lists them) or a JSON file, into the
   running sandbox; ``--bus NAME`` puts it on a real EventBridge bus with your credentials.
 - ``dev --socket-mode``: the same Bolt app against a real Slack workspace over Socket Mode
@@ -45,7 +47,7 @@ def sandbox(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     # deferred: the sandbox loads moto, the fake and the handlers only when it starts
-    from bot.sandbox.runner import DEMO_USERS, Sandbox, SandboxOptions
+    from bot.sandbox.runner import Sandbox, SandboxOptions
     from bot.sandbox.server import PortInUseError
 
     settings = Settings.from_env()
@@ -54,6 +56,7 @@ def sandbox(args: argparse.Namespace) -> int:
         aws_port=args.aws_port,
         demo=not getattr(args, "no_demo", False),
         signing_secret=settings.slack_signing_secret,
+        socket_mode=bool(getattr(args, "socket_mode", False)),
     )
     print("EventOps sandbox: starting moto and seeding the demo estate…", flush=True)
     try:
@@ -72,17 +75,7 @@ def sandbox(args: argparse.Namespace) -> int:
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        secret_from = "SLACK_SIGNING_SECRET" if settings.slack_signing_secret else "a generated secret"
-        print(f"\n  Console:   {sb.url}")
-        assert sb.server is not None, "Sandbox.start() runs the console server"
-        print(
-            f"  Slack API: {sb.server.api_url}   front door: {sb.server.base}/slack/events (signed with {secret_from})"
-        )
-        print(f"  AWS:       {sb.aws_url} (moto; accounts 123456789012 prod, 210987654321 staging)")
-        print("  Act as:    " + ", ".join(uid for uid, *_ in DEMO_USERS))
-        for name, why in sb.missing.items():
-            print(f"  Not wired: {name}: {why}")
-        print("\n  Fire more: python -m bot fire list   |   Stop: Ctrl-C\n", flush=True)
+        _banner(sb, "SLACK_SIGNING_SECRET" if settings.slack_signing_secret else "a generated secret")
         while not stop.wait(0.5):
             pass
     finally:
@@ -91,6 +84,26 @@ def sandbox(args: argparse.Namespace) -> int:
         print("stopping…", flush=True)
         sb.stop()
     return 0
+
+
+def _banner(sb: Any, secret_from: str) -> None:
+    """What is running where, printed once the sandbox is up."""
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
+    from bot.sandbox.runner import DEMO_USERS
+
+    print(f"\n  Console:   {sb.url}")
+    assert sb.server is not None, "Sandbox.start() runs the console server"
+    print(f"  Slack API: {sb.server.api_url}   front door: {sb.server.base}/slack/events (signed with {secret_from})")
+    if sb.server.socket_mode is not None:
+        print(
+            f"  Socket Mode: the bot is connected to ws://127.0.0.1:{sb.server.socket_mode.port}/link/ "
+            "(apps.connections.open, app-level token); clicks and commands travel as envelopes"
+        )
+    print(f"  AWS:       {sb.aws_url} (moto; accounts 123456789012 prod, 210987654321 staging)")
+    print("  Act as:    " + ", ".join(uid for uid, *_ in DEMO_USERS))
+    for name, why in sb.missing.items():
+        print(f"  Not wired: {name}: {why}")
+    print("\n  Fire more: python -m bot fire list   |   Stop: Ctrl-C\n", flush=True)
 
 
 # --- fire --------------------------------------------------------------------------------------
@@ -218,16 +231,13 @@ def dev(args: argparse.Namespace) -> int:
         _err(
             f"dev --socket-mode needs {' and '.join(missing)} in the environment: an app-level token "
             "(xapp-…, scope connections:write) and the bot token (xoxb-…) of a Slack app with Socket Mode "
-            "enabled. `python -m bot manifest --url https://example.invalid` prints a manifest to create one."
+            "enabled. `python -m bot manifest --socket-mode` prints a manifest to create one."
         )
         return 2
     if not (settings.slack_app_token or "").startswith("xapp-"):
         _err("SLACK_APP_TOKEN must be an app-level token (xapp-…), not a bot or user token")
         return 2
     try:
-        # deferred: the sandbox loads moto, the fake and the handlers only when it starts
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
         # deferred: the sandbox loads moto, the fake and the handlers only when it starts
         from handlers import slack as slack_handler
     except ImportError as exc:
@@ -253,22 +263,50 @@ def dev(args: argparse.Namespace) -> int:
     slack_handler.set_runtime(Runtime(settings=settings, config=config))
     pollers = _dev_pollers(settings, config)
     try:
-        app = slack_handler.app()
+        slack_handler.app()  # a config error shows before connecting
         print("EventOps over Socket Mode: connecting with SLACK_APP_TOKEN; Ctrl-C to stop", flush=True)
         for p in pollers:
             print(f"  polling {p.queue_url} → handlers.{p.name}", flush=True)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        return _serve_socket_mode(slack_handler, settings.slack_app_token or "")
     except ConfigError as exc:
         _err(f"config error: {exc}")
         return 2
-    except (urllib.error.URLError, OSError) as exc:
-        _err(f"cannot reach Slack to open the Socket Mode connection: {getattr(exc, 'reason', exc)}")
-        return 1
-    except KeyboardInterrupt:
-        pass
     finally:
         for p in pollers:
             p.stop()
+
+
+def _serve_socket_mode(slack_handler: Any, app_token: str) -> int:
+    """Connect over Socket Mode (``apps.connections.open``, then the WebSocket) and serve until
+    SIGINT/SIGTERM. 1 when Slack cannot be reached or refuses the token."""
+    # deferred: the sandbox loads moto, the fake and the handlers only when it starts
+    from slack_sdk.errors import SlackApiError
+
+    handler = slack_handler.socket_mode_handler(app_token)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        handler.connect()
+        if not handler.client.is_connected():
+            _err("the Socket Mode connection failed (the WebSocket handshake was refused); see the log above")
+            return 1
+        print(f"  connected (session {handler.client.session_id()})", flush=True)
+        while not stop.wait(0.5):
+            pass
+    except SlackApiError as exc:
+        _err(f"Slack refused apps.connections.open: {exc.response.get('error')} (is SLACK_APP_TOKEN right?)")
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        _err(f"cannot reach Slack to open the Socket Mode connection: {getattr(exc, 'reason', exc)}")
+        return 1
+    finally:
+        for s, previous_handler in previous.items():
+            signal.signal(s, previous_handler)
+        handler.close()
     return 0
 
 

@@ -9,7 +9,12 @@
 3. one ``Runtime`` per handler (as each Lambda has its own), with ``aws_endpoint_url`` = moto
    and ``slack_api_url`` = the console server, wired with ``set_runtime``;
 4. pollers: alerts queue → ``handlers.notify``, jobs queue → ``handlers.worker``;
-5. the demo events, onto the alerts queue (unless ``demo=False``).
+5. the demo events, onto the alerts queue (unless ``demo=False``);
+6. with ``socket_mode=True``: the fake's Socket Mode server (``bot.sandbox.socket_mode``), and
+   the Bolt app connected to it with the app-level token through slack_bolt's
+   ``SocketModeHandler`` (``handlers.slack.socket_mode_handler``), as ``dev --socket-mode``
+   connects to Slack. The console's clicks and commands then travel as envelopes on that
+   connection instead of signed POSTs (``/slack/events`` still answers).
 
 Ports are injectable (0 = any free port), so tests run it in-process. A taken port raises
 ``PortInUseError`` naming the port and the flag.
@@ -44,7 +49,7 @@ from bot.config import Config, Settings
 from bot.runtime import Runtime, load_checked_config
 from bot.sandbox import estate as demo
 from bot.sandbox.pollers import SqsPoller
-from bot.sandbox.server import ConsoleServer, PortInUseError
+from bot.sandbox.server import APP_ID, ConsoleServer, PortInUseError
 from bot.sandbox.slack_fake import SlackFake, Workspace
 
 log = logging.getLogger("eventops.sandbox")
@@ -74,6 +79,9 @@ class SandboxOptions:
     rate_limit: bool = True
     table_name: str = "eventops"
     extra_env: dict[str, str] = field(default_factory=dict)
+    socket_mode: bool = False
+    # How often the app pings the Socket Mode server; a dropped connection is replaced within it.
+    socket_ping_interval: float = 2.0
 
 
 class _MotoServer(ThreadedMotoServer):
@@ -122,6 +130,8 @@ class Sandbox:
         self.options = options or SandboxOptions()
         self.signing_secret = self.options.signing_secret or secrets.token_hex(16)
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
+        self.app_token = f"xapp-1-{APP_ID}-{secrets.randbelow(10**12):012d}-{secrets.token_hex(16)}"
+        self.socket_handler: Any = None  # the app's SocketModeHandler, in socket mode
         self.config = load_demo_config(self.options.config_path)
         self.fake = SlackFake(
             rate_limit=self.options.rate_limit, bot_token=self.bot_token, workspace=Workspace(TEAM_ID)
@@ -168,6 +178,10 @@ class Sandbox:
             command=self.config.slash_command,
         )
         self.server.start()
+        if self.options.socket_mode:
+            socket_mode = self.fake.enable_socket_mode(self.app_token, app_id=APP_ID)
+            socket_mode.on_note = self._socket_note
+            self.server.socket_mode = socket_mode
         try:
             self._start_moto()
             self.estate = demo.seed(self.aws_url, table_name=self.options.table_name)
@@ -187,6 +201,8 @@ class Sandbox:
                 extra=dict(self.options.extra_env),
             )
             self._wire_handlers()
+            if self.options.socket_mode:
+                self._connect_socket_mode()
             if self.options.demo:
                 self.put_events(demo.demo_events(self.estate))
         except BaseException:
@@ -200,6 +216,7 @@ class Sandbox:
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
+        self._stop_socket_mode()
         if self.server is not None:
             self.server.stop()
         for name in list(self.runtimes):
@@ -266,6 +283,29 @@ class Sandbox:
                 continue
             poller = SqsPoller(name, self._sqs, url, module.handler, region=demo.REGION, on_batch=self._on_batch)
             self.pollers.append(poller.start())
+
+    def _connect_socket_mode(self) -> None:
+        """Connect the Bolt app to the fake over Socket Mode, as ``dev --socket-mode`` connects to Slack."""
+        assert self.server is not None and self.server.socket_mode is not None
+        slack = importlib.import_module("handlers.slack")
+        self.socket_handler = slack.socket_mode_handler(self.app_token, ping_interval=self.options.socket_ping_interval)
+        self.socket_handler.connect()
+        self.server.socket_mode.wait_connected(timeout=10)
+
+    def _socket_note(self, text: str) -> None:
+        if self.server is not None:
+            self.server.note("socket", text)
+
+    def _stop_socket_mode(self) -> None:
+        handler, self.socket_handler = self.socket_handler, None
+        if handler is not None:
+            # then the server's close is final: the app does not reconnect while stopping
+            handler.client.default_auto_reconnect_enabled = handler.client.auto_reconnect_enabled = False
+        self.fake.stop_socket_mode()
+        if handler is not None:
+            handler.close()
+        if self.server is not None:
+            self.server.socket_mode = None
 
     def _on_batch(self, name: str, delivered: int, failed: int) -> None:
         if self.server is not None:

@@ -17,6 +17,9 @@ Routes (all on ``--port``)::
 The console acts as Slack's servers would: a click or a command becomes a request signed with
 the signing secret (``v0=HMAC-SHA256(secret, "v0:{ts}:{body}")``) and POSTed to ``/slack/events``
 over real HTTP, so the bot's signature check, Bolt and the handler run exactly as deployed.
+In socket mode (``socket_mode`` set, ``python -m bot sandbox --socket-mode``) the same payloads
+go to the connected app as Socket Mode envelopes instead (``to_app``); the ack's payload stands in
+for the HTTP answer.
 
 Example::
 
@@ -47,6 +50,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from bot.errors import EventOpsError
 from bot.sandbox.pollers import LambdaContext
 from bot.sandbox.slack_fake import Ephemeral, Message, ResponseURL, SlackFake
+from bot.sandbox.socket_mode import NotConnectedError, SocketModeServer
 from bot.slack.payloads import EXPLAIN_SHORTCUT_ID
 
 log = logging.getLogger("eventops.sandbox")
@@ -184,6 +188,8 @@ class ConsoleServer:
         self.port = port
         self.command = command
         self.activity: list[dict[str, Any]] = []
+        # Set in socket mode: clicks and commands go to the connected app as envelopes (to_app).
+        self.socket_mode: SocketModeServer | None = None
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -317,6 +323,25 @@ class ConsoleServer:
             status, text = exc.code, exc.read().decode("utf-8", "replace")
         return status, text, time.monotonic() - started
 
+    def to_app(self, kind: str, payload: dict[str, Any], body: str) -> tuple[int, str, float]:
+        """Hand one interaction to the bot as Slack would: a signed POST of ``body`` to /slack/events,
+        or, in socket mode, ``payload`` as a ``kind`` envelope on the app's Socket Mode connection.
+        Returns (status, response body, seconds) either way: 200 and the ack's payload as JSON once
+        acked, 503 when no app is connected, 504 when no ack came."""
+        if self.socket_mode is None:
+            return self.post_signed(body)
+        try:
+            env = self.socket_mode.deliver(kind, payload, wait=30.0, connect_timeout=5.0)
+        except NotConnectedError:
+            self.note("socket", f"{kind}: no app connected over Socket Mode (dispatch_failed)")
+            return 503, "", 0.0
+        took = env.latency_s
+        if took is None:
+            self.note("socket", f"{kind} envelope {env.envelope_id[:8]}: no ack")
+            return 504, "", 30.0
+        self.note("socket", f"{kind} envelope {env.envelope_id[:8]} acked in {took * 1000:.0f} ms")
+        return 200, json.dumps(env.ack_payload) if env.ack_payload else "", took
+
     def click(self, user_id: str, channel: str, ts: str, action_id: str, value: str | None) -> dict[str, Any]:
         """A button click, sent to the bot as Slack sends a block_actions payload.
 
@@ -363,7 +388,7 @@ class ConsoleServer:
         if message is not None:
             payload["message"] = message
         body = urlencode({"payload": json.dumps(payload)})
-        status, text, took = self.post_signed(body)
+        status, text, took = self.to_app("interactive", payload, body)
         label = (element.get("text") or {}).get("text") or next(
             (o["text"]["text"] for o in element.get("options") or [] if o.get("value") == value), action_id
         )
@@ -404,7 +429,7 @@ class ConsoleServer:
             "response_url": self._response_url(ch.id, None, user["id"]),
             "action_ts": f"{time.time():.6f}",
         }
-        status, text, took = self.post_signed(urlencode({"payload": json.dumps(payload)}))
+        status, text, took = self.to_app("interactive", payload, urlencode({"payload": json.dumps(payload)}))
         self.note("shortcut", f"{user['name']} chose “Explain with EventOps” in #{ch.name} → HTTP {status}")
         return {"ok": status == 200, "status": status, "body": text, "ms": round(took * 1000)}
 
@@ -435,7 +460,7 @@ class ConsoleServer:
             "response_url": self._response_url(ch_id, None, user["id"]),
             "trigger_id": self._trigger_id(),
         }
-        status, body, took = self.post_signed(urlencode(form))
+        status, body, took = self.to_app("slash_commands", form, urlencode(form))
         self.note("command", f"{user['name']} ran {command} {rest.strip()} in #{ch_name} → HTTP {status}")
         reply: dict[str, Any] = {}
         if status == 200 and body.strip():

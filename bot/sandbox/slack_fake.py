@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.sandbox.socket_mode import SocketModeServer
+
 # -- Slack's limits, as Slack enforces them ----------------------------------------------------
 
 LIMITS = {
@@ -54,6 +56,8 @@ MESSAGE_BLOCK_TYPES = {"section", "header", "context", "divider", "actions", "im
 # chat.postMessage: about 1 message per second per channel. chat.update is a Tier 3 method:
 # about 50 calls per minute per workspace, whatever the channel.
 RATE_LIMITED_METHODS = {"chat.postMessage", "chat.update"}
+# Web API methods that take the app-level token (xapp-…), not the bot token.
+APP_TOKEN_METHODS = {"apps.connections.open"}
 UPDATES_PER_MINUTE = 50
 RESPONSE_URL_MAX_USES = 5
 RESPONSE_URL_TTL = 30 * 60
@@ -434,6 +438,9 @@ class SlackFake:
         self._last_post: dict[str, float] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Socket Mode (enable_socket_mode): the app-level token and the WebSocket server.
+        self.app_token: str | None = None
+        self.socket_mode: SocketModeServer | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -455,6 +462,7 @@ class SlackFake:
         return self
 
     def stop(self) -> None:
+        self.stop_socket_mode()
         if self._server is None:
             return
         self._server.shutdown()
@@ -591,6 +599,8 @@ class SlackFake:
             if fault.error is not None:
                 return 200, {"ok": False, "error": fault.error}, {}
 
+        if method in APP_TOKEN_METHODS:
+            return self._app_token_call(method, params, headers)
         auth_error = self._check_auth(params, headers)
         if auth_error:
             return 200, {"ok": False, "error": auth_error}, {}
@@ -618,6 +628,40 @@ class SlackFake:
         if not token:
             return "not_authed"
         return None if token == self.bot_token else "invalid_auth"
+
+    # -- Socket Mode: apps.connections.open (app-level token) and its WebSocket ------------------
+
+    def enable_socket_mode(self, app_token: str, *, app_id: str = "A0EVENTOPS") -> SocketModeServer:
+        """Serve ``apps.connections.open`` for ``app_token`` (an app-level ``xapp-…`` token) and
+        start the loopback WebSocket server its URLs point to (``bot.sandbox.socket_mode``)."""
+        if not app_token.startswith("xapp-"):
+            raise ValueError("an app-level token starts with xapp-")
+        with self.lock:
+            self.app_token = app_token
+            if self.socket_mode is None:
+                self.socket_mode = SocketModeServer(app_id=app_id).start()
+            return self.socket_mode
+
+    def stop_socket_mode(self) -> None:
+        with self.lock:
+            server, self.socket_mode = self.socket_mode, None
+        if server is not None:
+            server.stop()
+
+    def _app_token_call(
+        self, method: str, params: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> tuple[int, dict, dict]:
+        """``apps.connections.open``: only the app-level token opens a Socket Mode connection."""
+        auth = headers.get("authorization", "")
+        token = auth[7:] if auth.lower().startswith("bearer ") else params.get("token")
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if not str(token).startswith("xapp-"):
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+        server = self.socket_mode
+        if server is None or token != self.app_token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        return 200, {"ok": True, "url": server.open_url()}, {}
 
     def handle_response_url(self, rid: str, body: dict[str, Any]) -> tuple[int, dict]:
         with self.lock:

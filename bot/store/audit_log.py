@@ -236,6 +236,23 @@ class AuditLog:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return out[:limit]
 
+    def since(self, start: datetime, now: datetime | None = None) -> list[AuditEntry]:
+        """Every record from ``start`` to now, oldest first: one Query per UTC day's chain
+        (records that no longer parse are skipped; ``verify`` is what reports them)."""
+        end = now or datetime.fromtimestamp(time.time(), UTC)
+        out: list[AuditEntry] = []
+        day = start.astimezone(UTC)
+        while day.date() <= end.date():
+            for r in self._chain(chain_of(day)):
+                try:
+                    entry = AuditEntry.model_validate_json(r.data)
+                except ValueError:
+                    continue
+                if entry.at >= start:
+                    out.append(entry)
+            day += timedelta(days=1)
+        return out
+
     # --- verification -----------------------------------------------------------------------
     def verify(self, days: int = 7, today: datetime | None = None) -> ChainReport:
         """Check the chains of the last ``days`` UTC days (today included), oldest first."""

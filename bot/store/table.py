@@ -73,8 +73,17 @@ STORMEX#<channel>#<bucket>        VALUE     JSON list of its example titles     
 STRANGER#<account id>             SEEN      count, last_seen of events from an   7 days after the
                                             account not in ``accounts:``         last one
   record_unconfigured_account ← pipeline    unconfigured_accounts ← commands.doctor
+STATS#<YYYY-MM-DD>                H<hour>   ``bot.stats`` counters of that UTC    35 days
+                                            hour: ``e.<sev>`` events, ``m.<sev>``
+                                            messages, ``r.<rule>``, ``f.<fp>``
+                                            (+ ``t.<fp>`` title), ``d`` duplicates
+  record_stats ← pipeline (one write per    stats_since ← scorecard (/ops report,
+  notify batch)                             the weekly post: one Query per day)
+SCORECARD#<ISO week>              VALUE     "1": that week's scorecard was posted 35 days
+  claim_scorecard, release_scorecard        claim_scorecard (conditional write)
+  ← scorecard (weekly post)
 HEARTBEAT#housekeeping            VALUE     unix time of the last upkeep run     7 days
-  record_housekeeping_run ← housekeeping    last_housekeeping_run ← tests only (nothing in bot/)
+  record_housekeeping_run ← housekeeping    last_housekeeping_run ← scorecard (health)
 LATENCY#delivery                  <unix     ``DeliveryLatency`` histogram of     2 hours
                                   minute>   that minute: ``b<bin>`` = count
                                             (bins in ``bot.latency``)
@@ -101,7 +110,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -123,6 +132,9 @@ _STRANGER_TTL_S = 7 * 86400  # /ops doctor lists what arrived in the last week
 _STORM_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 _LATENCY_PK = "LATENCY#delivery"
 _LATENCY_TTL_S = 2 * 3600  # /ops status looks back one hour
+_STATS_PREFIX = "STATS#"
+_STATS_TTL_S = 35 * 86400  # /ops report looks back up to 30 days
+_STATS_PER_WRITE = 40  # names per UpdateItem: an update expression is at most 4 KB
 BATCH_WRITE_MAX = 25  # DynamoDB's limit of items per BatchWriteItem request
 _BATCH_WRITE_TRIES = 5
 _BATCH_WRITE_BACKOFF_S = 0.05  # doubled after each try: 0.05, 0.1, 0.2, 0.4 s
@@ -981,6 +993,92 @@ class Store:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return summarize(bins)
+
+    # --- scorecard -------------------------------------------------------------------------
+    def record_stats(self, counts: dict[str, int], titles: dict[str, str]) -> None:
+        """Add a notify batch's ``bot.stats`` counters to this hour's item (``STATS#<day>`` /
+        ``H<hour>``): one UpdateItem per ``_STATS_PER_WRITE`` names, usually two per batch (the
+        totals, then the per-problem counters with their titles, set once). An hour whose item
+        outgrew DynamoDB's 400 KB (thousands of distinct problems) keeps counting the totals;
+        its per-problem counters stop (a refused update changes nothing)."""
+        now = _now()
+        totals = sorted(k for k in counts if not k.startswith("f.") and counts[k])
+        problems = sorted(k for k in counts if k.startswith("f.") and counts[k])
+        for names, per_problem in ((totals, False), (problems, True)):
+            for start in range(0, len(names), _STATS_PER_WRITE):
+                chunk = {k: counts[k] for k in names[start : start + _STATS_PER_WRITE]}
+                chunk_titles = {k[2:]: titles[k[2:]] for k in chunk if k[2:] in titles}
+                try:
+                    self._add_stats(now, chunk, chunk_titles)
+                except ClientError as exc:
+                    if not per_problem or exc.response.get("Error", {}).get("Code") != "ValidationException":
+                        raise
+                    return  # this hour's item is full: the totals above are in
+
+    def _add_stats(self, now: float, counts: dict[str, int], titles: dict[str, str]) -> None:
+        if not counts:
+            return
+        names: dict[str, str] = {"#ttl": "ttl"}
+        values: dict[str, Any] = {":ttl": _n(now + _STATS_TTL_S)}
+        adds, sets = [], ["#ttl = if_not_exists(#ttl, :ttl)"]
+        for i, (name, n) in enumerate(counts.items()):
+            names[f"#c{i}"], values[f":c{i}"] = name, _n(n)
+            adds.append(f"#c{i} :c{i}")
+        for i, (fp, title) in enumerate(titles.items()):
+            names[f"#t{i}"], values[f":t{i}"] = f"t.{fp}", _s(title or "-")
+            sets.append(f"#t{i} = if_not_exists(#t{i}, :t{i})")
+        hour = datetime.fromtimestamp(now, UTC)
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": _s(f"{_STATS_PREFIX}{hour:%Y-%m-%d}"), "sk": _s(f"H{hour:%H}")},
+            UpdateExpression="ADD " + ", ".join(adds) + " SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def stats_since(self, since: float) -> tuple[dict[str, int], dict[str, str]]:
+        """The ``bot.stats`` counters summed over the hours from ``since`` to now, and the
+        fingerprints' titles: one Query per UTC day (a week: 8 small ones)."""
+        counts: dict[str, int] = {}
+        titles: dict[str, str] = {}
+        start = datetime.fromtimestamp(since, UTC).replace(minute=0, second=0, microsecond=0)
+        day = start.replace(hour=0)
+        end = datetime.fromtimestamp(_now(), UTC)
+        while day <= end:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :p AND sk >= :h",
+                "ExpressionAttributeValues": {
+                    ":p": _s(f"{_STATS_PREFIX}{day:%Y-%m-%d}"),
+                    ":h": _s(f"H{start:%H}" if day.date() == start.date() else "H00"),
+                },
+            }
+            while True:
+                resp = self.client.query(**kwargs)
+                for item in resp.get("Items", []):
+                    for name, value in item.items():
+                        if "N" in value and name not in ("ttl",):
+                            counts[name] = counts.get(name, 0) + int(value["N"])
+                        elif name.startswith("t.") and "S" in value:
+                            titles.setdefault(name[2:], value["S"])
+                if "LastEvaluatedKey" not in resp:
+                    break
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            day += timedelta(days=1)
+        return counts, titles
+
+    def claim_scorecard(self, period: str) -> bool:
+        """True once per ``period`` (e.g. ``2026-W49``): the weekly scorecard is posted once,
+        however often the schedule fires or retries."""
+        return self._put_value(f"SCORECARD#{period}", "1", ttl_s=_STATS_TTL_S, only_if_absent=True)
+
+    def release_scorecard(self, period: str) -> None:
+        """Give the week back when its post failed, so the next run posts it."""
+        self.client.delete_item(TableName=self.table, Key={"pk": _s(f"SCORECARD#{period}"), "sk": _s("VALUE")})
+
+    def audit_since(self, since: datetime) -> list[AuditEntry]:
+        """Every audit record from ``since`` on, oldest first (one Query per UTC day)."""
+        return self.audit.since(since)
 
     # --- housekeeping ----------------------------------------------------------------------
     def record_housekeeping_run(self) -> None:

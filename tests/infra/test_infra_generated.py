@@ -241,3 +241,17 @@ def test_manifest_refuses_non_https(bad):
 
 def test_committed_manifest_is_the_placeholder_render():
     assert yaml.safe_load((INFRA / "slack-manifest.yml").read_text()) == manifest()
+
+
+def test_socket_mode_manifest_has_no_request_url_and_says_where_the_app_token_comes_from():
+    """`python -m bot manifest --socket-mode`: the app `dev --socket-mode` connects as."""
+    text = render_manifest(socket_mode=True)
+    data = yaml.safe_load(text)
+    assert data["settings"]["socket_mode_enabled"] is True
+    assert data["settings"]["interactivity"] == {"is_enabled": True}
+    assert "url" not in data["features"]["slash_commands"][0] and "request_url" not in text
+    assert "connections:write" in text and "xapp-" in text, "the header says how to make SLACK_APP_TOKEN"
+    assert data["oauth_config"] == manifest()["oauth_config"], "the same bot scopes either way"
+    assert yaml.safe_load((INFRA / "slack-manifest-socket-mode.yml").read_text()) == manifest(socket_mode=True)
+    with pytest.raises(ManifestURLError):
+        render_manifest()

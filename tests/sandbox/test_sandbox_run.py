@@ -183,7 +183,7 @@ def test_cli_fire_without_a_sandbox_says_so(busy_port: int, capsys: pytest.Captu
 
 
 def test_dev_socket_mode_needs_tokens(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """Only the missing-token path: Socket Mode needs a real Slack workspace to test further."""
+    """The missing-token path; test_sandbox_socket_dev.py runs dev against the fake's Socket Mode."""
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     assert cli.dev(argparse.Namespace(socket_mode=True)) == 2
