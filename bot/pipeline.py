@@ -25,15 +25,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.aws import remediation_refusal
+from bot.decisions import Decisions, Refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
 from bot.messages import alert_buttons, refresh_fingerprint_message, storm_snooze_target, storm_summary
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
+from bot.offers import decide_offers
 from bot.redrive import dlq_depths, dlq_summary
 from bot.remediations import remediations
 from bot.remediations.base import fits
-from bot.routing import route as route_alert
+from bot.routing import route as route_alert  # noqa: F401 - re-exported: bot.__main__ (render) imports it from here
+from bot.routing import route_traced
 from bot.routing.tags import TagCache
 from bot.runtime import Runtime
 from bot.slack.render import render_alert, render_outcome_reply, render_thread_reply
@@ -41,6 +43,7 @@ from bot.sources import parse_event
 from bot.sources.base import ParseContext
 from bot.stats import Tally
 from bot.store import STORM_BUCKET_S, EventClaim, ResourceThread
+from bot.store.table import MessageRecord
 
 log = logging.getLogger("eventops.pipeline")
 
@@ -75,15 +78,15 @@ def fitting_offers(alert: Alert, allowed: list[str] | None = None) -> list[Remed
     return offers
 
 
-def _offers_and_note(alert: Alert, route: Route, rt: Runtime) -> tuple[list[RemediationOffer], Alert]:
-    """The offers, and the alert carrying them; none, with a line saying why, when EventOps
-    does not act in the alert's account (not configured, or no role: bot.aws)."""
-    refusal = remediation_refusal(rt.config.accounts, alert.account)
-    offers = [] if refusal else offers_for(alert, route, rt)
+def _offers_and_note(alert: Alert, route: Route, rt: Runtime) -> tuple[list[RemediationOffer], Alert, list[Refusal]]:
+    """The offers, the alert carrying them, and the refusals (``bot.offers``: why each other
+    fitting remediation is not offered); none, with a line saying why, when EventOps does not
+    act in the alert's account (not configured, or no role: bot.aws)."""
+    offers, refusals, refusal = decide_offers(alert, route, rt)
     fields = alert.fields
     if refusal and route.mode != Mode.NOTIFY:
         fields = {**fields, "EventOps": f"{refusal}: no actions offered"}
-    return offers, alert.model_copy(update={"remediations": offers, "fields": fields})
+    return offers, alert.model_copy(update={"remediations": offers, "fields": fields}), refusals
 
 
 def note_unconfigured_account(alert: Alert, rt: Runtime) -> None:
@@ -165,6 +168,7 @@ class NotifyBatch:
     failed_records: list[str] = field(default_factory=list)
     delivered_ms: list[float] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)  # for the scorecard: one write per batch
+    decided: dict[str, Decisions] = field(default_factory=dict)  # repeat's alert id → its decisions (bot.decisions)
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -199,7 +203,7 @@ class NotifyBatch:
             try:
                 rec, newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
                 if newest:
-                    store.put_alert(group.newest, channel=rec.channel, ts=None)
+                    store.put_alert(group.newest, channel=rec.channel, ts=None, decisions=self._grouped(group, rec))
             except Exception as exc:  # noqa: BLE001 - these records are retried; the rest goes on
                 log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
                 for event_id in group.event_ids:
@@ -216,6 +220,21 @@ class NotifyBatch:
                 store.complete_events(done, self.rt.config.dedup.event_id_ttl_hours)
             except Exception as exc:  # noqa: BLE001 - counted already: the claims end with their lease
                 log.warning("completing %d event claims failed (they end with their lease): %s", len(done), exc)
+
+    def _grouped(self, group: _Repeats, rec: MessageRecord) -> Decisions | None:
+        """The decisions of a batch's newest repeat of a problem: counted into its message."""
+        decided = self.decided.pop(group.newest.id, None)
+        if decided is None:
+            return None
+        where = (
+            f"message {rec.ts} in {rec.channel}"
+            if rec.has_message
+            else f"the first alert's delivery ({rec.state.value})"
+        )
+        return decided.decided(
+            "grouped",
+            f"a repeat of fingerprint {rec.fingerprint[:16]}: counted into the {where}, owned by alert {rec.owner_id}",
+        )
 
     def flush(self) -> list[str]:
         """Count deferred repeats, send coalesced updates and storm replies. Returns record ids
@@ -356,8 +375,9 @@ def claim_lease_s(rt: Runtime) -> float:
 
 
 def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id: str) -> str:
-    route = route_alert(alert, rt.config)
+    route, trace = route_traced(alert, rt.config)
     batch.tally.seen(alert, route.rule)
+    decided = Decisions.of(route, trace)
     event_at = event_time(raw)
     if route.drop:
         log.info("alert %s dropped: %s", alert.id, route.drop_reason)
@@ -369,6 +389,7 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
 
     known = batch.has_message.get(alert.fingerprint)
     if known is not None:  # this batch already met the problem's message: no lookup
+        batch.decided[alert.id] = decided
         return _repeat(alert, known, batch, record_id, event_at)
     res = alert.primary_resource
     existing, snoozed, thread = store.lookup(
@@ -379,18 +400,22 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     )
     if existing is not None:
         batch.has_message[alert.fingerprint] = existing.channel
+        batch.decided[alert.id] = decided
         return _repeat(alert, existing.channel, batch, record_id, event_at)
     window_s = _window_s(rt)
     claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
     if claim is None:  # another invocation posted it a moment ago
+        batch.decided[alert.id] = decided
         return _repeat(alert, route.channel, batch, record_id, event_at)
     try:
         if snoozed:
-            store.put_alert(alert, channel=route.channel)
+            store.put_alert(alert, channel=route.channel, decisions=_snoozed(rt, alert, route, decided))
             store.mark_message_snoozed(alert.fingerprint)
             return "snoozed"
         parent = thread.ts if thread is not None and not hides_severity(alert, thread) else None
-        return _post_new(alert, route, rt, batch, record_id, parent, event_at)
+        if thread is not None and parent is None:
+            decided = decided.decided("", _not_threaded(alert, thread))
+        return _post_new(alert, route, rt, batch, record_id, parent, event_at, decided)
     except Exception:
         # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
         store.drop_message_claim(alert.fingerprint)
@@ -443,12 +468,17 @@ def _post_new(
     record_id: str,
     parent: str | None,
     event_at: datetime | None,
+    decided: Decisions | None = None,
 ) -> str:
+    """Long because it is the one place a first alert becomes a thread reply, a storm line or
+    its own message, each with its decisions recorded (``bot.decisions``) where it is stored."""
     store = rt.store
     channel = route.channel
     res = alert.primary_resource
+    decided = decided or Decisions.of(route, None)
     if parent:
-        store.put_alert(alert, channel=channel)
+        why = f"its resource {res.key if res else ''} already has a message in {channel} (ts {parent}): replied in its thread"
+        store.put_alert(alert, channel=channel, decisions=decided.decided("threaded", why))
         rt.slack.post_reply(channel, parent, render_thread_reply(alert))
         batch.delivered(event_at)
         _after_post(rt, alert, record_id, lambda: store.mark_message_threaded(alert.fingerprint))
@@ -456,12 +486,15 @@ def _post_new(
 
     if _in_storm(rt, batch, channel):
         bucket = int(_now() // STORM_BUCKET_S)
-        store.put_alert(alert, channel=channel)
+        threshold = rt.config.storm.threshold_per_minute
+        why = f"storm: more than {threshold} new posts a minute in {channel}; listed in the storm summary's thread"
+        store.put_alert(alert, channel=channel, decisions=decided.decided("storm", why))
         batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id, event_at))
         store.mark_message_storm(alert.fingerprint)
         return "storm"
 
-    offers, alert = _offers_and_note(alert, route, rt)
+    offers, alert, refusals = _offers_and_note(alert, route, rt)
+    decided = decided.decided("posted", decided.reason).with_offers([o.name for o in offers], refusals)
     proposals = new_proposals(alert, offers, channel, rt)
     payload = render_alert(
         alert,
@@ -473,7 +506,7 @@ def _post_new(
     # Stored before posting, so a button can never point at a proposal that was not saved.
     if proposals:
         store.put_proposals(proposals)  # one BatchWriteItem, not one PutItem per offer
-    store.put_alert(alert, channel=channel, proposal_ids=[p.id for p in proposals])
+    store.put_alert(alert, channel=channel, proposal_ids=[p.id for p in proposals], decisions=decided)
     channel_id, ts = rt.slack.post(payload)
     batch.delivered(event_at)
 
@@ -495,6 +528,28 @@ def _post_new(
     if route.mode == Mode.AUTO and proposals:
         _auto(rt, proposals)
     return "posted"
+
+
+def _not_threaded(alert: Alert, thread: ResourceThread) -> str:
+    """Why an alert about a resource that has a message was posted on its own (``hides_severity``)."""
+    if alert.severity.rank > thread.severity.rank:
+        return f"not threaded under its resource's message: {alert.severity.value} is more severe than that message's {thread.severity.value}"
+    return "not threaded under its resource's message: that message said the resource was fine"
+
+
+def _snoozed(rt: Runtime, alert: Alert, route: Route, decided: Decisions) -> Decisions:
+    """The decisions of a snoozed first alert: which snooze covered it (read on this rare path only)."""
+    targets = [
+        (alert.fingerprint, "this problem (fingerprint)"),
+        (f"rule:{route.rule}", f"rule '{route.rule}'"),
+        (f"channel:{route.channel}", f"channel {route.channel}"),
+    ]
+    for target, what in targets:
+        until = rt.store.snoozed_until(target)
+        if until is not None:
+            when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            return decided.decided("snoozed", f"not posted: {what} is snoozed until {when}")
+    return decided.decided("snoozed", "not posted: a snooze covered it")
 
 
 def hides_severity(alert: Alert, thread: ResourceThread) -> bool:

@@ -37,11 +37,19 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.approval.clicks import handle_action
 from bot.commands import answer_request
+from bot.commands.explain import answer_shortcut
 from bot.config import Settings
 from bot.home import publish_home
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
-from bot.slack.payloads import PROPOSAL_ACTIONS, CommandReply, CommandRequest, parse_action, payload_problem
+from bot.slack.payloads import (
+    PROPOSAL_ACTIONS,
+    CommandReply,
+    CommandRequest,
+    ShortcutRequest,
+    parse_action,
+    payload_problem,
+)
 
 configure_logging(Settings.from_env().log_level)
 log = logging.getLogger("eventops.handlers.slack")
@@ -77,6 +85,19 @@ def _on_command(rt: Runtime, cmd: CommandRequest) -> CommandReply:
     return CommandReply(body["text"], body.get("blocks"), reply.public)
 
 
+def _on_shortcut(rt: Runtime, req: ShortcutRequest) -> None:
+    """ "Explain with EventOps" on a message: the explanation, only to the user who asked
+    (chat.postEphemeral in that channel)."""
+    if not req.channel:
+        log.warning("explain shortcut without a channel (message %r): nothing to answer in", req.message_ts)
+        return
+    body = answer_shortcut(rt, req.actor, req.channel, req.message_ts).payload()
+    try:
+        rt.slack.post_ephemeral(req.channel, req.actor.user_id, {"text": body["text"], "blocks": body.get("blocks")})
+    except Exception as exc:  # noqa: BLE001 - the ack is sent; the failure is the log line
+        log.warning("answering the explain shortcut on %s failed: %s", req.message_ts, type(exc).__name__)
+
+
 def _on_view(view: Any) -> None:
     log.warning("ignoring a modal submission %r: EventOps opens no modals", view.callback_id)
     return None
@@ -99,6 +120,7 @@ def app() -> Any:
             on_command=lambda cmd: _on_command(_request_runtime(), cmd),
             on_view=_on_view,
             on_home_opened=lambda opened: publish_home(_request_runtime(), opened),
+            on_shortcut=lambda req: _on_shortcut(_request_runtime(), req),
         )
         _app = (rt, bolt_app)
     return _app[1]

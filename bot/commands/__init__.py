@@ -26,6 +26,7 @@ from bot.commands import (  # noqa: F401  (imported to register, in help order)
     instances,
     health,
     alert,
+    explain,
     audit,
     snooze,
     run,

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.errors import EventOpsError
+from bot.slack.payloads import EXPLAIN_SHORTCUT_ID
 
 EVENTS_PATH = "/slack/events"
 PLACEHOLDER_URL = "https://YOUR-API-ID.execute-api.YOUR-REGION.amazonaws.com"
@@ -46,6 +47,15 @@ BOT_SCOPES = [
 BOT_EVENTS = [
     "app_home_opened",  # the Home tab: bot.home publishes the viewer's view (views.publish)
 ]
+
+
+# The message shortcut in every message's ⋯ menu (bot.slack.app listens for its callback_id).
+EXPLAIN_SHORTCUT = {
+    "name": "Explain with EventOps",
+    "type": "message",
+    "callback_id": EXPLAIN_SHORTCUT_ID,
+    "description": "Why this alert went here: its rule, grouping and remediations",
+}
 
 
 class ManifestURLError(EventOpsError, ValueError):
@@ -107,6 +117,7 @@ def _manifest(request_url: str, name: str, command: str) -> dict[str, Any]:
                     "should_escape": False,
                 }
             ],
+            "shortcuts": [EXPLAIN_SHORTCUT],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {

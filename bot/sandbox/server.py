@@ -9,6 +9,7 @@ Routes (all on ``--port``)::
     POST /slack/events          the bot's front door: request → API Gateway v2 event → handlers.slack
     POST /console/click         {user, channel, ts, action_id, value} → a signed block_actions request
     POST /console/command       {user, channel, text} → a signed /ops slash command
+    POST /console/shortcut      {user, channel, ts} → a signed message_action ("Explain with EventOps")
     POST /console/say           {user, channel, text, thread_ts?} → a plain user message
     POST /console/fire          {sample} or {events} → onto the alerts queue
     POST /console/home          {user} → a signed app_home_opened event; answers the published view
@@ -51,6 +52,7 @@ from bot.errors import EventOpsError
 from bot.sandbox.pollers import LambdaContext
 from bot.sandbox.slack_fake import Ephemeral, Message, ResponseURL, SlackFake
 from bot.sandbox.socket_mode import NotConnectedError, SocketModeServer
+from bot.slack.payloads import EXPLAIN_SHORTCUT_ID
 
 log = logging.getLogger("eventops.sandbox")
 
@@ -405,6 +407,38 @@ class ConsoleServer:
             "late": took > SLACK_TIMEOUT_S,
         }
 
+    def message_action(self, user_id: str, channel: str, ts: str) -> dict[str, Any]:
+        """ "Explain with EventOps" from a message's ⋯ menu, sent as Slack sends a message_action."""
+        ws = self.fake.workspace
+        user = self._user(user_id)
+        with ws.lock:
+            ch = ws.channel(channel, create=False)
+            if ch is None:
+                raise ValueError(f"unknown channel {channel!r}")
+            msg = ch.find(ts)
+            if msg is None:
+                raise ValueError(f"no message {ts} in #{ch.name}")
+            message, channel_json = _slack_message_json(msg), {"id": ch.id, "name": ch.name}
+        payload: dict[str, Any] = {
+            "type": "message_action",
+            "callback_id": EXPLAIN_SHORTCUT_ID,
+            "user": {"id": user["id"], "username": user["name"], "name": user["name"], "team_id": user["team_id"]},
+            "api_app_id": APP_ID,
+            "token": "sandbox-verification-token",
+            "trigger_id": self._trigger_id(),
+            "team": {"id": ws.team_id, "domain": ws.team},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": channel_json,
+            "message_ts": ts,
+            "message": message,
+            "response_url": self._response_url(ch.id, None, user["id"]),
+            "action_ts": f"{time.time():.6f}",
+        }
+        status, text, took = self.to_app("interactive", payload, urlencode({"payload": json.dumps(payload)}))
+        self.note("shortcut", f"{user['name']} chose “Explain with EventOps” in #{ch.name} → HTTP {status}")
+        return {"ok": status == 200, "status": status, "body": text, "ms": round(took * 1000)}
+
     def slash_command(self, user_id: str, channel: str, text: str) -> dict[str, Any]:
         """``/ops <text>`` as Slack sends it; the ack body is shown as Slack would show it."""
         ws = self.fake.workspace
@@ -724,6 +758,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, srv.slash_command(need("user"), need("channel"), need("text")))
         elif action == "home":
             self._json(200, srv.open_home(need("user")))
+        elif action == "shortcut":
+            self._json(200, srv.message_action(need("user"), need("channel"), need("ts")))
         elif action == "say":
             self._json(200, srv.say(need("user"), need("channel"), need("text"), data.get("thread_ts")))
         elif action == "fire":

@@ -33,13 +33,16 @@ from slack_bolt.middleware import Middleware
 from bot.slack.home import HomeOpened, parse_home_opened
 from bot.slack.payloads import (
     ACTION_PREFIX,
+    EXPLAIN_SHORTCUT_ID,
     ActionRequest,
     CommandReply,
     CommandRequest,
     OptionsReply,
+    ShortcutRequest,
     ViewRequest,
     parse_action,
     parse_command,
+    parse_message_shortcut,
     parse_view,
     payload_problem,
 )
@@ -57,6 +60,7 @@ OnCommand = Callable[[CommandRequest], CommandReply]
 OnView = Callable[[ViewRequest], "dict[str, Any] | None"]
 OnOptions = Callable[[dict[str, Any]], OptionsReply]
 OnHomeOpened = Callable[[HomeOpened], object]
+OnShortcut = Callable[[ShortcutRequest], object]  # answers the user itself (an ephemeral)
 
 
 def _authorize(enterprise_id: str | None = None, team_id: str | None = None, user_id: str | None = None, **_: Any):
@@ -97,6 +101,7 @@ def build_app(
     on_view: OnView,
     on_options: OnOptions | None = None,
     on_home_opened: OnHomeOpened | None = None,
+    on_shortcut: OnShortcut | None = None,
 ) -> App:
     """A Bolt ``App`` whose listeners parse the body and call the injected callbacks.
 
@@ -146,10 +151,12 @@ def build_app(
         reply = on_options(body) if on_options else OptionsReply()
         ack(options=reply.options)
 
+    _explain_shortcut(app, on_shortcut)
+
     @app.shortcut(re.compile(".*"))
     def _shortcut(ack: Any, body: dict[str, Any]) -> None:
         ack()
-        log.warning("ignoring shortcut %r: EventOps defines none", body.get("callback_id"))
+        log.warning("ignoring shortcut %r: EventOps defines no such shortcut", body.get("callback_id"))
 
     if on_home_opened is not None:
         _listen_home_opened(app, on_home_opened)
@@ -167,3 +174,14 @@ def _listen_home_opened(app: App, on_home_opened: OnHomeOpened) -> None:
             log.info("app_home_opened not answered: %s", opened)
             return
         on_home_opened(opened)
+
+
+def _explain_shortcut(app: App, on_shortcut: OnShortcut | None) -> None:
+    """The "Explain with EventOps" message shortcut: ack, then ``on_shortcut`` answers the user."""
+    if on_shortcut is None:
+        return
+
+    @app.message_shortcut(EXPLAIN_SHORTCUT_ID)
+    def _explain(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        on_shortcut(parse_message_shortcut(body))

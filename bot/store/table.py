@@ -26,10 +26,14 @@ RES#<channel>#<resource key>      MSG       ts of the resource's message, its   
                                             severity and whether it was active
   set_resource_thread ← pipeline            lookup, resource_thread ← pipeline
 ALERT#<alert id>                  ALERT     Alert JSON, channel, ts, proposal    30 days
-                                            ids, status line
+                                            ids, status line, ``decisions``
+                                            (``bot.decisions.Decisions`` JSON)
   put_alert, set_alert_message,             get_alert (``StoredAlert``), alert_message_state,
   set_alert_status ← pipeline, clicks       recent_alerts ← messages, clicks, commands;
                                             recent_stored_alerts ← home
+MSGTS#<channel id>#<message ts>   VALUE     the alert id whose message that is   30 days
+  set_alert_message ← pipeline              alert_for_message ← commands.explain (a message
+                                            link, the "Explain with EventOps" shortcut)
 PROPOSAL#<proposal id>            PROPOSAL  Proposal JSON, state, version        90 days
   put_proposal(s), save_proposal            get_proposal, proposals_in ← everyone;
                                             latest_proposals_in ← home
@@ -122,6 +126,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.approval.states import check as check_transition
+from bot.decisions import Decisions
 from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.latency import LatencySummary, histogram, summarize
 from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState, Severity
@@ -231,6 +236,7 @@ class StoredAlert:
     alert: Alert
     channel: str | None
     ts: str | None
+    decisions: Decisions | None = None  # what the notify side decided (None: stored before it was kept)
 
 
 @dataclass(frozen=True)
@@ -563,6 +569,7 @@ class Store:
         channel: str | None = None,
         ts: str | None = None,
         proposal_ids: list[str] | None = None,
+        decisions: Decisions | None = None,
     ) -> None:
         item: dict[str, Any] = {
             "pk": _s(f"ALERT#{alert.id}"),
@@ -580,6 +587,8 @@ class Store:
             item["ts"] = _s(ts)
         if proposal_ids:
             item["proposal_ids"] = {"SS": proposal_ids}
+        if decisions is not None:
+            item["decisions"] = _s(decisions.model_dump_json())
         self.client.put_item(TableName=self.table, Item=item)
 
     def set_alert_status(self, alert_id: str, status: str) -> None:
@@ -612,6 +621,8 @@ class Store:
         return sorted(out, key=lambda p: (p.created_at, p.remediation)), status
 
     def set_alert_message(self, alert_id: str, channel: str, ts: str) -> None:
+        """The alert's message is ``ts`` in ``channel`` (its id); remembered both ways, so a
+        message (a link to it, a shortcut on it) leads back to the alert (``alert_for_message``)."""
         self.client.update_item(
             TableName=self.table,
             Key={"pk": _s(f"ALERT#{alert_id}"), "sk": _s("ALERT")},
@@ -619,15 +630,24 @@ class Store:
             ExpressionAttributeNames={"#ts": "ts"},
             ExpressionAttributeValues={":c": _s(channel), ":ts": _s(ts)},
         )
+        self._put_value(f"MSGTS#{channel}#{ts}", alert_id, 30 * 86400)
+
+    def alert_for_message(self, channel: str, ts: str) -> str | None:
+        """The id of the alert whose message is ``ts`` in ``channel`` (a channel id), or None."""
+        if not channel or not ts:
+            return None
+        return self._get_value(f"MSGTS#{channel}#{ts}")
 
     def get_alert(self, alert_id: str) -> StoredAlert:
         item = self._get(f"ALERT#{alert_id}", "ALERT")
         if not item:
             raise NotFoundError(f"alert {alert_id} not found")
+        raw = item.get("decisions", {}).get("S")
         return StoredAlert(
             alert=Alert.model_validate_json(item["data"]["S"]),
             channel=item.get("channel", {}).get("S"),
             ts=item.get("ts", {}).get("S"),
+            decisions=Decisions.model_validate_json(raw) if raw else None,
         )
 
     def recent_alerts(self, limit: int = 200) -> list[Alert]:
@@ -746,6 +766,10 @@ class Store:
 
     def audit_for_proposal(self, proposal_id: str) -> list[AuditEntry]:
         return [e for e in self.recent_audit(limit=1000) if e.proposal_id == proposal_id]
+
+    def audit_for_alert(self, alert_id: str, limit: int = 10) -> list[AuditEntry]:
+        """The newest ``limit`` audit records about an alert (clicks on it and its proposals)."""
+        return [e for e in self.recent_audit(limit=1000) if e.alert_id == alert_id][:limit]
 
     # --- snoozes --------------------------------------------------------------------------
     def snooze(self, target: str, until: float, actor: Actor, reason: str = "", channel: str = "", ts: str = "") -> str:

@@ -208,7 +208,8 @@ function messageHtml(msg, { replies = 0, inThread = false } = {}) {
     : `<div class="mrkdwn">${mrkdwn(msg.text)}</div>`;
   const repliesLink = !inThread && replies
     ? `<button type="button" class="replies" data-thread="${esc(msg.ts)}">${replies} ${replies === 1 ? "reply" : "replies"}</button>` : "";
-  return `<div class="message${msg.ephemeral ? " ephemeral" : ""}" data-ts="${esc(msg.ts)}" data-edited="${msg.edited ? "true" : "false"}">
+  const menu = msg.ephemeral ? "" : shortcutMenu(msg);
+  return `<div class="message${msg.ephemeral ? " ephemeral" : ""}" data-ts="${esc(msg.ts)}" data-edited="${msg.edited ? "true" : "false"}">${menu}
     <div class="avatar${bot ? " bot" : ""}">${bot ? "EO" : esc(initials(name))}</div>
     <div class="body">
       ${msg.ephemeral ? `<div class="only-you">Only visible to you</div>` : ""}
@@ -216,6 +217,12 @@ function messageHtml(msg, { replies = 0, inThread = false } = {}) {
         <span class="time">${esc(clock(msg.ts))}</span>${msg.edited ? `<span class="edited">(edited)</span>` : ""}</div>
       ${content}${repliesLink}
     </div></div>`;
+}
+
+// A message's "⋯" menu: its message shortcuts (Slack lists the app's shortcuts there).
+function shortcutMenu(msg) {
+  return `<details class="msg-menu"><summary title="More actions">⋯</summary>
+    <button type="button" class="shortcut" data-channel="${esc(msg.channel)}" data-ts="${esc(msg.ts)}">Explain with EventOps</button></details>`;
 }
 
 // --- rendering ----------------------------------------------------------------------------------
@@ -419,6 +426,14 @@ async function onSelect(sel) {
   }
 }
 
+async function onShortcut(btn) {
+  btn.closest("details").open = false;
+  const r = await api("/console/shortcut", { user: state.user, channel: btn.dataset.channel, ts: btn.dataset.ts });
+  if (!r.ok) toast(`Explain with EventOps: ${r.error || `HTTP ${r.status}`}`, true);
+  state.lastSignature = "";
+  refresh();
+}
+
 async function send(text, threadTs) {
   text = text.trim();
   if (!text || !state.channel) return;
@@ -443,6 +458,8 @@ document.addEventListener("click", (ev) => {
   if (btn && !btn.disabled) { ev.preventDefault(); onButton(btn); return; }
   const home = ev.target.closest("#home-link");
   if (home) { ev.preventDefault(); openHome(); return; }
+  const shortcut = ev.target.closest(".msg-menu .shortcut");
+  if (shortcut) { ev.preventDefault(); onShortcut(shortcut); return; }
   const ch = ev.target.closest("#channels a");
   if (ch) { ev.preventDefault(); state.home = false; state.channel = ch.dataset.id; state.thread = null; state.lastSignature = ""; refresh(); return; }
   const replies = ev.target.closest(".replies");
