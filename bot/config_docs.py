@@ -121,13 +121,17 @@ DESCRIPTIONS: dict[str, str] = {
     "Escalation.then_after_minutes": "Minutes after the first step before the second, if still unhandled. Empty: one step only.",
     "Escalation.then_mention": "Who the second step mentions (same forms as `mention`), e.g. `here`.",
     "Escalation.min_severity": "Only alerts at least this severe are escalated.",
-    "Escalation.remind_every_hours": "A CloudWatch alarm still in ALARM gets a thread reply (\"still in ALARM for 4h 10m\") every this many hours until it is resolved or dismissed. Empty: no reminders.",
+    "Escalation.remind_every_hours": 'A CloudWatch alarm still in ALARM gets a thread reply ("still in ALARM for 4h 10m") every this many hours until it is resolved or dismissed. Empty: no reminders.',
     "Escalation.max_reminders": "At most this many reminders per alarm.",
     "EscalationDefaults.max_posts_per_run": "At most this many escalation and reminder replies per housekeeping run; the rest wait for the next run.",
 }
 # The top-level block has the same keys as a route's (and one more).
 DESCRIPTIONS.update(
-    {f"EscalationDefaults.{k.split('.', 1)[1]}": v for k, v in list(DESCRIPTIONS.items()) if k.startswith("Escalation.")}
+    {
+        f"EscalationDefaults.{k.split('.', 1)[1]}": v
+        for k, v in list(DESCRIPTIONS.items())
+        if k.startswith("Escalation.")
+    }
 )
 
 # serverless.yml `params.default`: what each deploy parameter does (osls `--param="name=value"`).

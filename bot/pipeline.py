@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot import escalation
 from bot.aws import remediation_refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
@@ -198,6 +199,8 @@ class NotifyBatch:
                 rec, newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
                 if newest:
                     store.put_alert(group.newest, channel=rec.channel, ts=None)
+                    if not group.newest.active and rec.owner_id:  # the problem is over (bot.escalation)
+                        escalation.resolve(self.rt, rec.owner_id, group.newest)
             except Exception as exc:  # noqa: BLE001 - these records are retried; the rest goes on
                 log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
                 for event_id in group.event_ids:
@@ -471,6 +474,7 @@ def _post_new(
                 )
             except ConflictError:
                 proposals[i] = store.get_proposal(p.id)  # someone clicked already; keep their state
+        escalation.schedule(rt, alert, route, channel_id, ts)  # never raises
 
     if not _after_post(rt, alert, record_id, remember):
         return "posted"
