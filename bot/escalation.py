@@ -218,8 +218,8 @@ def _reply(rt: Runtime, step: DueStep, now: float) -> dict[str, object]:
         text = f":hourglass: {title} is still in ALARM for {lasted} (reminder {step.step + 1} of {len(step.plan)})."
     else:
         mentions = _mentions(step.plan[step.step][1])
-        again = " still" if step.step else ""
-        text = f":rotating_light: Nobody has{again} acknowledged this alert, posted {lasted} ago."
+        who = "Still nobody has" if step.step else "Nobody has"
+        text = f":rotating_light: {who} acknowledged this alert, posted {lasted} ago."
         text = f"{mentions} {text}" if mentions else text
     return {"text": text, "blocks": [bk.section(text)]}
 
