@@ -30,10 +30,11 @@ from datetime import datetime
 from bot.config import Config, Escalation
 from bot.errors import NotFoundError, SlackError
 from bot.models import Alert, ProposalState, Route
+from bot.routing import route as route_alert
 from bot.runtime import Runtime
 from bot.slack import blocks as bk
 from bot.slack.render import format_mentions
-from bot.store import DueStep
+from bot.store import DueStep, MessageRecord
 
 log = logging.getLogger("eventops.escalation")
 
@@ -233,26 +234,52 @@ def _title(rt: Runtime, alert_id: str) -> str:
     return f"*{bk.escape(name)}*"
 
 
-# --- notify side: the problem is over --------------------------------------------------------
-def resolve(rt: Runtime, owner_id: str, newest: Alert) -> bool:
-    """A repeat said the problem is over (``newest.active`` False): drop the message's
-    schedules and put "Resolved after 1h 12m" on it, once (the next refresh shows it). Never
-    raises: the repeat is counted either way. Returns True when the line was written."""
+# --- notify side: the problem is over, or back ------------------------------------------------
+_RESOLVED_MARK = "✅ Resolved after "
+
+
+def after_repeat(rt: Runtime, rec: MessageRecord, newest: Alert) -> None:
+    """The newest event of a problem whose message exists was just stored (``bot.pipeline``):
+    it says the problem is over (``resolve``), or, after that, that it is back (``reopen``).
+    Never raises: the repeat is counted either way (a failure is logged and counted)."""
     try:
-        for kind in (ESCALATION, REMINDER):
-            rt.store.drop_due(owner_id, kind)
-        owner = rt.store.get_alert(owner_id)
-        if not owner.alert.active or not rt.store.claim_resolution(owner_id):
-            return False
-        line = f"✅ Resolved after {duration(_seconds(newest.time) - _seconds(owner.alert.time))}"
-        _, status = rt.store.alert_message_state(owner_id)
-        rt.store.set_alert_status(owner_id, f"{line} · {status}" if status else line)
-        rt.count("alerts_resolved")
-        return True
-    except Exception as exc:  # noqa: BLE001 - the resolving event is counted; only the line is missed
-        log.error("resolving alert %s failed: %s: %s", owner_id, type(exc).__name__, exc)
+        if not newest.active:
+            resolve(rt, rec, newest)
+        elif rec.resolved:
+            reopen(rt, rec, newest)
+    except Exception as exc:  # noqa: BLE001 - the repeat is counted; only these lines are missed
+        log.error("resolution bookkeeping of %s failed: %s: %s", rec.owner_id, type(exc).__name__, exc)
         rt.count("resolution_failed")
+
+
+def resolve(rt: Runtime, rec: MessageRecord, newest: Alert) -> bool:
+    """Drop the message's schedules and put "Resolved after 1h 12m" on it, once (the batch's
+    refresh of the message shows it). Returns True when the line was written."""
+    owner_id = rec.owner_id
+    for kind in (ESCALATION, REMINDER):
+        rt.store.drop_due(owner_id, kind)
+    owner = rt.store.get_alert(owner_id)
+    if not owner.alert.active or not rt.store.claim_resolution(rec.fingerprint):
         return False
+    line = _RESOLVED_MARK + duration(_seconds(newest.time) - _seconds(owner.alert.time))
+    _, status = rt.store.alert_message_state(owner_id)
+    rt.store.set_alert_status(owner_id, f"{line} · {status}" if status else line)
+    rt.count("alerts_resolved")
+    return True
+
+
+def reopen(rt: Runtime, rec: MessageRecord, newest: Alert) -> bool:
+    """The problem is back after its message said resolved (a flapping alarm): take the line
+    off and schedule its escalation and reminders again, from now. True when this call did."""
+    if not rt.store.clear_resolution(rec.fingerprint) or not rec.ts:
+        return False
+    _, status = rt.store.alert_message_state(rec.owner_id)
+    if status and status.startswith(_RESOLVED_MARK):
+        rt.store.set_alert_status(rec.owner_id, status.partition(" · ")[2])
+    owner = newest.model_copy(update={"id": rec.owner_id, "fingerprint": rec.fingerprint})
+    schedule(rt, owner, route_alert(newest, rt.config), rec.channel, rec.ts)
+    rt.count("alerts_reopened")
+    return True
 
 
 def _seconds(at: datetime) -> float:

@@ -199,8 +199,7 @@ class NotifyBatch:
                 rec, newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
                 if newest:
                     store.put_alert(group.newest, channel=rec.channel, ts=None)
-                    if not group.newest.active and rec.owner_id:  # the problem is over (bot.escalation)
-                        escalation.resolve(self.rt, rec.owner_id, group.newest)
+                    escalation.after_repeat(self.rt, rec, group.newest)  # over, or back; never raises
             except Exception as exc:  # noqa: BLE001 - these records are retried; the rest goes on
                 log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
                 for event_id in group.event_ids:

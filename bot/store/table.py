@@ -17,10 +17,12 @@ EVENT#<event id>                  EVENT     status (in_progress with a lease    
   release_event ← pipeline                  ← housekeeping (abandoned claims)
 FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,   dedup window
                                             ts, count, first/last seen, owner,
-                                            claim_until (the claim's lease)
+                                            claim_until (the claim's lease),
+                                            resolved (said "Resolved after …")
   claim_message, mark_message_*,            get_message, lookup, dirty_messages,
   bump_message, drop_*claim ← pipeline,     abandoned_claims ← pipeline, messages,
-  messages                                  commands.status, housekeeping
+  messages; claim_resolution,               commands.status, housekeeping
+  clear_resolution ← escalation
 RES#<channel>#<resource key>      MSG       ts of the resource's message, its    dedup window
                                             severity and whether it was active
   set_resource_thread ← pipeline            lookup, resource_thread ← pipeline
@@ -81,10 +83,6 @@ DUE#<alert id>                    ESCALA-   fingerprint, channel, ts of the     
   advance_due, postpone_due, restore_due    the updates are conditional on ``step`` (a step
   ← housekeeping, drop_due ← pipeline       is taken once, whoever runs at the same time)
   (resolution), housekeeping (stopped)
-RESOLVED#<alert id>               VALUE     "1": the message said "Resolved      decision
-                                            after …"
-  claim_resolution ← escalation (on the     claim_resolution (conditional write)
-  problem's resolving repeat)
 LATENCY#delivery                  <unix     ``DeliveryLatency`` histogram of     2 hours
                                   minute>   that minute: ``b<bin>`` = count
                                             (bins in ``bot.latency``)
@@ -206,6 +204,7 @@ class MessageRecord:
     owner_id: str = ""
     state: MessageState = MessageState.CLAIMED
     claim_until: float = 0.0  # while CLAIMED: the claiming invocation's deadline
+    resolved: bool = False  # the message said "Resolved after …" (bot.escalation)
 
     @property
     def has_message(self) -> bool:
@@ -1128,9 +1127,30 @@ class Store:
                 return False
             raise
 
-    def claim_resolution(self, alert_id: str) -> bool:
-        """Record that the alert's message said "Resolved after …"; False when it did already."""
-        return self._put_value(f"RESOLVED#{alert_id}", "1", DECISION_TTL_S, only_if_absent=True)
+    def claim_resolution(self, fingerprint: str) -> bool:
+        """Mark the problem's message as saying "Resolved after …"; False when it did already
+        (or the message record is gone). ``MessageRecord.resolved`` reads it back."""
+        return self._flag_resolved(fingerprint, "SET resolved = :t", "attribute_not_exists(resolved)")
+
+    def clear_resolution(self, fingerprint: str) -> bool:
+        """The problem is back (an active event after the resolving one): unmark; False when it
+        was not marked (someone else unmarked it)."""
+        return self._flag_resolved(fingerprint, "REMOVE resolved", "resolved = :t")
+
+    def _flag_resolved(self, fingerprint: str, update: str, cond: str) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(pk) AND {cond}",
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
 
     # --- counters and values (private: every family above has its own methods) ------------
     def _incr(self, pk: str, ttl_s: int, by: int = 1) -> int:
@@ -1201,6 +1221,7 @@ def _message_from_item(item: dict[str, Any]) -> MessageRecord:
         dirty=bool(item.get("dirty", {}).get("BOOL", False)),
         owner_id=item.get("owner_id", item["alert_id"])["S"],
         claim_until=float(item.get("claim_until", {"N": "0"})["N"]),
+        resolved=bool(item.get("resolved", {}).get("BOOL", False)),
     )
 
 

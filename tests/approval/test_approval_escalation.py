@@ -273,3 +273,24 @@ def test_route_block_overrides_the_keys_it_sets():
     default = escalation.policy_for(cfg, "default")
     assert (default.after_minutes, default.mention) == (15, ["S0OTHER"])
     assert escalation.duration(4320) == "1h 12m" and escalation.duration(15 * 60 + 59) == "15m"
+
+
+@pytest.mark.escalation(remind_every_hours=4, max_reminders=3)
+def test_a_flapping_alarm_is_reopened_and_resolved_again(esc_world, monkeypatch):
+    t0 = datetime.now(UTC) - timedelta(seconds=10)
+    start = time.time()
+    _notify(esc_world, _event("cloudwatch-metric-alarm.json", t0))
+    alert_id = _alert_id(_top(esc_world))
+    _notify(esc_world, _event("cloudwatch-metric-ok.json", t0 + timedelta(minutes=20)))
+    assert "Resolved after 20m" in json.dumps(_top(esc_world).blocks)
+
+    _notify(esc_world, _event("cloudwatch-metric-alarm.json", t0 + timedelta(minutes=30)))
+    rendered = json.dumps(_top(esc_world).blocks)
+    assert "Resolved after" not in rendered and "Alarm: ServerCpuTooHigh" in rendered
+    assert _due_item(esc_world, alert_id, "REMINDER") is not None  # reminders again, from now
+    assert _housekeep(esc_world, monkeypatch, start + 4 * 3600 + 60)["escalations_posted"] == 1
+
+    _notify(esc_world, _event("cloudwatch-metric-ok.json", t0 + timedelta(hours=5)))
+    rendered = json.dumps(_top(esc_world).blocks)
+    assert rendered.count("Resolved after") == 1 and "Resolved after 5h 0m" in rendered
+    assert _due_item(esc_world, alert_id, "REMINDER") is None
