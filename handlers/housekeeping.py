@@ -4,7 +4,8 @@ Expire proposals past their TTL, end snoozes with a reminder in the thread, fail
 dead worker left RUNNING, re-queue APPROVED proposals whose job was never sent, flush message
 counters left dirty by the notify side, post alerts a dead notify invocation claimed but never
 posted, post the escalation and reminder steps that are due (bot.escalation), and write a
-heartbeat. Each step runs even if another failed; any failure makes the invocation fail at the end, so it is never silent.
+heartbeat. Each step runs even if another failed; any failure makes the invocation fail at the
+end, so it is never silent.
 """
 
 from __future__ import annotations
