@@ -118,15 +118,17 @@ def test_unacknowledged_high_finding_is_escalated_to_the_group_then_here(esc_wor
     assert item is not None and item["step"]["N"] == "2" and "gsi1pk" not in item
 
 
-def test_acknowledged_before_the_due_time_is_not_escalated(esc_world, monkeypatch):
+@pytest.mark.parametrize("label", ["Acknowledge", "Dismiss"])
+def test_acknowledged_or_dismissed_before_the_due_time_is_not_escalated(esc_world, monkeypatch, label):
     start = time.time()
     _notify(esc_world, _event("securityhub-imported-multi-resource.json", datetime.now(UTC)))
     msg = _top(esc_world)
     esc_world.message_ts = msg.ts
-    ack = _button(msg, "Acknowledge")
-    resp = esc_world.click(ack["action_id"], ack["value"], ALICE)
+    button = _button(msg, label)
+    resp = esc_world.click(button["action_id"], button["value"], ALICE)
     assert resp["statusCode"] == 200
-    assert esc_world.rt.store.acked_by(_alert_id(msg)) is not None
+    decided = esc_world.rt.store.acked_by if label == "Acknowledge" else esc_world.rt.store.dismissed_by
+    assert decided(_alert_id(msg)) is not None
 
     assert _housekeep(esc_world, monkeypatch, start + 60 * 60)["escalations_posted"] == 0
     assert _replies(esc_world, msg.ts) == []
@@ -294,3 +296,22 @@ def test_a_flapping_alarm_is_reopened_and_resolved_again(esc_world, monkeypatch)
     rendered = json.dumps(_top(esc_world).blocks)
     assert rendered.count("Resolved after") == 1 and "Resolved after 5h 0m" in rendered
     assert _due_item(esc_world, alert_id, "REMINDER") is None
+
+
+def test_a_remediation_that_succeeded_stops_the_escalation(test_remediation, esc_world, monkeypatch):
+    """An alert with a remediation offered (the world's stand-in stop, as notify would post it),
+    scheduled as notify schedules it; the remediation clicked through the front door and run
+    by the worker before the due time."""
+    from bot.models import Route
+
+    start = time.time()
+    p = esc_world.post_alert()
+    assert escalation.schedule(
+        esc_world.rt, esc_world.alert, Route(rule="default", channel=CHANNEL), CHANNEL, p.message_ts
+    )
+    esc_world.click(f"eventops:remediate:{p.remediation}", p.id, ALICE)
+    esc_world.drain()
+    assert esc_world.state() == "stopped"
+    assert _housekeep(esc_world, monkeypatch, start + 60 * 60)["escalations_posted"] == 0
+    assert not any("Nobody has" in r.text for r in esc_world.replies())
+    assert _due_item(esc_world, esc_world.alert.id, "ESCALATION") is None
