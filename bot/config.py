@@ -148,6 +148,37 @@ class Account(_Strict):
         return v
 
 
+# --- escalation and reminders (bot.escalation) -------------------------------------------------
+_ESCALATION_MENTION_RE = re.compile(r"^(?:[SUW][A-Z0-9]{2,20}|!?here|!?channel)$")
+
+
+class Escalation(_Strict):
+    """``escalation:`` on a rule, on the default route, or at the top level (the default for
+    every route; a route's block overrides the keys it sets). Nothing is on until a key is set."""
+
+    after_minutes: int | None = Field(default=None, gt=0)
+    mention: list[str] = Field(default_factory=list)
+    then_after_minutes: int | None = Field(default=None, gt=0)
+    then_mention: list[str] = Field(default_factory=list)
+    min_severity: Severity = Severity.HIGH
+    remind_every_hours: float | None = Field(default=None, gt=0)
+    max_reminders: int = Field(default=6, ge=1, le=48)
+
+    @field_validator("mention", "then_mention")
+    @classmethod
+    def _mention_ids(cls, ids: list[str]) -> list[str]:
+        for m in ids:
+            if not _ESCALATION_MENTION_RE.match(m):
+                raise ValueError(f"{m!r} is not a user-group id (S…), a user id (U…/W…), 'here' or 'channel'")
+        return ids
+
+
+class EscalationDefaults(Escalation):
+    """The top-level ``escalation:`` block: the defaults, and how much one housekeeping run posts."""
+
+    max_posts_per_run: int = Field(default=20, ge=1, le=500)
+
+
 class Match(_Strict):
     """What a routing rule matches. Every listed condition must hold; empty lists match all."""
 
@@ -170,6 +201,7 @@ class Rule(_Strict):
     mode: Mode = Mode.NOTIFY
     remediations: list[str] | None = None
     drop: bool = False
+    escalation: Escalation | None = None
 
 
 class DefaultRoute(_Strict):
@@ -178,6 +210,7 @@ class DefaultRoute(_Strict):
     mention_min_severity: Severity = Severity.HIGH
     mode: Mode = Mode.NOTIFY
     remediations: list[str] | None = None
+    escalation: Escalation | None = None
 
 
 class Routing(_Strict):
@@ -303,6 +336,8 @@ class Config(_Strict):
     # Hosts besides *.aws.amazon.com that messages may link to: an alarm description's runbook
     # URL (e.g. your wiki) is linked only when its host is listed here.
     link_hosts: list[str] = Field(default_factory=list)
+    # Re-announce unacknowledged HIGH/CRITICAL alerts, remind about long CloudWatch alarms.
+    escalation: EscalationDefaults = Field(default_factory=EscalationDefaults)
 
     @field_validator("link_hosts")
     @classmethod

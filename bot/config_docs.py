@@ -116,7 +116,26 @@ DESCRIPTIONS: dict[str, str] = {
     "Runbook.resource_types": "Resource types it applies to (empty: any).",
     "Runbook.parameters": "Document parameters; `{resource.id}`, `{resource.arn}`, `{account}`, `{region}`, `{alert.id}` are filled from the alert.",
     "Runbook.risk": "Risk tier whose policy applies to running it.",
+    "Config.escalation": "Re-announce HIGH/CRITICAL alerts nobody acknowledged, and remind about CloudWatch alarms still in ALARM; the default for every route (a route's `escalation:` overrides the keys it sets).",
+    "Rule.escalation": "This rule's escalation and reminders; keys it leaves out come from the top-level `escalation:`.",
+    "DefaultRoute.escalation": "The default route's escalation and reminders; keys it leaves out come from the top-level `escalation:`.",
+    "Escalation.after_minutes": "Minutes after the post with no Acknowledge, Dismiss, Snooze or running/succeeded remediation before the first step: a thread reply mentioning `mention`. Empty: no escalation.",
+    "Escalation.mention": "Who the first step mentions: user-group ids (S…), user ids (U…/W…), `here` or `channel`.",
+    "Escalation.then_after_minutes": "Minutes after the first step before the second, if still unhandled. Empty: one step only.",
+    "Escalation.then_mention": "Who the second step mentions (same forms as `mention`), e.g. `here`.",
+    "Escalation.min_severity": "Only alerts at least this severe are escalated.",
+    "Escalation.remind_every_hours": 'A CloudWatch alarm still in ALARM gets a thread reply ("still in ALARM for 4h 10m") every this many hours until it is resolved or dismissed. Empty: no reminders.',
+    "Escalation.max_reminders": "At most this many reminders per alarm.",
+    "EscalationDefaults.max_posts_per_run": "At most this many escalation and reminder replies per housekeeping run; the rest wait for the next run.",
 }
+# The top-level block has the same keys as a route's (and one more).
+DESCRIPTIONS.update(
+    {
+        f"EscalationDefaults.{k.split('.', 1)[1]}": v
+        for k, v in list(DESCRIPTIONS.items())
+        if k.startswith("Escalation.")
+    }
+)
 
 # serverless.yml `params.default`: what each deploy parameter does (osls `--param="name=value"`).
 DEPLOY_PARAMS: dict[str, str] = {
@@ -157,7 +176,8 @@ routing:
       mention_min_severity: HIGH
       mode: propose
       remediations: [ec2.isolate-instance, guardduty.archive-finding]
-  default: {channel: "#ops-alerts", mode: notify}
+      escalation: {after_minutes: 10, mention: [S0SECONCALL], then_after_minutes: 20, then_mention: [here]}
+  default: {channel: "#ops-alerts", mode: notify, escalation: {remind_every_hours: 4}}
 policy:
   teams: [T01234567]
   tiers:
@@ -185,6 +205,14 @@ runbooks:
 slash_command: /ops
 heartbeat_channel: "#ops-heartbeat"
 link_hosts: [wiki.example.com]
+escalation:
+  after_minutes: 15
+  mention: [S0ONCALL]
+  then_after_minutes: 30
+  then_mention: [here]
+  remind_every_hours: 4
+  max_reminders: 6
+  max_posts_per_run: 20
 """
 
 

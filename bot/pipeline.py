@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot import escalation
 from bot.decisions import Decisions, Refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
@@ -204,6 +205,7 @@ class NotifyBatch:
                 rec, newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
                 if newest:
                     store.put_alert(group.newest, channel=rec.channel, ts=None, decisions=self._grouped(group, rec))
+                    escalation.after_repeat(self.rt, rec, group.newest)  # over, or back; never raises
             except Exception as exc:  # noqa: BLE001 - these records are retried; the rest goes on
                 log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
                 for event_id in group.event_ids:
@@ -522,6 +524,7 @@ def _post_new(
                 )
             except ConflictError:
                 proposals[i] = store.get_proposal(p.id)  # someone clicked already; keep their state
+        escalation.schedule(rt, alert, route, channel_id, ts)  # never raises
 
     if not _after_post(rt, alert, record_id, remember):
         return "posted"

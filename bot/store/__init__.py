@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.store.table import (
     STORM_BUCKET_S,
+    DueStep,
     EventClaim,
     MessageRecord,
     MessageState,
@@ -16,6 +17,7 @@ from bot.store.table import (
 
 __all__ = [
     "STORM_BUCKET_S",
+    "DueStep",
     "EventClaim",
     "MessageRecord",
     "MessageState",

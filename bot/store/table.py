@@ -17,11 +17,12 @@ EVENT#<event id>                  EVENT     status (in_progress with a lease    
   release_event ← pipeline                  ← housekeeping (abandoned claims)
 FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,   dedup window
                                             ts, count, first/last seen, owner,
-                                            claim_until (the claim's lease)
+                                            claim_until (the claim's lease),
+                                            resolved (said "Resolved after …")
   claim_message, mark_message_*,            get_message, lookup, dirty_messages,
   bump_message, drop_*claim ← pipeline,     abandoned_claims ← pipeline, messages,
-  messages                                  commands.status, housekeeping;
-                                            messages_for (BatchGetItem) ← home
+  messages; claim_resolution,               commands.status, housekeeping;
+  clear_resolution ← escalation             messages_for (BatchGetItem) ← home
 RES#<channel>#<resource key>      MSG       ts of the resource's message, its    dedup window
                                             severity and whether it was active
   set_resource_thread ← pipeline            lookup, resource_thread ← pipeline
@@ -89,6 +90,16 @@ SCORECARD#<ISO week>              VALUE     "1": that week's scorecard was poste
   ← scorecard (weekly post)
 HEARTBEAT#housekeeping            VALUE     unix time of the last upkeep run     7 days
   record_housekeeping_run ← housekeeping    last_housekeeping_run ← scorecard (health)
+DUE#<alert id>                    ESCALA-   fingerprint, channel, ts of the      the plan's last
+                                  TION or   message, started, step (how many     step + 1 day
+                                  REMINDER  steps were taken), due (the next's),
+                                            plan JSON; gsi1 ``DUE`` /
+                                            ``<due, 10 digits>#<alert id>#<kind>``
+                                            while a step is left (sparse)
+  schedule_due ← pipeline (a HIGH post),    due_steps ← housekeeping (one Query: due <= now),
+  advance_due, postpone_due, restore_due    the updates are conditional on ``step`` (a step
+  ← housekeeping, drop_due ← pipeline       is taken once, whoever runs at the same time)
+  (resolution), housekeeping (stopped)
 LATENCY#delivery                  <unix     ``DeliveryLatency`` histogram of     2 hours
                                   minute>   that minute: ``b<bin>`` = count
                                             (bins in ``bot.latency``)
@@ -218,6 +229,7 @@ class MessageRecord:
     owner_id: str = ""
     state: MessageState = MessageState.CLAIMED
     claim_until: float = 0.0  # while CLAIMED: the claiming invocation's deadline
+    resolved: bool = False  # the message said "Resolved after …" (bot.escalation)
 
     @property
     def has_message(self) -> bool:
@@ -237,6 +249,23 @@ class StoredAlert:
     channel: str | None
     ts: str | None
     decisions: Decisions | None = None  # what the notify side decided (None: stored before it was kept)
+
+
+@dataclass(frozen=True)
+class DueStep:
+    """One escalation or reminder schedule (``DUE#<alert id>`` / ``ESCALATION`` | ``REMINDER``):
+    ``plan`` is ``[(unix time, mentions), ...]``, ``step`` how many of its steps were taken, and
+    ``due`` when the next one is (None once all were taken)."""
+
+    alert_id: str
+    kind: str
+    fingerprint: str
+    channel: str
+    ts: str
+    started: float
+    step: int
+    due: float | None
+    plan: list[tuple[float, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -1202,6 +1231,126 @@ class Store:
         now = _now()
         return [i for i in out if "ttl" not in i or float(i["ttl"]["N"]) >= now]
 
+    # --- escalation and reminder schedules (bot.escalation) ------------------------------
+    def schedule_due(self, step: DueStep, ttl_s: int) -> bool:
+        """Write a schedule (step 0, due at its plan's first time); False when one exists."""
+        first = step.plan[0][0]
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": _s(f"{_DUE_PREFIX}{step.alert_id}"),
+                    "sk": _s(step.kind),
+                    "fingerprint": _s(step.fingerprint),
+                    "channel": _s(step.channel),
+                    "ts": _s(step.ts),
+                    "started": _n(step.started),
+                    "step": _n(0),
+                    "due": _n(first),
+                    "plan": _s(json.dumps([[t, m] for t, m in step.plan])),
+                    "gsi1pk": _s(_DUE_INDEX),
+                    "gsi1sk": _s(_due_key(first, step.alert_id, step.kind)),
+                    "ttl": _n(_now() + ttl_s),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
+    def due_steps(self, now: float, limit: int) -> list[DueStep]:
+        """The schedules whose next step is due (``due <= now``), oldest first: one Query."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk < :hi",
+            ExpressionAttributeValues={":p": _s(_DUE_INDEX), ":hi": _s(f"{int(now) + 1:0{_DUE_DIGITS}d}")},
+            Limit=max(1, limit),
+        )
+        return [_due_from_item(i) for i in resp.get("Items", [])]
+
+    def advance_due(self, step: DueStep, due: float | None) -> bool:
+        """Take ``step.step`` (conditional on it still being the current step): the next one is
+        due at ``due``, or, when None, the schedule leaves the due index. False: taken already."""
+        names = {"#s": "step"}
+        values: dict[str, Any] = {":cur": _n(step.step), ":next": _n(step.step + 1)}
+        if due is None:
+            update = "SET #s = :next REMOVE gsi1pk, gsi1sk, #d"
+        else:
+            update = "SET #s = :next, #d = :due, gsi1sk = :gs"
+            values.update({":due": _n(due), ":gs": _s(_due_key(due, step.alert_id, step.kind))})
+        names["#d"] = "due"
+        return self._update_due(step, update, names, values, "#s = :cur")
+
+    def postpone_due(self, step: DueStep, due: float) -> bool:
+        """Move the current step to ``due`` (a snooze ends then), if nobody took it meanwhile."""
+        values = {":cur": _n(step.step), ":due": _n(due), ":gs": _s(_due_key(due, step.alert_id, step.kind))}
+        return self._update_due(step, "SET #d = :due, gsi1sk = :gs", {"#s": "step", "#d": "due"}, values, "#s = :cur")
+
+    def restore_due(self, step: DueStep) -> bool:
+        """Give back a step taken by ``advance_due`` whose reply failed, so a later run posts it."""
+        due = step.due if step.due is not None else _now()
+        values = {
+            ":cur": _n(step.step),
+            ":taken": _n(step.step + 1),
+            ":due": _n(due),
+            ":gs": _s(_due_key(due, step.alert_id, step.kind)),
+            ":gp": _s(_DUE_INDEX),
+        }
+        update = "SET #s = :cur, #d = :due, gsi1pk = :gp, gsi1sk = :gs"
+        return self._update_due(step, update, {"#s": "step", "#d": "due"}, values, "#s = :taken")
+
+    def drop_due(self, alert_id: str, kind: str) -> DueStep | None:
+        """Delete a schedule; the one deleted (None when there was none): who deleted it says so."""
+        resp = self.client.delete_item(
+            TableName=self.table, Key={"pk": _s(f"{_DUE_PREFIX}{alert_id}"), "sk": _s(kind)}, ReturnValues="ALL_OLD"
+        )
+        item = resp.get("Attributes")
+        return _due_from_item(item) if item else None
+
+    def _update_due(self, step: DueStep, update: str, names: dict[str, str], values: dict[str, Any], cond: str) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"{_DUE_PREFIX}{step.alert_id}"), "sk": _s(step.kind)},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(pk) AND {cond}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
+    def claim_resolution(self, fingerprint: str) -> bool:
+        """Mark the problem's message as saying "Resolved after …"; False when it did already
+        (or the message record is gone). ``MessageRecord.resolved`` reads it back."""
+        return self._flag_resolved(fingerprint, "SET resolved = :t", "attribute_not_exists(resolved)")
+
+    def clear_resolution(self, fingerprint: str) -> bool:
+        """The problem is back (an active event after the resolving one): unmark; False when it
+        was not marked (someone else unmarked it)."""
+        return self._flag_resolved(fingerprint, "REMOVE resolved", "resolved = :t")
+
+    def _flag_resolved(self, fingerprint: str, update: str, cond: str) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(pk) AND {cond}",
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
     # --- counters and values (private: every family above has its own methods) ------------
     def _incr(self, pk: str, ttl_s: int, by: int = 1) -> int:
         resp = self.client.update_item(
@@ -1284,6 +1433,7 @@ def _message_from_item(item: dict[str, Any]) -> MessageRecord:
         dirty=bool(item.get("dirty", {}).get("BOOL", False)),
         owner_id=item.get("owner_id", item["alert_id"])["S"],
         claim_until=float(item.get("claim_until", {"N": "0"})["N"]),
+        resolved=bool(item.get("resolved", {}).get("BOOL", False)),
     )
 
 
@@ -1302,3 +1452,26 @@ def _message_state(item: dict[str, Any]) -> tuple[MessageState, str | None]:
         if ts.startswith(mark):
             return state, None
     return MessageState.POSTED, ts
+
+
+_DUE_PREFIX = "DUE#"
+_DUE_INDEX = "DUE"
+_DUE_DIGITS = 10  # unix seconds, zero-padded so the index's sort keys order as times
+
+
+def _due_key(due: float, alert_id: str, kind: str) -> str:
+    return f"{int(due):0{_DUE_DIGITS}d}#{alert_id}#{kind}"
+
+
+def _due_from_item(item: dict[str, Any]) -> DueStep:
+    return DueStep(
+        alert_id=item["pk"]["S"].removeprefix(_DUE_PREFIX),
+        kind=item["sk"]["S"],
+        fingerprint=item["fingerprint"]["S"],
+        channel=item["channel"]["S"],
+        ts=item["ts"]["S"],
+        started=float(item["started"]["N"]),
+        step=int(item["step"]["N"]),
+        due=float(item["due"]["N"]) if "due" in item else None,
+        plan=[(float(t), list(m)) for t, m in json.loads(item["plan"]["S"])],
+    )
