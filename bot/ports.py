@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bot.latency import LatencySummary
-    from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState
+    from bot.models import Actor, Alert, AuditEntry, MaintenanceWindow, Proposal, ProposalState
     from bot.store.audit_log import ChainReport
-    from bot.store.table import EventClaim, MessageRecord, ResourceThread, StoredAlert, StormTally
+    from bot.store.table import EventClaim, HeldAlert, MessageRecord, ResourceThread, StoredAlert, StormTally
 
 
 class StorePort(Protocol):
@@ -132,6 +132,15 @@ class StorePort(Protocol):
 
     # housekeeping
     def record_housekeeping_run(self) -> None: ...
+
+    # maintenance windows (bot.maintenance; the App Home lists active_maintenance)
+    def start_maintenance(self, window: MaintenanceWindow) -> bool: ...
+    def active_maintenance(self, now: datetime | None = None) -> list[MaintenanceWindow]: ...
+    def maintenance_due(self, now: datetime | None = None) -> list[MaintenanceWindow]: ...
+    def get_maintenance(self, window_id: str) -> tuple[MaintenanceWindow, bool] | None: ...
+    def end_maintenance(self, window_id: str, ended_at: datetime) -> MaintenanceWindow | None: ...
+    def hold_alert(self, window: MaintenanceWindow, alert: Alert, channel: str) -> None: ...
+    def held_alerts(self, window_id: str) -> list[HeldAlert]: ...
 
 
 class SlackPort(Protocol):

@@ -3,7 +3,7 @@
 Expire proposals past their TTL, end snoozes with a reminder in the thread, fail proposals a
 dead worker left RUNNING, re-queue APPROVED proposals whose job was never sent, flush message
 counters left dirty by the notify side, post alerts a dead notify invocation claimed but never
-posted, and write a heartbeat. Each step runs even if another
+posted, end maintenance windows whose time is up (their summaries), and write a heartbeat. Each step runs even if another
 failed; any failure makes the invocation fail at the end, so it is never silent.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 from bot.approval import sweeps
 from bot.config import Settings
 from bot.logs import begin_invocation, configure_logging
+from bot.maintenance import release as maintenance
 from bot.pipeline import flush_dirty, post_heartbeat, repair_abandoned
 from bot.runtime import Runtime, RuntimeSlot
 
@@ -67,6 +68,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "requeued": sweeps.requeue_stuck,
         "messages_flushed": _flush_dirty,
         "abandoned_repaired": repair_abandoned,
+        "maintenance_ended": maintenance.housekeep,
         "heartbeat": _heartbeat,
     }
     return _run_steps(rt, steps)

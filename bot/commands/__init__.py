@@ -28,6 +28,7 @@ from bot.commands import (  # noqa: F401  (imported to register, in help order)
     alert,
     audit,
     snooze,
+    maintenance,
     run,
     redrive,
     doctor,

@@ -126,6 +126,9 @@ class Command:
     check: Callable[[Invocation], object] | None = None
     # A deferred command's ack line, when "Looking up … across N account(s)" would mislead.
     ack: str = ""
+    # A refusal by the dispatcher writes one DENIED audit record, as for triage commands
+    # (``maintenance``: it starts and ends windows, and checks ``may_mutate`` itself).
+    audit_refusals: bool = False
 
 
 commands: Registry[Command] = Registry("command")
@@ -141,13 +144,15 @@ def command(
     check: Callable[[Invocation], object] | None = None,
     triage: bool = False,
     ack: str = "",
+    audit_refusals: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a sub-command; its docstring's first line is the usage, the second the description.
 
     ``deferred``: it queries AWS across accounts (ack first, answer through response_url);
     ``check``: the deferred command's argument validation, run before the ack;
     ``triage``: a triage command (``mutates`` judged by ``policy.triage``, refusals audited);
-    ``ack``: a deferred command's own ack line instead of "Looking up …".
+    ``ack``: a deferred command's own ack line instead of "Looking up …";
+    ``audit_refusals``: the dispatcher's refusals write a DENIED audit record (as for triage).
     """
 
     def deco(fn: Handler) -> Handler:
@@ -157,7 +162,9 @@ def command(
             raise ValueError(f"/ops {name}: the docstring must start with '{name} ...' and a description line")
         if check is not None and not deferred:
             raise ValueError(f"/ops {name}: check= is for deferred commands (the others validate as they run)")
-        cmd = Command(name, fn, lines[0], lines[1], mutates, triage, deferred, min_args, aliases, check, ack)
+        cmd = Command(
+            name, fn, lines[0], lines[1], mutates, triage, deferred, min_args, aliases, check, ack, audit_refusals
+        )
         commands.add(name, cmd)
         return fn
 
@@ -345,7 +352,7 @@ def _dispatch(
         return _usage_reply(f"`{slash} {cmd.usage}`\n{cmd.description}")
     verdict = _permission(rt, cmd, actor, channel)
     if not verdict:
-        if cmd.triage:
+        if cmd.triage or cmd.audit_refusals:
             _audit_refusal(rt, cmd, actor, channel, args, verdict.reason)
         return _usage_reply(f"You are not allowed to use `{slash} {cmd.name}`: {bk.escape(verdict.reason)}")
     if len(args) < cmd.min_args:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.store.table import (
     STORM_BUCKET_S,
     EventClaim,
+    HeldAlert,
     MessageRecord,
     MessageState,
     ResourceThread,
@@ -17,6 +18,7 @@ from bot.store.table import (
 __all__ = [
     "STORM_BUCKET_S",
     "EventClaim",
+    "HeldAlert",
     "MessageRecord",
     "MessageState",
     "ResourceThread",

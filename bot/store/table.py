@@ -71,6 +71,15 @@ STRANGER#<account id>             SEEN      count, last_seen of events from an  
   record_unconfigured_account ← pipeline    unconfigured_accounts ← commands.doctor
 HEARTBEAT#housekeeping            VALUE     unix time of the last upkeep run     7 days
   record_housekeeping_run ← housekeeping    last_housekeeping_run ← tests only (nothing in bot/)
+MAINT#<window id>                 WINDOW    ``MaintenanceWindow`` JSON; while    ends_at + 30 days
+                                            open: gsi1 MAINTENANCE / <ends_at>
+  start_maintenance ← commands,             active_maintenance (one Query) ← pipeline
+  maintenance.hold (scheduled windows),     (once per batch), commands, App Home;
+  end_maintenance (conditional: ends it     maintenance_due ← housekeeping;
+  once) ← commands, housekeeping            get_maintenance ← commands
+MAINTHELD#<window id>             <finger-  the newest held Alert JSON of that   ends_at + 30 days
+                                  print>    problem, its channel, events held
+  hold_alert ← pipeline (maintenance.hold)  held_alerts (one Query) ← maintenance.release
 LATENCY#delivery                  <unix     ``DeliveryLatency`` histogram of     2 hours
                                   minute>   that minute: ``b<bin>`` = count
                                             (bins in ``bot.latency``)
@@ -106,7 +115,7 @@ from botocore.exceptions import ClientError
 from bot.approval.states import check as check_transition
 from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.latency import LatencySummary, histogram, summarize
-from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState, Severity
+from bot.models import Actor, Alert, AuditEntry, MaintenanceWindow, Proposal, ProposalState, Severity
 from bot.store.audit_log import AuditLog, ChainReport, audit_table_name, create_audit_table
 
 AUDIT_PREFIX = "AUDIT#"
@@ -118,6 +127,8 @@ _STRANGER_TTL_S = 7 * 86400  # /ops doctor lists what arrived in the last week
 _STORM_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 _LATENCY_PK = "LATENCY#delivery"
 _LATENCY_TTL_S = 2 * 3600  # /ops status looks back one hour
+_MAINT_PK = "MAINTENANCE"  # gsi1pk of the maintenance windows not ended yet
+_MAINT_KEEP_S = 30 * 86400  # a window and its held alerts are kept this long after its end
 BATCH_WRITE_MAX = 25  # DynamoDB's limit of items per BatchWriteItem request
 _BATCH_WRITE_TRIES = 5
 _BATCH_WRITE_BACKOFF_S = 0.05  # doubled after each try: 0.05, 0.1, 0.2, 0.4 s
@@ -134,6 +145,11 @@ def _s(v: str) -> dict[str, str]:
 
 def _n(v: float | int) -> dict[str, str]:
     return {"N": str(int(v))}
+
+
+def _epoch_key(at: datetime) -> str:
+    """A maintenance window's gsi1 sort key: its end, unix seconds zero-padded to sort as numbers."""
+    return f"{int(at.timestamp()):012d}"
 
 
 def _minute_key(at: float) -> str:
@@ -210,6 +226,16 @@ class StoredAlert:
     alert: Alert
     channel: str | None
     ts: str | None
+
+
+@dataclass(frozen=True)
+class HeldAlert:
+    """One problem a maintenance window held: its newest alert, where it would have gone, and
+    how many of its events arrived during the window."""
+
+    alert: Alert
+    channel: str
+    events: int
 
 
 @dataclass(frozen=True)
@@ -1001,6 +1027,133 @@ class Store:
             for i in resp.get("Items", [])
             if float(i["ttl"]["N"]) >= now
         ]
+
+    # --- maintenance windows (bot.maintenance) ---------------------------------------------
+    def start_maintenance(self, window: MaintenanceWindow) -> bool:
+        """Store a window that is open; False when one with its id exists (a scheduled window
+        written by another invocation first, or an id used before)."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": _s(f"MAINT#{window.id}"),
+                    "sk": _s("WINDOW"),
+                    "data": _s(window.model_dump_json()),
+                    "gsi1pk": _s(_MAINT_PK),
+                    "gsi1sk": _s(f"{_epoch_key(window.ends_at)}#{window.id}"),
+                    "ttl": _n(window.ends_at.timestamp() + _MAINT_KEEP_S),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
+    def active_maintenance(self, now: datetime | None = None) -> list[MaintenanceWindow]:
+        """The windows open at ``now`` (started, not ended, ``ends_at`` still ahead), the first
+        to end first. One Query on gsi1 (windows not ended yet, by end time)."""
+        at = (now or datetime.now(UTC)).timestamp()
+        windows = self._open_windows(":k", "gsi1sk > :k", f"{int(at):012d}#~")
+        return [w for w in windows if w.starts_at.timestamp() <= at < w.ends_at.timestamp()]
+
+    def maintenance_due(self, now: datetime | None = None) -> list[MaintenanceWindow]:
+        """Windows whose ``ends_at`` has passed but that nobody ended yet (housekeeping ends them)."""
+        at = (now or datetime.now(UTC)).timestamp()
+        windows = self._open_windows(":k", "gsi1sk <= :k", f"{int(at):012d}#~")
+        return [w for w in windows if w.ends_at.timestamp() <= at]
+
+    def _open_windows(self, name: str, condition: str, key: str) -> list[MaintenanceWindow]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": f"gsi1pk = :p AND {condition}",
+            "ExpressionAttributeValues": {":p": _s(_MAINT_PK), name: _s(key)},
+        }
+        out: list[MaintenanceWindow] = []
+        while True:
+            resp = self.client.query(**kwargs)
+            out += [MaintenanceWindow.model_validate_json(i["data"]["S"]) for i in resp.get("Items", [])]
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def get_maintenance(self, window_id: str) -> tuple[MaintenanceWindow, bool] | None:
+        """A window by id, and whether it is still open (not ended by hand or by housekeeping)."""
+        item = self._get(f"MAINT#{window_id}", "WINDOW")
+        if not item:
+            return None
+        return MaintenanceWindow.model_validate_json(item["data"]["S"]), "gsi1pk" in item
+
+    def end_maintenance(self, window_id: str, ended_at: datetime) -> MaintenanceWindow | None:
+        """End a window now (or at its ``ends_at``, if that came first): one conditional write,
+        so of ``/ops maintenance end`` and housekeeping racing, one ends it and summarizes it.
+        Returns the window with its actual end, or None when it was already ended (or unknown)."""
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"MAINT#{window_id}"), "sk": _s("WINDOW")},
+                UpdateExpression="SET ended_at = :e REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="attribute_exists(gsi1pk)",
+                ExpressionAttributeValues={":e": _n(ended_at.timestamp())},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        window = MaintenanceWindow.model_validate_json(resp["Attributes"]["data"]["S"])
+        return window.model_copy(update={"ends_at": min(window.ends_at, ended_at)})
+
+    def hold_alert(self, window: MaintenanceWindow, alert: Alert, channel: str) -> None:
+        """Count one held event of ``alert``'s problem in ``window``; the newest event's alert
+        is kept (an older one arriving late only counts). One write in the usual case."""
+        key = {"pk": _s(f"MAINTHELD#{window.id}"), "sk": _s(alert.fingerprint)}
+        ttl = _n(window.ends_at.timestamp() + _MAINT_KEEP_S)
+        t = alert.time.isoformat()
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD events :one SET #d = :d, alert_time = :t, channel = :c, #ttl = :ttl",
+                ConditionExpression="attribute_not_exists(pk) OR alert_time <= :t",
+                ExpressionAttributeNames={"#d": "data", "#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":one": _n(1),
+                    ":d": _s(alert.model_dump_json()),
+                    ":t": _s(t),
+                    ":c": _s(channel),
+                    ":ttl": ttl,
+                },
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD events :one",
+                ExpressionAttributeValues={":one": _n(1)},
+            )
+
+    def held_alerts(self, window_id: str) -> list[HeldAlert]:
+        """Every problem ``window_id`` held, with its newest alert (one Query, page by page)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": _s(f"MAINTHELD#{window_id}")},
+            "ConsistentRead": True,
+        }
+        out: list[HeldAlert] = []
+        while True:
+            resp = self.client.query(**kwargs)
+            for i in resp.get("Items", []):
+                alert = Alert.model_validate_json(i["data"]["S"])
+                out.append(HeldAlert(alert=alert, channel=i["channel"]["S"], events=int(i["events"]["N"])))
+            if "LastEvaluatedKey" not in resp:
+                return sorted(out, key=lambda h: h.alert.time)
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     # --- counters and values (private: every family above has its own methods) ------------
     def _incr(self, pk: str, ttl_s: int, by: int = 1) -> int:
