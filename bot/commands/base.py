@@ -129,6 +129,13 @@ class Command:
     # A refusal by the dispatcher writes one DENIED audit record, as for triage commands
     # (``maintenance``: it starts and ends windows, and checks ``may_mutate`` itself).
     audit_refusals: bool = False
+    # Deferred only for some arguments (``maintenance end``: it posts summaries, which Slack's
+    # one-post-per-second pacing makes too slow for the ack); ``check`` then runs for those.
+    defer_when: Callable[[list[str]], bool] | None = None
+
+    def defers(self, args: list[str]) -> bool:
+        """Is this invocation answered by the worker (``deferred``, or ``defer_when(args)``)?"""
+        return self.deferred or (self.defer_when is not None and self.defer_when(args))
 
 
 commands: Registry[Command] = Registry("command")
@@ -145,6 +152,7 @@ def command(
     triage: bool = False,
     ack: str = "",
     audit_refusals: bool = False,
+    defer_when: Callable[[list[str]], bool] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a sub-command; its docstring's first line is the usage, the second the description.
 
@@ -152,7 +160,8 @@ def command(
     ``check``: the deferred command's argument validation, run before the ack;
     ``triage``: a triage command (``mutates`` judged by ``policy.triage``, refusals audited);
     ``ack``: a deferred command's own ack line instead of "Looking up …";
-    ``audit_refusals``: the dispatcher's refusals write a DENIED audit record (as for triage).
+    ``audit_refusals``: the dispatcher's refusals write a DENIED audit record (as for triage);
+    ``defer_when``: deferred only when it says so for the arguments (``check`` runs then).
     """
 
     def deco(fn: Handler) -> Handler:
@@ -160,10 +169,22 @@ def command(
         lines = [ln.strip() for ln in doc.splitlines() if ln.strip()]
         if len(lines) < 2 or not lines[0].startswith(name):
             raise ValueError(f"/ops {name}: the docstring must start with '{name} ...' and a description line")
-        if check is not None and not deferred:
+        if check is not None and not deferred and defer_when is None:
             raise ValueError(f"/ops {name}: check= is for deferred commands (the others validate as they run)")
         cmd = Command(
-            name, fn, lines[0], lines[1], mutates, triage, deferred, min_args, aliases, check, ack, audit_refusals
+            name,
+            fn,
+            lines[0],
+            lines[1],
+            mutates,
+            triage,
+            deferred,
+            min_args,
+            aliases,
+            check,
+            ack,
+            audit_refusals,
+            defer_when,
         )
         commands.add(name, cmd)
         return fn
@@ -359,7 +380,7 @@ def _dispatch(
         return _usage_reply(f"`{slash} {cmd.name}` needs more arguments.\nUsage: `{slash} {cmd.usage}`")
     started = time.monotonic()
     try:
-        if defer and cmd.deferred:
+        if defer and cmd.defers(args):
             if cmd.check is not None:
                 cmd.check(inv)
             return None
@@ -382,7 +403,7 @@ def _dispatch(
             f":warning: `{slash} {cmd.name}` failed ({type(exc).__name__}); the details are in the bot's log."
         )
     finally:
-        if not (defer and cmd.deferred):
+        if not (defer and cmd.defers(args)):
             log.info("/ops %s by %s took %.2fs", cmd.name, actor.user_id, time.monotonic() - started)
 
 
@@ -429,7 +450,7 @@ def needs_deferral(text: str) -> bool:
     except Exception:  # noqa: BLE001
         return False
     cmd = resolve(name)
-    return bool(cmd and cmd.deferred and not any(a in ("-h", "--help") for a in args))
+    return bool(cmd and cmd.defers(args) and not any(a in ("-h", "--help") for a in args))
 
 
 def ack_reply(text: str, rt: Runtime) -> Reply:

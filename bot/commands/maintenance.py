@@ -27,7 +27,25 @@ MAX_WINDOW_S = 7 * 86400
 _START_USAGE = "start <scope> <duration> [reason]"
 
 
-@command("maintenance", aliases=("maint",), audit_refusals=True)
+def _ends(args: list[str]) -> bool:
+    return bool(args) and args[0].lower() == "end"
+
+
+def _check_end(inv: Invocation) -> None:
+    """``end``'s checks before the ack (permission, which window): a refusal or a usage error
+    is the one answer; otherwise the worker ends the window and posts its summaries."""
+    _allowed(inv, "end")
+    _pick_open(inv)
+
+
+@command(
+    "maintenance",
+    aliases=("maint",),
+    audit_refusals=True,
+    defer_when=_ends,
+    check=_check_end,
+    ack=":hourglass_flowing_sand: Ending the maintenance window and posting its summary…",
+)
 def maintenance(inv: Invocation) -> Reply:
     """maintenance [start <scope> <duration> [reason] | end [scope|id]]
     Maintenance windows: list the open ones, start one (alerts in its scope are held, then summarized when it ends) or end one. Scope: account:<id|alias>, region:<name>, tag:<key>=<value>, rule:<routing rule>. Start and end need permission to act.
@@ -39,11 +57,16 @@ def maintenance(inv: Invocation) -> Reply:
         return _list(inv)
     if action not in ("start", "end"):
         raise inv.usage_error(f"Unknown `{esc(inv.args[0])}`: use `start`, `end`, or nothing to list the open windows.")
+    _allowed(inv, action)
+    return _start(inv) if action == "start" else _end(inv)
+
+
+def _allowed(inv: Invocation, action: str) -> None:
+    """Raise the usage error (and write the DENIED record) when the actor may not ``action``."""
     refused = _refusal(inv)
     if refused:
         _audit_denied(inv, refused)
         raise inv.usage_error(f"You are not allowed to {action} maintenance windows: {esc(refused)}.")
-    return _start(inv) if action == "start" else _end(inv)
 
 
 def _refusal(inv: Invocation) -> str | None:
@@ -120,19 +143,23 @@ def _start(inv: Invocation) -> Reply:
     )
 
 
-def _end(inv: Invocation) -> Reply:
+def _pick_open(inv: Invocation) -> MaintenanceWindow:
+    """The open window ``end`` names (its id or scope), or the only one open."""
     if len(inv.args) > 2:
         raise inv.usage_error(f"Unexpected `{esc(' '.join(inv.args[2:]))}`.")
     windows = open_windows(inv.rt)
     if not windows:
         raise inv.usage_error("No maintenance window is open.")
     if len(inv.args) == 2:
-        picked = _pick(inv, inv.args[1], windows)
-    elif len(windows) == 1:
-        picked = windows[0][0]
-    else:
-        ids = ", ".join(f"{code(w.id)} ({code(w.scope)})" for w, _ in windows)
-        raise inv.usage_error(f"{len(windows)} windows are open: {ids}; say which to end.")
+        return _pick(inv, inv.args[1], windows)
+    if len(windows) == 1:
+        return windows[0][0]
+    ids = ", ".join(f"{code(w.id)} ({code(w.scope)})" for w, _ in windows)
+    raise inv.usage_error(f"{len(windows)} windows are open: {ids}; say which to end.")
+
+
+def _end(inv: Invocation) -> Reply:
+    picked = _pick_open(inv)
     released = end_window(inv.rt, picked.id, inv.actor)
     if released is None:
         raise inv.usage_error(f"Maintenance {code(picked.id)} has just ended already.")
