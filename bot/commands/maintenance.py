@@ -6,6 +6,11 @@ with the alerts still active in its thread. Starting and ending need the permiss
 mutating commands (``may_mutate``: acting at some risk, from this channel); every start and end
 writes one audit record, and every refusal a DENIED one. Listing needs only membership of the
 organization, like the other read-only commands.
+
+``list`` and ``start`` answer inside the ack (DynamoDB only). ``end`` is checked inside the ack
+(permission, which window) and then answered by the worker (``defer_when``): ending posts the
+summaries and the held alerts, which Slack's one post per second per channel makes too slow
+for the 3-second ack.
 """
 
 from __future__ import annotations
