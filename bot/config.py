@@ -27,6 +27,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
+from bot.maintenance.schedule import MaintenanceSchedule
+from bot.maintenance.scope import ScopeError, parse_scope
 from bot.models import Mode, Risk, Severity
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -338,6 +340,8 @@ class Config(_Strict):
     link_hosts: list[str] = Field(default_factory=list)
     # Re-announce unacknowledged HIGH/CRITICAL alerts, remind about long CloudWatch alarms.
     escalation: EscalationDefaults = Field(default_factory=EscalationDefaults)
+    # Maintenance windows planned ahead (bot.maintenance.schedule): alerts in scope are held.
+    maintenance: list[MaintenanceSchedule] = Field(default_factory=list)
 
     @field_validator("link_hosts")
     @classmethod
@@ -355,6 +359,27 @@ class Config(_Strict):
                 raise ValueError(f"account {acct.id} is listed twice")
             seen.add(acct.id)
         return self
+
+    @model_validator(mode="after")
+    def _maintenance_scopes(self) -> Config:
+        """Every scheduled window names a scope that exists (alias, rule), under a unique name."""
+        names: set[str] = set()
+        for i, window in enumerate(self.maintenance):
+            if window.name in names:
+                raise ValueError(f"maintenance.{i}.name: {window.name!r} is used twice")
+            names.add(window.name)
+            try:
+                parse_scope(window.scope, self.account_aliases(), self.rule_names())
+            except ScopeError as exc:
+                raise ValueError(f"maintenance.{i}.scope: {exc}") from None
+        return self
+
+    def account_aliases(self) -> dict[str, str]:
+        """Account alias → id, for the configured accounts that have one."""
+        return {a.alias: a.id for a in self.accounts if a.alias}
+
+    def rule_names(self) -> list[str]:
+        return [r.name for r in self.routing.rules]
 
     def account(self, account_id: str) -> Account | None:
         for acct in self.accounts:

@@ -20,8 +20,9 @@ import json
 import sys
 import types
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel
@@ -49,6 +50,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Config.slash_command": "The slash command the Slack app registers.",
     "Config.heartbeat_channel": 'Where the daily "EventOps is alive" message goes (default: the default route\'s channel).',
     "Config.scorecard": "The weekly scorecard: events received vs messages posted, the noisiest rules, time to acknowledge and remediate, remediation outcomes, DLQ and upkeep health.",
+    "Config.maintenance": "Maintenance windows planned ahead: alerts in a window's scope are held, then summarized when it ends (`/ops maintenance` starts and ends them by hand).",
     "Config.link_hosts": "Hosts besides *.aws.amazon.com that messages may link to, e.g. the wiki an alarm description's runbook URL points at.",
     "Account.id": "The 12-digit account id (quote it in YAML).",
     "Account.alias": "A short name shown in messages instead of the id.",
@@ -213,6 +215,16 @@ escalation:
   remind_every_hours: 4
   max_reminders: 6
   max_posts_per_run: 20
+maintenance:
+  - name: sunday-patching
+    scope: account:prod
+    weekly: {days: [sun], start: "02:00", duration: 2h}
+    reason: OS patching
+  - name: db-migration
+    scope: tag:env=staging
+    start: "2026-12-05T22:00:00Z"
+    end: "2026-12-06T01:00:00Z"
+    reason: Aurora upgrade
 """
 
 
@@ -282,7 +294,10 @@ def _type_name(annotation: Any) -> str:
         return " \\| ".join(f"`{m.value}`" for m in annotation).join(("one of ", ""))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping (below)"
-    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(annotation, str(annotation))
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in args).join(("one of ", ""))
+    names = {str: "string", int: "integer", float: "number", bool: "boolean", datetime: "date-time (ISO 8601)"}
+    return names.get(annotation, str(annotation))
 
 
 def _default(info: FieldInfo) -> str:

@@ -243,15 +243,7 @@ def _read_snoozes(rt: Runtime, data: HomeData, links: _Permalinks, titles: Title
 
 def _read_maintenance(rt: Runtime, data: HomeData) -> None:
     windows = rt.store.active_maintenance()
-    items = [
-        HomeWindow(
-            name=str(w.get("name") or w.get("id") or "maintenance"),
-            ends=w.get("ends") if isinstance(w.get("ends"), datetime) else None,
-            scope=str(w.get("scope") or ""),
-            reason=str(w.get("reason") or ""),
-        )
-        for w in windows[:SHOWN]
-    ]
+    items = [HomeWindow(name=w.id, ends=w.ends_at, scope=w.scope, reason=w.reason) for w in windows[:SHOWN]]
     data.maintenance = Listing.of(items, len(windows))
 
 

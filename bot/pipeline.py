@@ -2,7 +2,8 @@
 
 ``handle_event(raw, rt, batch)`` takes one EventBridge event through the whole notify side::
 
-    parse (bot.sources) → dedup by event id → route (bot.routing) → snooze?
+    parse (bot.sources) → dedup by event id → route (bot.routing) → maintenance window? held
+      → snooze?
       → repeat of a known fingerprint?  count it; one chat.update per message per batch
       → related to a resource that already has a message?  reply in its thread
       → storm in this channel?  one summary message, alerts listed in its thread
@@ -29,6 +30,8 @@ from bot import escalation
 from bot.decisions import Decisions, Refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
+from bot.maintenance.hold import MaintenanceCache
+from bot.maintenance.hold import hold as maintenance_hold
 from bot.messages import alert_buttons, refresh_fingerprint_message, storm_snooze_target, storm_summary
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
 from bot.offers import decide_offers
@@ -170,6 +173,7 @@ class NotifyBatch:
     delivered_ms: list[float] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)  # for the scorecard: one write per batch
     decided: dict[str, Decisions] = field(default_factory=dict)  # repeat's alert id → its decisions (bot.decisions)
+    maintenance: MaintenanceCache = field(default_factory=MaintenanceCache)  # open windows, read once
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -388,6 +392,9 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     alias = rt.config.alias(alert.account)
     if alias and not alert.account_alias:
         alert = alert.model_copy(update={"account_alias": alias})
+    held = maintenance_hold(alert, route, rt, batch.maintenance)  # bot.maintenance: not posted
+    if held is not None:
+        return held
 
     known = batch.has_message.get(alert.fingerprint)
     if known is not None:  # this batch already met the problem's message: no lookup
@@ -447,6 +454,8 @@ def repair_abandoned(rt: Runtime) -> int:
             # _deliver dropped its claim; claim it again as abandoned so the next run retries
             rt.store.claim_message(rec.fingerprint, rec.channel, stored.alert, _window_s(rt), lease_s=0)
             raise
+        if outcome == "held":  # a maintenance window holds it now: the claim has nothing to post
+            rt.store.drop_abandoned_claim(rec)
         rt.store.complete_event(stored.alert.id)
         log.warning("alert %s was claimed by a notify invocation that died; repaired: %s", rec.owner_id, outcome)
         rt.count("abandoned_repaired")

@@ -29,6 +29,7 @@ from bot.commands import (  # noqa: F401  (imported to register, in help order)
     explain,
     audit,
     snooze,
+    maintenance,
     run,
     redrive,
     report,

@@ -100,6 +100,15 @@ DUE#<alert id>                    ESCALA-   fingerprint, channel, ts of the     
   advance_due, postpone_due, restore_due    the updates are conditional on ``step`` (a step
   ← housekeeping, drop_due ← pipeline       is taken once, whoever runs at the same time)
   (resolution), housekeeping (stopped)
+MAINT#<window id>                 WINDOW    ``MaintenanceWindow`` JSON; while    ends_at + 30 days
+                                            open: gsi1 MAINTENANCE / <ends_at>
+  start_maintenance ← commands,             active_maintenance (one Query) ← pipeline
+  maintenance.hold (scheduled windows),     (once per batch), commands, App Home;
+  end_maintenance (conditional: ends it     maintenance_due ← housekeeping;
+  once) ← commands, housekeeping            get_maintenance ← commands
+MAINTHELD#<window id>             <finger-  the newest held Alert JSON of that   ends_at + 30 days
+                                  print>    problem, its channel, events held
+  hold_alert ← pipeline (maintenance.hold)  held_alerts (one Query) ← maintenance.release
 LATENCY#delivery                  <unix     ``DeliveryLatency`` histogram of     2 hours
                                   minute>   that minute: ``b<bin>`` = count
                                             (bins in ``bot.latency``)
@@ -140,7 +149,7 @@ from bot.approval.states import check as check_transition
 from bot.decisions import Decisions
 from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.latency import LatencySummary, histogram, summarize
-from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState, Severity
+from bot.models import Actor, Alert, AuditEntry, MaintenanceWindow, Proposal, ProposalState, Severity
 from bot.store.audit_log import AuditLog, ChainReport, audit_table_name, create_audit_table
 
 AUDIT_PREFIX = "AUDIT#"
@@ -152,6 +161,8 @@ _STRANGER_TTL_S = 7 * 86400  # /ops doctor lists what arrived in the last week
 _STORM_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 _LATENCY_PK = "LATENCY#delivery"
 _LATENCY_TTL_S = 2 * 3600  # /ops status looks back one hour
+_MAINT_PK = "MAINTENANCE"  # gsi1pk of the maintenance windows not ended yet
+_MAINT_KEEP_S = 30 * 86400  # a window and its held alerts are kept this long after its end
 _STATS_PREFIX = "STATS#"
 _STATS_TTL_S = 35 * 86400  # /ops report looks back up to 30 days
 _STATS_PER_WRITE = 40  # names per UpdateItem: an update expression is at most 4 KB
@@ -171,6 +182,11 @@ def _s(v: str) -> dict[str, str]:
 
 def _n(v: float | int) -> dict[str, str]:
     return {"N": str(int(v))}
+
+
+def _epoch_key(at: datetime) -> str:
+    """A maintenance window's gsi1 sort key: its end, unix seconds zero-padded to sort as numbers."""
+    return f"{int(at.timestamp()):012d}"
 
 
 def _minute_key(at: float) -> str:
@@ -266,6 +282,16 @@ class DueStep:
     step: int
     due: float | None
     plan: list[tuple[float, list[str]]]
+
+
+@dataclass(frozen=True)
+class HeldAlert:
+    """One problem a maintenance window held: its newest alert, where it would have gone, and
+    how many of its events arrived during the window."""
+
+    alert: Alert
+    channel: str
+    events: int
 
 
 @dataclass(frozen=True)
@@ -1146,6 +1172,133 @@ class Store:
             if float(i["ttl"]["N"]) >= now
         ]
 
+    # --- maintenance windows (bot.maintenance) ---------------------------------------------
+    def start_maintenance(self, window: MaintenanceWindow) -> bool:
+        """Store a window that is open; False when one with its id exists (a scheduled window
+        written by another invocation first, or an id used before)."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": _s(f"MAINT#{window.id}"),
+                    "sk": _s("WINDOW"),
+                    "data": _s(window.model_dump_json()),
+                    "gsi1pk": _s(_MAINT_PK),
+                    "gsi1sk": _s(f"{_epoch_key(window.ends_at)}#{window.id}"),
+                    "ttl": _n(window.ends_at.timestamp() + _MAINT_KEEP_S),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
+    def active_maintenance(self, now: datetime | None = None) -> list[MaintenanceWindow]:
+        """The windows open at ``now`` (started, not ended, ``ends_at`` still ahead), the first
+        to end first. One Query on gsi1 (windows not ended yet, by end time)."""
+        at = (now or datetime.now(UTC)).timestamp()
+        windows = self._open_windows(":k", "gsi1sk > :k", f"{int(at):012d}#~")
+        return [w for w in windows if w.starts_at.timestamp() <= at < w.ends_at.timestamp()]
+
+    def maintenance_due(self, now: datetime | None = None) -> list[MaintenanceWindow]:
+        """Windows whose ``ends_at`` has passed but that nobody ended yet (housekeeping ends them)."""
+        at = (now or datetime.now(UTC)).timestamp()
+        windows = self._open_windows(":k", "gsi1sk <= :k", f"{int(at):012d}#~")
+        return [w for w in windows if w.ends_at.timestamp() <= at]
+
+    def _open_windows(self, name: str, condition: str, key: str) -> list[MaintenanceWindow]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": f"gsi1pk = :p AND {condition}",
+            "ExpressionAttributeValues": {":p": _s(_MAINT_PK), name: _s(key)},
+        }
+        out: list[MaintenanceWindow] = []
+        while True:
+            resp = self.client.query(**kwargs)
+            out += [MaintenanceWindow.model_validate_json(i["data"]["S"]) for i in resp.get("Items", [])]
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def get_maintenance(self, window_id: str) -> tuple[MaintenanceWindow, bool] | None:
+        """A window by id, and whether it is still open (not ended by hand or by housekeeping)."""
+        item = self._get(f"MAINT#{window_id}", "WINDOW")
+        if not item:
+            return None
+        return MaintenanceWindow.model_validate_json(item["data"]["S"]), "gsi1pk" in item
+
+    def end_maintenance(self, window_id: str, ended_at: datetime) -> MaintenanceWindow | None:
+        """End a window now (or at its ``ends_at``, if that came first): one conditional write,
+        so of ``/ops maintenance end`` and housekeeping racing, one ends it and summarizes it.
+        Returns the window with its actual end, or None when it was already ended (or unknown)."""
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"MAINT#{window_id}"), "sk": _s("WINDOW")},
+                UpdateExpression="SET ended_at = :e REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="attribute_exists(gsi1pk)",
+                ExpressionAttributeValues={":e": _n(ended_at.timestamp())},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        window = MaintenanceWindow.model_validate_json(resp["Attributes"]["data"]["S"])
+        return window.model_copy(update={"ends_at": min(window.ends_at, ended_at)})
+
+    def hold_alert(self, window: MaintenanceWindow, alert: Alert, channel: str) -> None:
+        """Count one held event of ``alert``'s problem in ``window``; the newest event's alert
+        is kept (an older one arriving late only counts). One write in the usual case."""
+        key = {"pk": _s(f"MAINTHELD#{window.id}"), "sk": _s(alert.fingerprint)}
+        ttl = _n(window.ends_at.timestamp() + _MAINT_KEEP_S)
+        t = alert.time.isoformat()
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD events :one SET #d = :d, alert_time = :t, channel = :c, #ttl = :ttl",
+                ConditionExpression="attribute_not_exists(pk) OR alert_time <= :t",
+                ExpressionAttributeNames={"#d": "data", "#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":one": _n(1),
+                    ":d": _s(alert.model_dump_json()),
+                    ":t": _s(t),
+                    ":c": _s(channel),
+                    ":ttl": ttl,
+                },
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD events :one",
+                ExpressionAttributeValues={":one": _n(1)},
+            )
+
+    def held_alerts(self, window_id: str) -> list[HeldAlert]:
+        """Every problem ``window_id`` held, with its newest alert (one Query, page by page)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": _s(f"MAINTHELD#{window_id}")},
+            "ConsistentRead": True,
+        }
+        out: list[HeldAlert] = []
+        while True:
+            resp = self.client.query(**kwargs)
+            for i in resp.get("Items", []):
+                alert = Alert.model_validate_json(i["data"]["S"])
+                out.append(HeldAlert(alert=alert, channel=i["channel"]["S"], events=int(i["events"]["N"])))
+            if "LastEvaluatedKey" not in resp:
+                return sorted(out, key=lambda h: h.alert.time)
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     # --- the App Home's reads (bot.home): each one bounded Query or BatchGetItem -----------
     def recent_stored_alerts(self, limit: int = 50) -> list[StoredAlert]:
         """The newest ``limit`` alerts (``ALERT#``), each with the message it was posted as:
@@ -1202,11 +1355,6 @@ class Store:
         )
         now = _now()
         return [_snooze_from_item(i) for i in resp.get("Items", []) if float(i["until"]["N"]) > now]
-
-    def active_maintenance(self) -> list[dict[str, Any]]:
-        """Maintenance windows in effect now: ``{"name", "scope", "starts", "ends", "by", "reason"}``
-        each. No key family holds maintenance windows yet, so there are none: ``[]``."""
-        return []
 
     def recent_audit_by(self, user: str, limit: int = 10, window: int = 200) -> tuple[list[AuditEntry], int]:
         """``user``'s audit records among the newest ``window`` (newest first, at most ``limit``)
