@@ -263,6 +263,14 @@ class Publish(_Strict):
     archive_bucket: str | None = None
 
 
+class Graphs(_Strict):
+    """Alarm graphs (bot.graphs): a CloudWatch alarm in ALARM gets an image of its metric in its thread."""
+
+    enabled: bool = False
+    # The graph shows this many minutes of the metric up to the breach.
+    window_minutes: int = Field(60, ge=5, le=24 * 60)
+
+
 class Runbook(_Strict):
     """An SSM Automation runbook offered by ``ssm.run-automation``."""
 
@@ -286,6 +294,7 @@ class Config(_Strict):
     dedup: Dedup = Field(default_factory=Dedup)
     storm: Storm = Field(default_factory=Storm)
     publish: Publish = Field(default_factory=Publish)
+    graphs: Graphs = Field(default_factory=Graphs)
     snooze_default_minutes: int = 60
     runbooks: list[Runbook] = Field(default_factory=list)
     slash_command: str = "/ops"

@@ -145,3 +145,13 @@ class SlackPort(Protocol):
     def permalink(self, channel: str, ts: str) -> str | None: ...
     def users_in_group(self, group_id: str) -> list[str]: ...
     def respond(self, response_url: str, body: dict[str, Any], *, timeout: int = 10) -> None: ...
+    def upload_file(
+        self,
+        channel: str,
+        thread_ts: str,
+        *,
+        filename: str,
+        content: bytes,
+        title: str,
+        initial_comment: str = "",
+    ) -> str: ...
