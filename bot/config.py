@@ -305,6 +305,14 @@ class ScorecardConfig(_Strict):
     days: int = Field(default=7, ge=1, le=30)
 
 
+class Graphs(_Strict):
+    """Alarm graphs (bot.graphs): a CloudWatch alarm in ALARM gets an image of its metric in its thread."""
+
+    enabled: bool = False
+    # The graph shows this many minutes of the metric up to the breach.
+    window_minutes: int = Field(60, ge=5, le=24 * 60)
+
+
 class Runbook(_Strict):
     """An SSM Automation runbook offered by ``ssm.run-automation``."""
 
@@ -329,6 +337,7 @@ class Config(_Strict):
     storm: Storm = Field(default_factory=Storm)
     publish: Publish = Field(default_factory=Publish)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
+    graphs: Graphs = Field(default_factory=Graphs)
     snooze_default_minutes: int = 60
     runbooks: list[Runbook] = Field(default_factory=list)
     slash_command: str = "/ops"

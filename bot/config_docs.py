@@ -113,6 +113,10 @@ DESCRIPTIONS: dict[str, str] = {
     "ScorecardConfig.days": "How many days the weekly scorecard covers (1 to 30).",
     "Publish.bus_name": "EventBridge bus that receives each normalized alert.",
     "Publish.archive_bucket": "S3 bucket that receives each raw event.",
+    "Config.graphs": "Alarm graphs: an image of the metric around the breach, in a CloudWatch alarm's thread.",
+    "Graphs.enabled": "Post a graph of the metric under each CloudWatch metric alarm that goes to ALARM "
+    "(needs the files:write scope and a jobs queue: the worker draws it after the alert is posted).",
+    "Graphs.window_minutes": "How many minutes of the metric the graph shows up to the breach (5 to 1440).",
     "Runbook.document": "The SSM Automation document name.",
     "Runbook.title": "Button and message text (default: the document name).",
     "Runbook.resource_types": "Resource types it applies to (empty: any).",
@@ -197,6 +201,7 @@ dedup: {window_minutes: 1440, event_id_ttl_hours: 48, max_updates_per_channel_pe
 storm: {threshold_per_minute: 20, alerts_per_reply: 25}
 publish: {bus_name: eventops-alerts, archive_bucket: my-eventops-archive}
 scorecard: {channel: "#ops-leads", days: 7}
+graphs: {enabled: true, window_minutes: 60}
 snooze_default_minutes: 60
 runbooks:
   - document: AWS-RestartEC2Instance

@@ -539,6 +539,7 @@ def _post_new(
         return "posted"
     if route.mode == Mode.AUTO and proposals:
         _auto(rt, proposals)
+    _alarm_graph(rt, alert, channel_id, ts)
     return "posted"
 
 
@@ -562,6 +563,15 @@ def _snoozed(rt: Runtime, alert: Alert, route: Route, decided: Decisions) -> Dec
             when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
             return decided.decided("snoozed", f"not posted: {what} is snoozed until {when}")
     return decided.decided("snoozed", "not posted: a snooze covered it")
+
+
+def _alarm_graph(rt: Runtime, alert: Alert, channel_id: str, ts: str) -> None:
+    """Alarm graphs (bot.graphs): after the post, a CloudWatch alarm's graph becomes a worker
+    job. Other alerts never import it; it never raises."""
+    if rt.config.graphs.enabled and alert.source_kind == "cloudwatch":
+        from bot.graphs import queue_graph  # alarm graphs only: off the other alerts' path
+
+        queue_graph(rt, alert, channel_id, ts)
 
 
 def hides_severity(alert: Alert, thread: ResourceThread) -> bool:

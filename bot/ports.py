@@ -182,3 +182,13 @@ class SlackPort(Protocol):
     def publish_home(self, user_id: str, view: dict[str, Any]) -> None: ...
     def users_in_group(self, group_id: str) -> list[str]: ...
     def respond(self, response_url: str, body: dict[str, Any], *, timeout: int = 10) -> None: ...
+    def upload_file(
+        self,
+        channel: str,
+        thread_ts: str,
+        *,
+        filename: str,
+        content: bytes,
+        title: str,
+        initial_comment: str = "",
+    ) -> str: ...

@@ -39,6 +39,7 @@ BOT_SCOPES = [
     "chat:write",  # chat.postMessage, chat.update, chat.postEphemeral: alert messages and replies
     "chat:write.public",  # post to routed channels without inviting the bot to each
     "commands",  # /ops
+    "files:write",  # files.getUploadURLExternal, files.completeUploadExternal: alarm graphs in the alert's thread
     "usergroups:read",  # usergroups.users.list: authorization by Slack user group
 ]
 # Events API: only the events bot/slack/app.py listens to. (An event without a listener would

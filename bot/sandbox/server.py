@@ -50,7 +50,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bot.errors import EventOpsError
 from bot.sandbox.pollers import LambdaContext
-from bot.sandbox.slack_fake import Ephemeral, Message, ResponseURL, SlackFake
+from bot.sandbox.slack_fake import Ephemeral, Message, ResponseURL, SlackFake, file_content, handle_upload
 from bot.sandbox.socket_mode import NotConnectedError, SocketModeServer
 from bot.slack.payloads import EXPLAIN_SHORTCUT_ID
 
@@ -158,6 +158,7 @@ def _message_json(ws_users: dict[str, Any], channel_name: str, m: Message) -> di
         "user": m.user,
         "user_name": user.get("real_name") or ("EventOps" if m.bot_id else m.user),
         "bot": bool(m.bot_id),
+        "files": m.files,
     }
 
 
@@ -212,6 +213,7 @@ class ConsoleServer:
         httpd.daemon_threads = True
         self._httpd = httpd
         self.port = httpd.server_address[1]
+        self.fake.public_base = self.base  # upload_urls and file URLs point here (files upload v2)
         self._thread = threading.Thread(target=httpd.serve_forever, name="sandbox-http", daemon=True)
         self._thread.start()
         return self
@@ -698,6 +700,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._console_action(path[len("/console/") :], self._json_body(raw))
             elif method == "GET" and path == "/console/samples":
                 self._json(200, {"samples": srv.samples() if srv.samples else []})
+            elif path.startswith(("/upload/", "/files/")):
+                self._file(method, path, raw)
             elif method == "GET" and path == "/healthz":
                 self._json(200, {"ok": True})
             else:
@@ -728,6 +732,19 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, body, extra = self.server_ref.fake.handle_api(method, params, headers)
         self._json(status, body, extra)
+
+    def _file(self, method: str, path: str, raw: bytes) -> None:
+        """Files upload v2 as the fake plays it: POST bytes to an upload_url, GET a shared file."""
+        fake = self.server_ref.fake
+        if method == "POST" and path.startswith("/upload/"):
+            status, body = handle_upload(fake, path[len("/upload/") :], raw)
+            self._json(status, body)
+            return
+        found = file_content(fake, path[len("/files/") :]) if method == "GET" else None
+        if found is None:
+            self._json(404, {"ok": False, "error": "file_not_found"})
+            return
+        self._send(200, found[0], found[1])
 
     def _front_door(self, method: str, path: str, query: str, raw: bytes) -> None:
         srv = self.server_ref

@@ -294,6 +294,43 @@ class SlackPoster:
         if resp.status_code >= 400:
             raise _slack_error(f"response_url: HTTP {resp.status_code}", f"http_{resp.status_code}")
 
+    def upload_file(
+        self,
+        channel: str,
+        thread_ts: str,
+        *,
+        filename: str,
+        content: bytes,
+        title: str,
+        initial_comment: str = "",
+    ) -> str:
+        """Share ``content`` as a file in the thread of ``thread_ts`` (Slack's upload v2:
+        files.getUploadURLExternal → POST the bytes to its upload_url →
+        files.completeUploadExternal, through slack_sdk's ``files_upload_v2``). Needs the
+        ``files:write`` scope. Returns the file id; raises SlackError."""
+        self._pace(channel)
+        try:
+            resp = self._client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts,
+                filename=filename,
+                content=content,
+                title=title,
+                initial_comment=initial_comment or None,
+            )
+        except RetryLaterError:
+            raise
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            code = str(data.get("error") or f"http_{exc.response.status_code}")
+            raise _slack_error(self._redact(f"files upload: {code} (HTTP {exc.response.status_code})"), code) from None
+        except (SlackClientError, OSError, ValueError) as exc:
+            raise _slack_error(self._redact(f"files upload: {type(exc).__name__}: {exc}"), "upload_failed") from None
+        finally:
+            self._posted(channel)
+        file = resp.get("file") if isinstance(resp.data, dict) else None
+        return str(file.get("id", "")) if isinstance(file, dict) else ""
+
     def is_response_url(self, url: str) -> bool:
         """Is ``url`` on Slack's response_url host, or on the configured API's host?"""
         try:

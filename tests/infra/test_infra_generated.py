@@ -55,10 +55,12 @@ def test_worker_policy_grants_exactly_the_catalogs_reads_and_the_ops_queries(cat
     """The worker's own credentials change nothing: every change goes through a configured
     account's member role, the bot's own account included (docs/reliability.md #16)."""
     from bot.commands import QUERY_PERMISSIONS
+    from bot.deploy.iam import GRAPH_PERMISSIONS
 
     statements = json.loads((INFRA / "worker-policy.json").read_text())
     granted = [a for st in statements for a in st["Action"]]
     declared = {a for rem in catalog for a in rem.permissions if is_read_only(a)} | set(QUERY_PERMISSIONS)
+    declared |= set(GRAPH_PERMISSIONS)  # alarm graphs: drawn by the worker (bot.graphs.draw)
     assert sorted(granted) == sorted(declared), "worker-policy.json differs from the declared reads"
     assert all(is_read_only(a) for a in granted), "the worker's own role may change something"
     queries = next(st for st in statements if st["Sid"] == "OpsQueriesRead")["Action"]
@@ -134,8 +136,9 @@ def test_member_role_trusts_only_the_worker_with_external_id(cfn_yaml):
     (policy,) = props["Policies"]
     from bot.commands import QUERY_PERMISSIONS
     from bot.deploy.generate import load_remediations
+    from bot.deploy.iam import GRAPH_PERMISSIONS
 
-    catalog = remediation_statements(load_remediations(), QUERY_PERMISSIONS)
+    catalog = remediation_statements(load_remediations(), (*QUERY_PERMISSIONS, *GRAPH_PERMISSIONS))
     assert any(not is_read_only(a) for st in catalog for a in st["Action"]), "the member role is where changes live"
     assert policy["PolicyDocument"]["Statement"][: len(catalog)] == catalog
     assert all(st["Effect"] == "Deny" for st in policy["PolicyDocument"]["Statement"][len(catalog) :])

@@ -200,6 +200,17 @@ function clock(ts) {
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+// A file share (files.completeUploadExternal): images inline, other files as a link.
+function filesHtml(files) {
+  return (files || []).map((f) => {
+    const url = safeUrl(f.url_private || "");
+    if (!url) return "";
+    return (f.mimetype || "").startsWith("image/")
+      ? `<div class="msg-file">${imageWithAlt(url, f.title || f.name, "bk-file-image")}<div class="file-name">${esc(f.title || f.name)}</div></div>`
+      : `<div class="msg-file"><a href="${esc(url)}" target="_blank" rel="noopener">${esc(f.title || f.name)}</a></div>`;
+  }).join("");
+}
+
 function messageHtml(msg, { replies = 0, inThread = false } = {}) {
   const name = msg.ephemeral ? "EventOps" : msg.user_name || userName(msg.user);
   const bot = msg.ephemeral || msg.bot;
@@ -215,7 +226,7 @@ function messageHtml(msg, { replies = 0, inThread = false } = {}) {
       ${msg.ephemeral ? `<div class="only-you">Only visible to you</div>` : ""}
       <div class="meta"><span class="name">${esc(name)}</span>${bot ? `<span class="app">APP</span>` : ""}
         <span class="time">${esc(clock(msg.ts))}</span>${msg.edited ? `<span class="edited">(edited)</span>` : ""}</div>
-      ${content}${repliesLink}
+      ${content}${filesHtml(msg.files)}${repliesLink}
     </div></div>`;
 }
 
