@@ -27,6 +27,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
+from bot.maintenance.schedule import MaintenanceSchedule
+from bot.maintenance.scope import ScopeError, parse_scope
 from bot.models import Mode, Risk, Severity
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -148,6 +150,37 @@ class Account(_Strict):
         return v
 
 
+# --- escalation and reminders (bot.escalation) -------------------------------------------------
+_ESCALATION_MENTION_RE = re.compile(r"^(?:[SUW][A-Z0-9]{2,20}|!?here|!?channel)$")
+
+
+class Escalation(_Strict):
+    """``escalation:`` on a rule, on the default route, or at the top level (the default for
+    every route; a route's block overrides the keys it sets). Nothing is on until a key is set."""
+
+    after_minutes: int | None = Field(default=None, gt=0)
+    mention: list[str] = Field(default_factory=list)
+    then_after_minutes: int | None = Field(default=None, gt=0)
+    then_mention: list[str] = Field(default_factory=list)
+    min_severity: Severity = Severity.HIGH
+    remind_every_hours: float | None = Field(default=None, gt=0)
+    max_reminders: int = Field(default=6, ge=1, le=48)
+
+    @field_validator("mention", "then_mention")
+    @classmethod
+    def _mention_ids(cls, ids: list[str]) -> list[str]:
+        for m in ids:
+            if not _ESCALATION_MENTION_RE.match(m):
+                raise ValueError(f"{m!r} is not a user-group id (S…), a user id (U…/W…), 'here' or 'channel'")
+        return ids
+
+
+class EscalationDefaults(Escalation):
+    """The top-level ``escalation:`` block: the defaults, and how much one housekeeping run posts."""
+
+    max_posts_per_run: int = Field(default=20, ge=1, le=500)
+
+
 class Match(_Strict):
     """What a routing rule matches. Every listed condition must hold; empty lists match all."""
 
@@ -170,6 +203,7 @@ class Rule(_Strict):
     mode: Mode = Mode.NOTIFY
     remediations: list[str] | None = None
     drop: bool = False
+    escalation: Escalation | None = None
 
 
 class DefaultRoute(_Strict):
@@ -178,6 +212,7 @@ class DefaultRoute(_Strict):
     mention_min_severity: Severity = Severity.HIGH
     mode: Mode = Mode.NOTIFY
     remediations: list[str] | None = None
+    escalation: Escalation | None = None
 
 
 class Routing(_Strict):
@@ -301,6 +336,14 @@ class ScorecardConfig(_Strict):
     days: int = Field(default=7, ge=1, le=30)
 
 
+class Graphs(_Strict):
+    """Alarm graphs (bot.graphs): a CloudWatch alarm in ALARM gets an image of its metric in its thread."""
+
+    enabled: bool = False
+    # The graph shows this many minutes of the metric up to the breach.
+    window_minutes: int = Field(60, ge=5, le=24 * 60)
+
+
 class Runbook(_Strict):
     """An SSM Automation runbook offered by ``ssm.run-automation``."""
 
@@ -326,6 +369,7 @@ class Config(_Strict):
     publish: Publish = Field(default_factory=Publish)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
     correlation: list[CorrelationRule] = Field(default_factory=default_correlation)
+    graphs: Graphs = Field(default_factory=Graphs)
     snooze_default_minutes: int = 60
     runbooks: list[Runbook] = Field(default_factory=list)
     slash_command: str = "/ops"
@@ -335,6 +379,10 @@ class Config(_Strict):
     # Hosts besides *.aws.amazon.com that messages may link to: an alarm description's runbook
     # URL (e.g. your wiki) is linked only when its host is listed here.
     link_hosts: list[str] = Field(default_factory=list)
+    # Re-announce unacknowledged HIGH/CRITICAL alerts, remind about long CloudWatch alarms.
+    escalation: EscalationDefaults = Field(default_factory=EscalationDefaults)
+    # Maintenance windows planned ahead (bot.maintenance.schedule): alerts in scope are held.
+    maintenance: list[MaintenanceSchedule] = Field(default_factory=list)
 
     @field_validator("link_hosts")
     @classmethod
@@ -356,6 +404,27 @@ class Config(_Strict):
         if twice:
             raise ValueError(f"correlation: rule name {twice[0]!r} is used twice")
         return self
+
+    @model_validator(mode="after")
+    def _maintenance_scopes(self) -> Config:
+        """Every scheduled window names a scope that exists (alias, rule), under a unique name."""
+        names: set[str] = set()
+        for i, window in enumerate(self.maintenance):
+            if window.name in names:
+                raise ValueError(f"maintenance.{i}.name: {window.name!r} is used twice")
+            names.add(window.name)
+            try:
+                parse_scope(window.scope, self.account_aliases(), self.rule_names())
+            except ScopeError as exc:
+                raise ValueError(f"maintenance.{i}.scope: {exc}") from None
+        return self
+
+    def account_aliases(self) -> dict[str, str]:
+        """Account alias → id, for the configured accounts that have one."""
+        return {a.alias: a.id for a in self.accounts if a.alias}
+
+    def rule_names(self) -> list[str]:
+        return [r.name for r in self.routing.rules]
 
     def account(self, account_id: str) -> Account | None:
         for acct in self.accounts:

@@ -20,8 +20,9 @@ import json
 import sys
 import types
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel
@@ -50,6 +51,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Config.heartbeat_channel": 'Where the daily "EventOps is alive" message goes (default: the default route\'s channel).',
     "Config.correlation": "Which alerts are one problem (merge: one message, updated) or one story (thread: under the first, which counts them). Default: GuardDuty's finding and Security Hub's copy of it, and one GuardDuty finding type on one resource across regions, are one problem. Setting it replaces the default.",
     "Config.scorecard": "The weekly scorecard: events received vs messages posted, the noisiest rules, time to acknowledge and remediate, remediation outcomes, DLQ and upkeep health.",
+    "Config.maintenance": "Maintenance windows planned ahead: alerts in a window's scope are held, then summarized when it ends (`/ops maintenance` starts and ends them by hand).",
     "Config.link_hosts": "Hosts besides *.aws.amazon.com that messages may link to, e.g. the wiki an alarm description's runbook URL points at.",
     "Account.id": "The 12-digit account id (quote it in YAML).",
     "Account.alias": "A short name shown in messages instead of the id.",
@@ -117,12 +119,35 @@ DESCRIPTIONS: dict[str, str] = {
     "ScorecardConfig.days": "How many days the weekly scorecard covers (1 to 30).",
     "Publish.bus_name": "EventBridge bus that receives each normalized alert.",
     "Publish.archive_bucket": "S3 bucket that receives each raw event.",
+    "Config.graphs": "Alarm graphs: an image of the metric around the breach, in a CloudWatch alarm's thread.",
+    "Graphs.enabled": "Post a graph of the metric under each CloudWatch metric alarm that goes to ALARM "
+    "(needs the files:write scope and a jobs queue: the worker draws it after the alert is posted).",
+    "Graphs.window_minutes": "How many minutes of the metric the graph shows up to the breach (5 to 1440).",
     "Runbook.document": "The SSM Automation document name.",
     "Runbook.title": "Button and message text (default: the document name).",
     "Runbook.resource_types": "Resource types it applies to (empty: any).",
     "Runbook.parameters": "Document parameters; `{resource.id}`, `{resource.arn}`, `{account}`, `{region}`, `{alert.id}` are filled from the alert.",
     "Runbook.risk": "Risk tier whose policy applies to running it.",
+    "Config.escalation": "Re-announce HIGH/CRITICAL alerts nobody acknowledged, and remind about CloudWatch alarms still in ALARM; the default for every route (a route's `escalation:` overrides the keys it sets).",
+    "Rule.escalation": "This rule's escalation and reminders; keys it leaves out come from the top-level `escalation:`.",
+    "DefaultRoute.escalation": "The default route's escalation and reminders; keys it leaves out come from the top-level `escalation:`.",
+    "Escalation.after_minutes": "Minutes after the post with no Acknowledge, Dismiss, Snooze or running/succeeded remediation before the first step: a thread reply mentioning `mention`. Empty: no escalation.",
+    "Escalation.mention": "Who the first step mentions: user-group ids (S…), user ids (U…/W…), `here` or `channel`.",
+    "Escalation.then_after_minutes": "Minutes after the first step before the second, if still unhandled. Empty: one step only.",
+    "Escalation.then_mention": "Who the second step mentions (same forms as `mention`), e.g. `here`.",
+    "Escalation.min_severity": "Only alerts at least this severe are escalated.",
+    "Escalation.remind_every_hours": 'A CloudWatch alarm still in ALARM gets a thread reply ("still in ALARM for 4h 10m") every this many hours until it is resolved or dismissed. Empty: no reminders.',
+    "Escalation.max_reminders": "At most this many reminders per alarm.",
+    "EscalationDefaults.max_posts_per_run": "At most this many escalation and reminder replies per housekeeping run; the rest wait for the next run.",
 }
+# The top-level block has the same keys as a route's (and one more).
+DESCRIPTIONS.update(
+    {
+        f"EscalationDefaults.{k.split('.', 1)[1]}": v
+        for k, v in list(DESCRIPTIONS.items())
+        if k.startswith("Escalation.")
+    }
+)
 
 # serverless.yml `params.default`: what each deploy parameter does (osls `--param="name=value"`).
 DEPLOY_PARAMS: dict[str, str] = {
@@ -163,7 +188,8 @@ routing:
       mention_min_severity: HIGH
       mode: propose
       remediations: [ec2.isolate-instance, guardduty.archive-finding]
-  default: {channel: "#ops-alerts", mode: notify}
+      escalation: {after_minutes: 10, mention: [S0SECONCALL], then_after_minutes: 20, then_mention: [here]}
+  default: {channel: "#ops-alerts", mode: notify, escalation: {remind_every_hours: 4}}
 policy:
   teams: [T01234567]
   tiers:
@@ -191,6 +217,7 @@ correlation:
     group_by: [finding]
     window_minutes: 1440
     mode: merge
+graphs: {enabled: true, window_minutes: 60}
 snooze_default_minutes: 60
 runbooks:
   - document: AWS-RestartEC2Instance
@@ -201,6 +228,24 @@ runbooks:
 slash_command: /ops
 heartbeat_channel: "#ops-heartbeat"
 link_hosts: [wiki.example.com]
+escalation:
+  after_minutes: 15
+  mention: [S0ONCALL]
+  then_after_minutes: 30
+  then_mention: [here]
+  remind_every_hours: 4
+  max_reminders: 6
+  max_posts_per_run: 20
+maintenance:
+  - name: sunday-patching
+    scope: account:prod
+    weekly: {days: [sun], start: "02:00", duration: 2h}
+    reason: OS patching
+  - name: db-migration
+    scope: tag:env=staging
+    start: "2026-12-05T22:00:00Z"
+    end: "2026-12-06T01:00:00Z"
+    reason: Aurora upgrade
 """
 
 
@@ -270,7 +315,10 @@ def _type_name(annotation: Any) -> str:
         return " \\| ".join(f"`{m.value}`" for m in annotation).join(("one of ", ""))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping (below)"
-    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(annotation, str(annotation))
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in args).join(("one of ", ""))
+    names = {str: "string", int: "integer", float: "number", bool: "boolean", datetime: "date-time (ISO 8601)"}
+    return names.get(annotation, str(annotation))
 
 
 def _default(info: FieldInfo) -> str:

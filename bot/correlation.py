@@ -49,6 +49,11 @@ class Correlated:
     def window_s(self) -> int:
         return self.rule.window_minutes * 60
 
+    def describe(self) -> str:
+        """For ``/ops explain``: ``rule 'one-access-key' (thread, by access_key, 120 min)``."""
+        r = self.rule
+        return f"rule '{r.name}' ({r.mode}, by {', '.join(r.group_by)}, {r.window_minutes} min)"
+
     @property
     def thread_key(self) -> str:
         """The resource-thread key the group's alerts share (``bot.store``'s ``RES#`` family)."""

@@ -353,3 +353,19 @@ class AuditEntry(BaseModel):
     verification: str | None = None
     correlation_id: str | None = None
     permalink: str | None = None
+
+
+class MaintenanceWindow(BaseModel):
+    """A maintenance window (``bot.maintenance``): alerts in ``scope`` are held from
+    ``starts_at`` until ``ends_at`` (or until someone ends it), then summarized.
+
+    ``started_by`` is the Slack user id of whoever started it with ``/ops maintenance start``,
+    or ``eventops.yml`` for a window scheduled in the config; ``scope`` is as written
+    (``account:prod``, ``region:eu-west-1``, ``tag:env=staging``, ``rule:prod-sg``)."""
+
+    id: str
+    scope: str
+    reason: str = ""
+    started_by: str
+    starts_at: datetime
+    ends_at: datetime

@@ -2,7 +2,8 @@
 
 ``handle_event(raw, rt, batch)`` takes one EventBridge event through the whole notify side::
 
-    parse (bot.sources) → dedup by event id → route (bot.routing) → snooze?
+    parse (bot.sources) → dedup by event id → route (bot.routing) → maintenance window? held
+      → snooze?
       → repeat of a known fingerprint?  count it; one chat.update per message per batch
       → related to a resource that already has a message?  reply in its thread
       → storm in this channel?  one summary message, alerts listed in its thread
@@ -25,16 +26,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.aws import remediation_refusal
+from bot import escalation
 from bot.correlation import Correlated, correlate
+from bot.decisions import Decisions, Refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
+from bot.maintenance.hold import MaintenanceCache
+from bot.maintenance.hold import hold as maintenance_hold
 from bot.messages import alert_buttons, refresh_fingerprint_message, storm_snooze_target, storm_summary
 from bot.models import Alert, Mode, Proposal, ProposalState, RemediationOffer, Route
+from bot.offers import decide_offers
 from bot.redrive import dlq_depths, dlq_summary
 from bot.remediations import remediations
 from bot.remediations.base import fits
-from bot.routing import route as route_alert
+from bot.routing import route as route_alert  # noqa: F401 - re-exported: bot.__main__ (render) imports it from here
+from bot.routing import route_traced
 from bot.routing.tags import TagCache
 from bot.runtime import Runtime
 from bot.slack.render import render_alert, render_outcome_reply, render_thread_reply
@@ -42,6 +48,7 @@ from bot.sources import parse_event
 from bot.sources.base import ParseContext
 from bot.stats import Tally
 from bot.store import STORM_BUCKET_S, EventClaim, ResourceThread
+from bot.store.table import MessageRecord
 
 log = logging.getLogger("eventops.pipeline")
 
@@ -76,15 +83,15 @@ def fitting_offers(alert: Alert, allowed: list[str] | None = None) -> list[Remed
     return offers
 
 
-def _offers_and_note(alert: Alert, route: Route, rt: Runtime) -> tuple[list[RemediationOffer], Alert]:
-    """The offers, and the alert carrying them; none, with a line saying why, when EventOps
-    does not act in the alert's account (not configured, or no role: bot.aws)."""
-    refusal = remediation_refusal(rt.config.accounts, alert.account)
-    offers = [] if refusal else offers_for(alert, route, rt)
+def _offers_and_note(alert: Alert, route: Route, rt: Runtime) -> tuple[list[RemediationOffer], Alert, list[Refusal]]:
+    """The offers, the alert carrying them, and the refusals (``bot.offers``: why each other
+    fitting remediation is not offered); none, with a line saying why, when EventOps does not
+    act in the alert's account (not configured, or no role: bot.aws)."""
+    offers, refusals, refusal = decide_offers(alert, route, rt)
     fields = alert.fields
     if refusal and route.mode != Mode.NOTIFY:
         fields = {**fields, "EventOps": f"{refusal}: no actions offered"}
-    return offers, alert.model_copy(update={"remediations": offers, "fields": fields})
+    return offers, alert.model_copy(update={"remediations": offers, "fields": fields}), refusals
 
 
 def note_unconfigured_account(alert: Alert, rt: Runtime) -> None:
@@ -166,6 +173,8 @@ class NotifyBatch:
     failed_records: list[str] = field(default_factory=list)
     delivered_ms: list[float] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)  # for the scorecard: one write per batch
+    decided: dict[str, Decisions] = field(default_factory=dict)  # repeat's alert id → its decisions (bot.decisions)
+    maintenance: MaintenanceCache = field(default_factory=MaintenanceCache)  # open windows, read once
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -200,7 +209,8 @@ class NotifyBatch:
             try:
                 rec, newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
                 if newest:
-                    store.put_alert(group.newest, channel=rec.channel, ts=None)
+                    store.put_alert(group.newest, channel=rec.channel, ts=None, decisions=self._grouped(group, rec))
+                    escalation.after_repeat(self.rt, rec, group.newest)  # over, or back; never raises
             except Exception as exc:  # noqa: BLE001 - these records are retried; the rest goes on
                 log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
                 for event_id in group.event_ids:
@@ -217,6 +227,21 @@ class NotifyBatch:
                 store.complete_events(done, self.rt.config.dedup.event_id_ttl_hours)
             except Exception as exc:  # noqa: BLE001 - counted already: the claims end with their lease
                 log.warning("completing %d event claims failed (they end with their lease): %s", len(done), exc)
+
+    def _grouped(self, group: _Repeats, rec: MessageRecord) -> Decisions | None:
+        """The decisions of a batch's newest repeat of a problem: counted into its message."""
+        decided = self.decided.pop(group.newest.id, None)
+        if decided is None:
+            return None
+        where = (
+            f"message {rec.ts} in {rec.channel}"
+            if rec.has_message
+            else f"the first alert's delivery ({rec.state.value})"
+        )
+        return decided.decided(
+            "grouped",
+            f"a repeat of fingerprint {rec.fingerprint[:16]}: counted into the {where}, owned by alert {rec.owner_id}",
+        )
 
     def flush(self) -> list[str]:
         """Count deferred repeats, send coalesced updates and storm replies. Returns record ids
@@ -357,8 +382,9 @@ def claim_lease_s(rt: Runtime) -> float:
 
 
 def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id: str) -> str:
-    route = route_alert(alert, rt.config)
+    route, trace = route_traced(alert, rt.config)
     batch.tally.seen(alert, route.rule)
+    decided = Decisions.of(route, trace)
     event_at = event_time(raw)
     if route.drop:
         log.info("alert %s dropped: %s", alert.id, route.drop_reason)
@@ -367,12 +393,18 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     alias = rt.config.alias(alert.account)
     if alias and not alert.account_alias:
         alert = alert.model_copy(update={"account_alias": alias})
-
     corr = correlate(alert, rt.config.correlation)
-    if corr is not None and corr.merge:  # one problem: its alerts share one fingerprint
-        alert = alert.model_copy(update={"fingerprint": corr.key})
+    if corr is not None:
+        decided = decided.model_copy(update={"correlation": corr.describe()})
+        if corr.merge:  # one problem: its alerts share one fingerprint, the first message counts them
+            alert = alert.model_copy(update={"fingerprint": corr.key})
+    held = maintenance_hold(alert, route, rt, batch.maintenance)  # bot.maintenance: not posted
+    if held is not None:
+        return held
+
     known = batch.has_message.get(alert.fingerprint)
     if known is not None:  # this batch already met the problem's message: no lookup
+        batch.decided[alert.id] = decided
         return _repeat(alert, known, batch, record_id, event_at)
     thread_key = _thread_key(alert, corr)
     existing, snoozed, thread = store.lookup(
@@ -383,19 +415,23 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     )
     if existing is not None:
         batch.has_message[alert.fingerprint] = existing.channel
+        batch.decided[alert.id] = decided
         return _repeat(alert, existing.channel, batch, record_id, event_at)
     window_s = corr.window_s if corr is not None and corr.merge else _window_s(rt)
     claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
     if claim is None:  # another invocation posted it a moment ago
+        batch.decided[alert.id] = decided
         return _repeat(alert, route.channel, batch, record_id, event_at)
     try:
         if snoozed:
-            store.put_alert(alert, channel=route.channel)
+            store.put_alert(alert, channel=route.channel, decisions=_snoozed(rt, alert, route, decided))
             store.mark_message_snoozed(alert.fingerprint)
             return "snoozed"
         parent = thread if thread is not None and not hides_severity(alert, thread) else None
+        if thread is not None and parent is None:
+            decided = decided.decided("", _not_threaded(alert, thread))
         thread_ttl_s = corr.window_s if corr is not None and not corr.merge else _window_s(rt)
-        return _post_new(alert, route, rt, batch, record_id, parent, event_at, (thread_key, thread_ttl_s))
+        return _post_new(alert, route, rt, batch, record_id, parent, event_at, decided, (thread_key, thread_ttl_s))
     except Exception:
         # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
         store.drop_message_claim(alert.fingerprint)
@@ -434,6 +470,8 @@ def repair_abandoned(rt: Runtime) -> int:
             # _deliver dropped its claim; claim it again as abandoned so the next run retries
             rt.store.claim_message(rec.fingerprint, rec.channel, stored.alert, _window_s(rt), lease_s=0)
             raise
+        if outcome == "held":  # a maintenance window holds it now: the claim has nothing to post
+            rt.store.drop_abandoned_claim(rec)
         rt.store.complete_event(stored.alert.id)
         log.warning("alert %s was claimed by a notify invocation that died; repaired: %s", rec.owner_id, outcome)
         rt.count("abandoned_repaired")
@@ -457,15 +495,21 @@ def _post_new(
     record_id: str,
     parent: ResourceThread | None,
     event_at: datetime | None,
+    decided: Decisions | None = None,
     thread: tuple[str | None, int] = (None, 0),
 ) -> str:
-    """Post ``alert``: in ``parent``'s thread (the first message counts it), in a storm summary,
-    or as its own message with buttons, which becomes the thread ``thread`` (key, TTL) names."""
+    """Long because it is the one place a first alert becomes a thread reply, a storm line or
+    its own message, each with its decisions recorded (``bot.decisions``) where it is stored.
+    ``thread`` (key, TTL): the thread a posted message becomes (its resource's, or its
+    correlation group's); a reply in ``parent``'s thread is counted on that message."""
     store = rt.store
     channel = route.channel
     thread_key, thread_ttl_s = thread
+    decided = decided or Decisions.of(route, None)
     if parent is not None:
-        store.put_alert(alert, channel=channel)
+        whose = "its correlation group" if (thread_key or "").startswith("corr:") else "its resource"
+        why = f"{whose} already has a message in {channel} (ts {parent.ts}): replied in its thread"
+        store.put_alert(alert, channel=channel, decisions=decided.decided("threaded", why))
         rt.slack.post_reply(channel, parent.ts, render_thread_reply(alert))
         batch.delivered(event_at)
 
@@ -479,12 +523,15 @@ def _post_new(
 
     if _in_storm(rt, batch, channel):
         bucket = int(_now() // STORM_BUCKET_S)
-        store.put_alert(alert, channel=channel)
+        threshold = rt.config.storm.threshold_per_minute
+        why = f"storm: more than {threshold} new posts a minute in {channel}; listed in the storm summary's thread"
+        store.put_alert(alert, channel=channel, decisions=decided.decided("storm", why))
         batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id, event_at))
         store.mark_message_storm(alert.fingerprint)
         return "storm"
 
-    offers, alert = _offers_and_note(alert, route, rt)
+    offers, alert, refusals = _offers_and_note(alert, route, rt)
+    decided = decided.decided("posted", decided.reason).with_offers([o.name for o in offers], refusals)
     proposals = new_proposals(alert, offers, channel, rt)
     payload = render_alert(
         alert,
@@ -496,7 +543,7 @@ def _post_new(
     # Stored before posting, so a button can never point at a proposal that was not saved.
     if proposals:
         store.put_proposals(proposals)  # one BatchWriteItem, not one PutItem per offer
-    store.put_alert(alert, channel=channel, proposal_ids=[p.id for p in proposals])
+    store.put_alert(alert, channel=channel, proposal_ids=[p.id for p in proposals], decisions=decided)
     channel_id, ts = rt.slack.post(payload)
     batch.delivered(event_at)
 
@@ -512,12 +559,45 @@ def _post_new(
                 )
             except ConflictError:
                 proposals[i] = store.get_proposal(p.id)  # someone clicked already; keep their state
+        escalation.schedule(rt, alert, route, channel_id, ts)  # never raises
 
     if not _after_post(rt, alert, record_id, remember):
         return "posted"
     if route.mode == Mode.AUTO and proposals:
         _auto(rt, proposals)
+    _alarm_graph(rt, alert, channel_id, ts)
     return "posted"
+
+
+def _not_threaded(alert: Alert, thread: ResourceThread) -> str:
+    """Why an alert about a resource that has a message was posted on its own (``hides_severity``)."""
+    if alert.severity.rank > thread.severity.rank:
+        return f"not threaded under its resource's message: {alert.severity.value} is more severe than that message's {thread.severity.value}"
+    return "not threaded under its resource's message: that message said the resource was fine"
+
+
+def _snoozed(rt: Runtime, alert: Alert, route: Route, decided: Decisions) -> Decisions:
+    """The decisions of a snoozed first alert: which snooze covered it (read on this rare path only)."""
+    targets = [
+        (alert.fingerprint, "this problem (fingerprint)"),
+        (f"rule:{route.rule}", f"rule '{route.rule}'"),
+        (f"channel:{route.channel}", f"channel {route.channel}"),
+    ]
+    for target, what in targets:
+        until = rt.store.snoozed_until(target)
+        if until is not None:
+            when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            return decided.decided("snoozed", f"not posted: {what} is snoozed until {when}")
+    return decided.decided("snoozed", "not posted: a snooze covered it")
+
+
+def _alarm_graph(rt: Runtime, alert: Alert, channel_id: str, ts: str) -> None:
+    """Alarm graphs (bot.graphs): after the post, a CloudWatch alarm's graph becomes a worker
+    job. Other alerts never import it; it never raises."""
+    if rt.config.graphs.enabled and alert.source_kind == "cloudwatch":
+        from bot.graphs import queue_graph  # alarm graphs only: off the other alerts' path
+
+        queue_graph(rt, alert, channel_id, ts)
 
 
 def hides_severity(alert: Alert, thread: ResourceThread) -> bool:

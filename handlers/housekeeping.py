@@ -4,8 +4,9 @@
 Expire proposals past their TTL, end snoozes with a reminder in the thread, fail proposals a
 dead worker left RUNNING, re-queue APPROVED proposals whose job was never sent, flush message
 counters left dirty by the notify side, post alerts a dead notify invocation claimed but never
-posted, and write a heartbeat. Each step runs even if another
-failed; any failure makes the invocation fail at the end, so it is never silent.
+posted, post the escalation and reminder steps that are due (bot.escalation), end maintenance
+windows whose time is up (their summaries), and write a heartbeat. Each step runs even if
+another failed; any failure makes the invocation fail at the end, so it is never silent.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import scorecard
+from bot import escalation, scorecard
 from bot.approval import sweeps
 from bot.config import Settings
 from bot.logs import begin_invocation, configure_logging
+from bot.maintenance import release as maintenance
 from bot.pipeline import flush_dirty, post_heartbeat, repair_abandoned
 from bot.runtime import Runtime, RuntimeSlot
 
@@ -77,6 +79,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "requeued": sweeps.requeue_stuck,
         "messages_flushed": _flush_dirty,
         "abandoned_repaired": repair_abandoned,
+        "escalations_posted": escalation.run_due,
+        "maintenance_ended": maintenance.housekeep,
         "heartbeat": _heartbeat,
     }
     return _run_steps(rt, steps)

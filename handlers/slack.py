@@ -4,7 +4,8 @@ Translation only: normalize the event (base64 bodies, a missing ``isBase64Encode
 own adapter raises KeyError on that —, v1 and v2 header shapes, ``null`` query strings), build a
 ``BoltRequest``, let the Bolt app from ``bot.slack.app`` verify the signature and dispatch, and
 return its response. Clicks go to ``bot.approval.clicks.handle_action``; slash commands to
-``bot.commands.answer_request`` (slow ones are queued for the worker and answered via response_url).
+``bot.commands.answer_request`` (slow ones are queued for the worker and answered via response_url);
+the Events API's ``app_home_opened`` to ``bot.home.publish_home`` (the viewer's Home tab).
 
 Built once per cold start: the Runtime and the Bolt app (Bolt is imported on first request).
 Log lines are JSON (``bot.logs``); once a request's signature checks out, each carries what it
@@ -36,10 +37,19 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.approval.clicks import handle_action
 from bot.commands import answer_request
+from bot.commands.explain import answer_shortcut
 from bot.config import Settings
+from bot.home import publish_home
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
-from bot.slack.payloads import PROPOSAL_ACTIONS, CommandReply, CommandRequest, parse_action, payload_problem
+from bot.slack.payloads import (
+    PROPOSAL_ACTIONS,
+    CommandReply,
+    CommandRequest,
+    ShortcutRequest,
+    parse_action,
+    payload_problem,
+)
 
 configure_logging(Settings.from_env().log_level)
 log = logging.getLogger("eventops.handlers.slack")
@@ -75,6 +85,19 @@ def _on_command(rt: Runtime, cmd: CommandRequest) -> CommandReply:
     return CommandReply(body["text"], body.get("blocks"), reply.public)
 
 
+def _on_shortcut(rt: Runtime, req: ShortcutRequest) -> None:
+    """ "Explain with EventOps" on a message: the explanation, only to the user who asked
+    (chat.postEphemeral in that channel)."""
+    if not req.channel:
+        log.warning("explain shortcut without a channel (message %r): nothing to answer in", req.message_ts)
+        return
+    body = answer_shortcut(rt, req.actor, req.channel, req.message_ts).payload()
+    try:
+        rt.slack.post_ephemeral(req.channel, req.actor.user_id, {"text": body["text"], "blocks": body.get("blocks")})
+    except Exception as exc:  # noqa: BLE001 - the ack is sent; the failure is the log line
+        log.warning("answering the explain shortcut on %s failed: %s", req.message_ts, type(exc).__name__)
+
+
 def _on_view(view: Any) -> None:
     log.warning("ignoring a modal submission %r: EventOps opens no modals", view.callback_id)
     return None
@@ -96,6 +119,8 @@ def app() -> Any:
             on_action=lambda click: handle_action(_request_runtime(), click),
             on_command=lambda cmd: _on_command(_request_runtime(), cmd),
             on_view=_on_view,
+            on_home_opened=lambda opened: publish_home(_request_runtime(), opened),
+            on_shortcut=lambda req: _on_shortcut(_request_runtime(), req),
         )
         _app = (rt, bolt_app)
     return _app[1]

@@ -3,7 +3,8 @@
 Every job is checked first (``job_refusal``: sealed by the bot, actor in ``policy.teams``); a
 refused one is audited and dropped. Remediation jobs (execute, undo, dry run) go to
 ``bot.approval.worker.process_job``; a queued ``/ops`` sub-command goes to
-``bot.commands.answer_job``, which answers through the request's response_url.
+``bot.commands.answer_job``, which answers through the request's response_url; an alarm graph
+goes to ``bot.graphs.draw.run_graph_job`` (imported on that path only).
 
 Partial batch failures (``bot.sqs_batch``): a record whose job raised is reported
 failed, SQS delivers it again after the visibility timeout and, after the queue's
@@ -37,6 +38,8 @@ def job_correlation(job: Job) -> str:
     queued command (only the first word: the rest is the user's text)."""
     if job.proposal_id:
         return job.proposal_id
+    if job.kind == JobKind.GRAPH:
+        return job.alert_id or "graph"
     words = job.text.split()
     return f"/ops {words[0][:40]}" if words else "/ops"
 
@@ -49,6 +52,10 @@ def run_job(rt: Runtime, job: Job) -> str:
         return refuse_job(rt, job, refusal)
     if job.kind == JobKind.COMMAND:
         return answer_job(rt, job)
+    if job.kind == JobKind.GRAPH:
+        from bot.graphs.draw import run_graph_job  # alarm graphs only: zlib drawing off other paths
+
+        return run_graph_job(rt, job)
     return process_job(rt, job)
 
 

@@ -15,7 +15,8 @@ Keys used by ``bot.approval`` (clicks, worker, sweeps):
 ``dismiss:<alert>``                the Dismiss of an alert
 ``<proposal>:UNDO_REFUSED:<job>``  an undo the worker refused (also ``UNDO_FAILED``)
 ``cmd:<command>:<OUTCOME>:<uuid>`` one ``/ops snooze`` / ``unsnooze`` (``bot.commands``)
-``denied:cmd:<command>:<uuid>``    a refused ``/ops snooze`` / ``unsnooze``
+``denied:cmd:<command>:<uuid>``    a refused ``/ops snooze`` / ``unsnooze`` / ``maintenance``
+``maint:<window>:<OUTCOME>``       a maintenance window's start or end (``bot.maintenance``)
 =================================  ===================================================
 
 The permalink is resolved with ``chat.getPermalink`` where time allows (worker,

@@ -4,7 +4,8 @@ A job carries ids and the actor, never a decision: the worker re-reads the propo
 re-authorizes before it acts (docs/reliability.md #1). ``execute`` runs an APPROVED proposal,
 ``undo`` reverts a SUCCEEDED one, ``dry_run`` asks AWS whether a HIGH-risk change would
 succeed and posts the answer with an Approve button, ``command`` answers a slow ``/ops``
-sub-command through its response_url (read-only).
+sub-command through its response_url (read-only), ``graph`` draws a CloudWatch alarm's metric
+and uploads it into the alert's thread (``bot.graphs``; queued by the notify side after the post).
 
 The queue is not trusted: anyone who may ``sqs:SendMessage`` on it could write a job. So
 ``enqueue`` seals every job with an HMAC-SHA256 over its body (``signature``), under a key
@@ -42,6 +43,7 @@ class JobKind(StrEnum):
     UNDO = "undo"
     DRY_RUN = "dry_run"
     COMMAND = "command"
+    GRAPH = "graph"
 
 
 class Job(BaseModel):
@@ -58,6 +60,9 @@ class Job(BaseModel):
     text: str = ""
     channel: str = ""
     response_url: str | None = None
+    # graph jobs only: the alert, and its message's ts (the thread the image goes to; channel above)
+    alert_id: str = ""
+    thread_ts: str = ""
     # HMAC-SHA256 (hex) of the job without this field, set by ``enqueue`` (see the module doc)
     signature: str = ""
 

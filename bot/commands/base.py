@@ -126,6 +126,16 @@ class Command:
     check: Callable[[Invocation], object] | None = None
     # A deferred command's ack line, when "Looking up … across N account(s)" would mislead.
     ack: str = ""
+    # A refusal by the dispatcher writes one DENIED audit record, as for triage commands
+    # (``maintenance``: it starts and ends windows, and checks ``may_mutate`` itself).
+    audit_refusals: bool = False
+    # Deferred only for some arguments (``maintenance end``: it posts summaries, which Slack's
+    # one-post-per-second pacing makes too slow for the ack); ``check`` then runs for those.
+    defer_when: Callable[[list[str]], bool] | None = None
+
+    def defers(self, args: list[str]) -> bool:
+        """Is this invocation answered by the worker (``deferred``, or ``defer_when(args)``)?"""
+        return self.deferred or (self.defer_when is not None and self.defer_when(args))
 
 
 commands: Registry[Command] = Registry("command")
@@ -141,13 +151,17 @@ def command(
     check: Callable[[Invocation], object] | None = None,
     triage: bool = False,
     ack: str = "",
+    audit_refusals: bool = False,
+    defer_when: Callable[[list[str]], bool] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a sub-command; its docstring's first line is the usage, the second the description.
 
     ``deferred``: it queries AWS across accounts (ack first, answer through response_url);
     ``check``: the deferred command's argument validation, run before the ack;
     ``triage``: a triage command (``mutates`` judged by ``policy.triage``, refusals audited);
-    ``ack``: a deferred command's own ack line instead of "Looking up …".
+    ``ack``: a deferred command's own ack line instead of "Looking up …";
+    ``audit_refusals``: the dispatcher's refusals write a DENIED audit record (as for triage);
+    ``defer_when``: deferred only when it says so for the arguments (``check`` runs then).
     """
 
     def deco(fn: Handler) -> Handler:
@@ -155,9 +169,23 @@ def command(
         lines = [ln.strip() for ln in doc.splitlines() if ln.strip()]
         if len(lines) < 2 or not lines[0].startswith(name):
             raise ValueError(f"/ops {name}: the docstring must start with '{name} ...' and a description line")
-        if check is not None and not deferred:
+        if check is not None and not deferred and defer_when is None:
             raise ValueError(f"/ops {name}: check= is for deferred commands (the others validate as they run)")
-        cmd = Command(name, fn, lines[0], lines[1], mutates, triage, deferred, min_args, aliases, check, ack)
+        cmd = Command(
+            name,
+            fn,
+            lines[0],
+            lines[1],
+            mutates,
+            triage,
+            deferred,
+            min_args,
+            aliases,
+            check,
+            ack,
+            audit_refusals,
+            defer_when,
+        )
         commands.add(name, cmd)
         return fn
 
@@ -345,14 +373,14 @@ def _dispatch(
         return _usage_reply(f"`{slash} {cmd.usage}`\n{cmd.description}")
     verdict = _permission(rt, cmd, actor, channel)
     if not verdict:
-        if cmd.triage:
+        if cmd.triage or cmd.audit_refusals:
             _audit_refusal(rt, cmd, actor, channel, args, verdict.reason)
         return _usage_reply(f"You are not allowed to use `{slash} {cmd.name}`: {bk.escape(verdict.reason)}")
     if len(args) < cmd.min_args:
         return _usage_reply(f"`{slash} {cmd.name}` needs more arguments.\nUsage: `{slash} {cmd.usage}`")
     started = time.monotonic()
     try:
-        if defer and cmd.deferred:
+        if defer and cmd.defers(args):
             if cmd.check is not None:
                 cmd.check(inv)
             return None
@@ -375,7 +403,7 @@ def _dispatch(
             f":warning: `{slash} {cmd.name}` failed ({type(exc).__name__}); the details are in the bot's log."
         )
     finally:
-        if not (defer and cmd.deferred):
+        if not (defer and cmd.defers(args)):
             log.info("/ops %s by %s took %.2fs", cmd.name, actor.user_id, time.monotonic() - started)
 
 
@@ -422,7 +450,7 @@ def needs_deferral(text: str) -> bool:
     except Exception:  # noqa: BLE001
         return False
     cmd = resolve(name)
-    return bool(cmd and cmd.deferred and not any(a in ("-h", "--help") for a in args))
+    return bool(cmd and cmd.defers(args) and not any(a in ("-h", "--help") for a in args))
 
 
 def ack_reply(text: str, rt: Runtime) -> Reply:

@@ -27,7 +27,13 @@ from typing import Any
 import yaml
 
 from bot.deploy.eventbridge import forwarder_template, rules_fragment
-from bot.deploy.iam import DeclaresPermissions, is_read_only, member_role_template, remediation_statements
+from bot.deploy.iam import (
+    GRAPH_PERMISSIONS,
+    DeclaresPermissions,
+    is_read_only,
+    member_role_template,
+    remediation_statements,
+)
 from bot.deploy.manifest import PLACEHOLDER_URL, render_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +88,7 @@ def render_all(
     from bot.commands import QUERY_PERMISSIONS
     from bot.routing.tags import TAG_PERMISSIONS
 
-    statements = remediation_statements(rems, QUERY_PERMISSIONS)
+    statements = remediation_statements(rems, (*QUERY_PERMISSIONS, *GRAPH_PERMISSIONS))
     return {
         INFRA / "worker-policy.json": _json(worker_statements(statements)),
         INFRA / "member-account-role.yml": _yaml(

@@ -45,6 +45,11 @@ class CatalogPermissionError(EventOpsError):
     """A remediation declares an action the generator refuses to grant."""
 
 
+# Alarm graphs (bot.graphs.draw, in the worker): the metric around the breach, in the alarm's
+# account (the worker's own credentials, or the member role). Read-only, like /ops queries.
+GRAPH_PERMISSIONS: tuple[str, ...] = ("cloudwatch:GetMetricData", "cloudwatch:GetMetricWidgetImage")
+
+
 def is_read_only(action: str) -> bool:
     """``ec2:DescribeInstances`` → True; ``ec2:StopInstances`` → False."""
     verb = action.split(":", 1)[-1]

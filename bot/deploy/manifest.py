@@ -7,7 +7,7 @@ or just the API's base URL)::
     >>> "request_url: https://abc123.execute-api.eu-west-1.amazonaws.com/slack/events" in text
     True
 
-Every Slack surface (slash command, buttons and modals, events) posts to the one route,
+Every Slack surface (slash command, buttons and modals, the Home tab's events) posts to the one route,
 ``POST /slack/events``, where Bolt verifies the signature and dispatches.
 
 ``render_manifest(socket_mode=True)`` is the app for ``python -m bot dev --socket-mode``: Socket
@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.errors import EventOpsError
+from bot.slack.payloads import EXPLAIN_SHORTCUT_ID
 
 EVENTS_PATH = "/slack/events"
 PLACEHOLDER_URL = "https://YOUR-API-ID.execute-api.YOUR-REGION.amazonaws.com"
@@ -38,10 +39,24 @@ BOT_SCOPES = [
     "chat:write",  # chat.postMessage, chat.update, chat.postEphemeral: alert messages and replies
     "chat:write.public",  # post to routed channels without inviting the bot to each
     "commands",  # /ops
+    "files:write",  # files.getUploadURLExternal, files.completeUploadExternal: alarm graphs in the alert's thread
     "usergroups:read",  # usergroups.users.list: authorization by Slack user group
 ]
-# No Events API subscriptions: the bot listens to interactivity and /ops only. (An event without
-# a listener would get a 404 from Bolt, and Slack disables subscriptions that keep failing.)
+# Events API: only the events bot/slack/app.py listens to. (An event without a listener would
+# get a 404 from Bolt, and Slack disables subscriptions that keep failing.) app_home_opened needs
+# no scope; views.publish neither.
+BOT_EVENTS = [
+    "app_home_opened",  # the Home tab: bot.home publishes the viewer's view (views.publish)
+]
+
+
+# The message shortcut in every message's ⋯ menu (bot.slack.app listens for its callback_id).
+EXPLAIN_SHORTCUT = {
+    "name": "Explain with EventOps",
+    "type": "message",
+    "callback_id": EXPLAIN_SHORTCUT_ID,
+    "description": "Why this alert went here: its rule, grouping and remediations",
+}
 
 
 class ManifestURLError(EventOpsError, ValueError):
@@ -71,6 +86,7 @@ def manifest(
     if socket_mode:
         del data["features"]["slash_commands"][0]["url"]
         del data["settings"]["interactivity"]["request_url"]
+        del data["settings"]["event_subscriptions"]["request_url"]
         data["settings"]["socket_mode_enabled"] = True
     return data
 
@@ -91,6 +107,7 @@ def _manifest(request_url: str, name: str, command: str) -> dict[str, Any]:
             ),
         },
         "features": {
+            "app_home": {"home_tab_enabled": True},
             "bot_user": {"display_name": name, "always_online": True},
             "slash_commands": [
                 {
@@ -101,9 +118,11 @@ def _manifest(request_url: str, name: str, command: str) -> dict[str, Any]:
                     "should_escape": False,
                 }
             ],
+            "shortcuts": [EXPLAIN_SHORTCUT],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
+            "event_subscriptions": {"request_url": request_url, "bot_events": list(BOT_EVENTS)},
             "interactivity": {"is_enabled": True, "request_url": request_url},
             "org_deploy_enabled": False,
             "socket_mode_enabled": False,

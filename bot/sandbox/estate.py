@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +192,30 @@ def _seed_account(session: boto3.session.Session, endpoint: str, account: str, a
         )
         cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="Threshold Crossed: 2 datapoints > 90.0")
         out.alarms.append(alarm)
+        _seed_cpu(cw, out.instances[name])
     return out
+
+
+# The demo CPU over the last hour, every 5 minutes: calm, climbing, then over 90% (the alarm's
+# graph draws these: bot.graphs, GetMetricData).
+DEMO_CPU = [14.0, 12.5, 15.2, 13.8, 18.4, 21.0, 26.3, 34.9, 48.2, 63.5, 78.1, 97.1, 95.4]
+
+
+def _seed_cpu(cw: Any, instance_id: str) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    cw.put_metric_data(
+        Namespace="AWS/EC2",
+        MetricData=[
+            {
+                "MetricName": "CPUUtilization",
+                "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+                "Timestamp": now - timedelta(minutes=5 * (len(DEMO_CPU) - 1 - i)),
+                "Value": value,
+                "Unit": "Percent",
+            }
+            for i, value in enumerate(DEMO_CPU)
+        ],
+    )
 
 
 def _queue(sqs: Any, name: str, dlq_url: str | None = None) -> str:
@@ -371,6 +394,16 @@ def alarm_event(estate: Estate, account: str = PROD) -> dict[str, Any]:
         "state": {
             "value": "ALARM",
             "reason": "Threshold Crossed: 2 datapoints [97.1, 95.4] > 90.0",
+            "reasonData": json.dumps(
+                {
+                    "version": "1.0",
+                    "startDate": (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                    "statistic": "Average",
+                    "period": 300,
+                    "recentDatapoints": [97.1, 95.4],
+                    "threshold": 90.0,
+                }
+            ),
             "timestamp": _now(),
         },
         "previousState": {"value": "OK", "reason": "Threshold Crossed: datapoint [12.0] <= 90.0"},

@@ -9,8 +9,10 @@ Routes (all on ``--port``)::
     POST /slack/events          the bot's front door: request → API Gateway v2 event → handlers.slack
     POST /console/click         {user, channel, ts, action_id, value} → a signed block_actions request
     POST /console/command       {user, channel, text} → a signed /ops slash command
+    POST /console/shortcut      {user, channel, ts} → a signed message_action ("Explain with EventOps")
     POST /console/say           {user, channel, text, thread_ts?} → a plain user message
     POST /console/fire          {sample} or {events} → onto the alerts queue
+    POST /console/home          {user} → a signed app_home_opened event; answers the published view
     GET  /console/samples       the sample names ``fire`` accepts
 
 The console acts as Slack's servers would: a click or a command becomes a request signed with
@@ -48,8 +50,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bot.errors import EventOpsError
 from bot.sandbox.pollers import LambdaContext
-from bot.sandbox.slack_fake import Ephemeral, Message, ResponseURL, SlackFake
+from bot.sandbox.slack_fake import Ephemeral, Message, ResponseURL, SlackFake, file_content, handle_upload
 from bot.sandbox.socket_mode import NotConnectedError, SocketModeServer
+from bot.slack.payloads import EXPLAIN_SHORTCUT_ID
 
 log = logging.getLogger("eventops.sandbox")
 
@@ -155,6 +158,7 @@ def _message_json(ws_users: dict[str, Any], channel_name: str, m: Message) -> di
         "user": m.user,
         "user_name": user.get("real_name") or ("EventOps" if m.bot_id else m.user),
         "bot": bool(m.bot_id),
+        "files": m.files,
     }
 
 
@@ -209,6 +213,7 @@ class ConsoleServer:
         httpd.daemon_threads = True
         self._httpd = httpd
         self.port = httpd.server_address[1]
+        self.fake.public_base = self.base  # upload_urls and file URLs point here (files upload v2)
         self._thread = threading.Thread(target=httpd.serve_forever, name="sandbox-http", daemon=True)
         self._thread.start()
         return self
@@ -273,6 +278,7 @@ class ConsoleServer:
                 if not u.get("is_bot")
             ]
             activity = list(self.activity[-50:])
+            home_views = {uid: {"blocks": v.get("blocks") or []} for uid, v in ws.home_views.items()}
         messages.sort(key=lambda m: float(m["ts"]))
         return {
             "team": {"id": ws.team_id, "name": ws.team},
@@ -281,6 +287,7 @@ class ConsoleServer:
             "messages": messages,
             "ephemerals": ephemerals,
             "activity": activity,
+            "home_views": home_views,
         }
 
     # -- Slack's side of the interactions --------------------------------------------------------
@@ -300,11 +307,14 @@ class ConsoleServer:
             raise ValueError(f"unknown user {user_id!r}")
         return user
 
-    def post_signed(self, body: str, *, retry: int | None = None) -> tuple[int, str, float]:
-        """POST a form body to our own /slack/events, signed as Slack signs. Returns (status, text, seconds)."""
+    def post_signed(
+        self, body: str, *, retry: int | None = None, content_type: str = "application/x-www-form-urlencoded"
+    ) -> tuple[int, str, float]:
+        """POST a body (a form, or an Events API JSON body) to our own /slack/events, signed as
+        Slack signs. Returns (status, text, seconds)."""
         ts = str(int(time.time()))
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": sign(self.signing_secret, ts, body),
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
@@ -399,6 +409,38 @@ class ConsoleServer:
             "late": took > SLACK_TIMEOUT_S,
         }
 
+    def message_action(self, user_id: str, channel: str, ts: str) -> dict[str, Any]:
+        """ "Explain with EventOps" from a message's ⋯ menu, sent as Slack sends a message_action."""
+        ws = self.fake.workspace
+        user = self._user(user_id)
+        with ws.lock:
+            ch = ws.channel(channel, create=False)
+            if ch is None:
+                raise ValueError(f"unknown channel {channel!r}")
+            msg = ch.find(ts)
+            if msg is None:
+                raise ValueError(f"no message {ts} in #{ch.name}")
+            message, channel_json = _slack_message_json(msg), {"id": ch.id, "name": ch.name}
+        payload: dict[str, Any] = {
+            "type": "message_action",
+            "callback_id": EXPLAIN_SHORTCUT_ID,
+            "user": {"id": user["id"], "username": user["name"], "name": user["name"], "team_id": user["team_id"]},
+            "api_app_id": APP_ID,
+            "token": "sandbox-verification-token",
+            "trigger_id": self._trigger_id(),
+            "team": {"id": ws.team_id, "domain": ws.team},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": channel_json,
+            "message_ts": ts,
+            "message": message,
+            "response_url": self._response_url(ch.id, None, user["id"]),
+            "action_ts": f"{time.time():.6f}",
+        }
+        status, text, took = self.to_app("interactive", payload, urlencode({"payload": json.dumps(payload)}))
+        self.note("shortcut", f"{user['name']} chose “Explain with EventOps” in #{ch.name} → HTTP {status}")
+        return {"ok": status == 200, "status": status, "body": text, "ms": round(took * 1000)}
+
     def slash_command(self, user_id: str, channel: str, text: str) -> dict[str, Any]:
         """``/ops <text>`` as Slack sends it; the ack body is shown as Slack would show it."""
         ws = self.fake.workspace
@@ -457,6 +499,57 @@ class ConsoleServer:
                         )
                     )
         return {"ok": status == 200, "status": status, "ms": round(took * 1000), "late": took > SLACK_TIMEOUT_S}
+
+    def post_event(self, event: dict[str, Any], *, team_id: str | None = None) -> tuple[int, str, float]:
+        """An Events API ``event_callback`` carrying ``event``, JSON and signed, as Slack sends it."""
+        ws = self.fake.workspace
+        team = team_id or ws.team_id
+        body = {
+            "token": "sandbox-verification-token",
+            "team_id": team,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": team,
+                    "user_id": ws.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return self.post_signed(json.dumps(body), content_type="application/json")
+
+    def open_home(self, user_id: str) -> dict[str, Any]:
+        """The user opens the app's Home tab: Slack sends ``app_home_opened`` (with the view it
+        shows now, if any); answers the HTTP result and the view the bot published."""
+        user = self._user(user_id)
+        shown = self.fake.home_view(user_id)
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user["id"],
+            "channel": "D" + uuid.uuid5(uuid.NAMESPACE_OID, user["id"]).hex[:10].upper(),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        if shown is not None:
+            event["view"] = shown
+        status, text, took = self.post_event(event)
+        view = self.fake.home_view(user_id)
+        self.note("home", f"{user['name']} opened the Home tab → HTTP {status} in {took * 1000:.0f} ms")
+        return {
+            "ok": status == 200,
+            "status": status,
+            "body": text,
+            "ms": round(took * 1000),
+            "late": took > SLACK_TIMEOUT_S,
+            "view": view,
+        }
 
     def say(self, user_id: str, channel: str, text: str, thread_ts: str | None = None) -> dict[str, Any]:
         """A plain message typed by a demo user (the bot does not read messages; this is for people)."""
@@ -607,6 +700,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._console_action(path[len("/console/") :], self._json_body(raw))
             elif method == "GET" and path == "/console/samples":
                 self._json(200, {"samples": srv.samples() if srv.samples else []})
+            elif path.startswith(("/upload/", "/files/")):
+                self._file(method, path, raw)
             elif method == "GET" and path == "/healthz":
                 self._json(200, {"ok": True})
             else:
@@ -638,6 +733,19 @@ class _Handler(BaseHTTPRequestHandler):
         status, body, extra = self.server_ref.fake.handle_api(method, params, headers)
         self._json(status, body, extra)
 
+    def _file(self, method: str, path: str, raw: bytes) -> None:
+        """Files upload v2 as the fake plays it: POST bytes to an upload_url, GET a shared file."""
+        fake = self.server_ref.fake
+        if method == "POST" and path.startswith("/upload/"):
+            status, body = handle_upload(fake, path[len("/upload/") :], raw)
+            self._json(status, body)
+            return
+        found = file_content(fake, path[len("/files/") :]) if method == "GET" else None
+        if found is None:
+            self._json(404, {"ok": False, "error": "file_not_found"})
+            return
+        self._send(200, found[0], found[1])
+
     def _front_door(self, method: str, path: str, query: str, raw: bytes) -> None:
         srv = self.server_ref
         if srv.front_door is None:
@@ -665,6 +773,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif action == "command":
             self._json(200, srv.slash_command(need("user"), need("channel"), need("text")))
+        elif action == "home":
+            self._json(200, srv.open_home(need("user")))
+        elif action == "shortcut":
+            self._json(200, srv.message_action(need("user"), need("channel"), need("ts")))
         elif action == "say":
             self._json(200, srv.say(need("user"), need("channel"), need("text"), data.get("thread_ts")))
         elif action == "fire":

@@ -226,6 +226,8 @@ class Message:
     bot_id: str = ""
     edited: bool = False
     edit_count: int = 0
+    # A file share (files.completeUploadExternal): the shared files, as Slack lists them.
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)
@@ -315,7 +317,9 @@ class Workspace:
         self.usergroups: dict[str, list[str]] = {}
         self.ephemerals: list[Ephemeral] = []
         self.views: list[dict[str, Any]] = []
+        self.home_views: dict[str, dict[str, Any]] = {}  # user id → the Home tab views.publish set
         self.response_urls: dict[str, ResponseURL] = {}
+        self.files: dict[str, UploadedFile] = {}  # files upload v2 (see "file uploads" below)
         self._last_ts = 0.0
 
     def next_ts(self) -> str:
@@ -441,6 +445,8 @@ class SlackFake:
         # Socket Mode (enable_socket_mode): the app-level token and the WebSocket server.
         self.app_token: str | None = None
         self.socket_mode: SocketModeServer | None = None
+        # Where upload_urls and file URLs point: the sandbox console serves the fake (set there).
+        self.public_base: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -505,6 +511,11 @@ class SlackFake:
     def ephemerals(self) -> list[Ephemeral]:
         with self.lock:
             return list(self.workspace.ephemerals)
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab ``views.publish`` last set for ``user_id`` (None: never published)."""
+        with self.lock:
+            return self.workspace.home_views.get(user_id)
 
     def calls(self, method: str) -> list[RecordedRequest]:
         with self.lock:
@@ -739,6 +750,9 @@ def _message_json(msg: Message) -> dict[str, Any]:
         out["metadata"] = msg.metadata
     if msg.edited:
         out["edited"] = {"user": msg.user, "ts": msg.ts}
+    if msg.files:
+        out["files"] = msg.files
+        out["upload"] = True
     return out
 
 
@@ -869,6 +883,29 @@ def _views_open(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "view": stored}
 
 
+def _views_publish(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:
+    """views.publish as Slack checks it: a known ``user_id``, a ``home`` view, ≤ 100 valid blocks."""
+    user = p.get("user_id")
+    if not isinstance(user, str) or not user:
+        raise BlockError("invalid_arguments", "user_id is required")
+    if user not in fake.workspace.users:
+        raise BlockError("user_not_found", f"user {user!r}")
+    view = p.get("view")
+    if not isinstance(view, dict) or view.get("type") != "home":
+        raise BlockError("invalid_arguments", "view must be an object with type home")
+    for key, limit in (("private_metadata", 3000), ("callback_id", 255), ("external_id", 255)):
+        if key in view and (not isinstance(view[key], str) or len(view[key]) > limit):
+            raise BlockError("invalid_arguments", f"view.{key} must be a string of at most {limit} characters")
+    validate_blocks(view.get("blocks"), max_blocks=LIMITS["modal_blocks"])
+    previous = fake.workspace.home_views.get(user)
+    if p.get("hash") and previous is not None and p["hash"] != previous["hash"]:
+        raise BlockError("hash_conflict", "the view was published again since that hash")
+    stored = {**view, "id": (previous or {}).get("id") or "V" + uuid.uuid4().hex[:10].upper()}
+    stored["hash"] = f"{time.time():.6f}.{uuid.uuid4().hex[:8]}"
+    fake.workspace.home_views[user] = stored
+    return {"ok": True, "view": stored}
+
+
 _METHODS = {
     "auth.test": _auth_test,
     "chat.postMessage": _post_message,
@@ -880,6 +917,7 @@ _METHODS = {
     "usergroups.users.list": _usergroup_users,
     "conversations.info": _conversations_info,
     "views.open": _views_open,
+    "views.publish": _views_publish,
 }
 
 # Form-encoded calls carry these as JSON strings.
@@ -923,6 +961,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if parts.path.startswith(("/upload/", "/files/")):
+            self._file_route(parts.path, raw)
+            return
         try:
             params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             params.update(_decode_body(self.headers.get("Content-Type", ""), raw))
@@ -944,8 +985,151 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"ok": False, "error": "not_found"})
 
+    def _file_route(self, path: str, raw: bytes) -> None:
+        """Upload v2's upload_url (POST) and the shared file's bytes (GET)."""
+        if self.command == "POST" and path.startswith("/upload/"):
+            status, body = handle_upload(self.fake, path[len("/upload/") :], raw)
+            self._send(status, body)
+            return
+        found = file_content(self.fake, path[len("/files/") :]) if self.command == "GET" else None
+        if found is None:
+            self._send(404, {"ok": False, "error": "file_not_found"})
+            return
+        data, ctype = found
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self) -> None:
         self._handle()
 
     def do_GET(self) -> None:
         self._handle()
+
+
+# -- file uploads (Slack's upload v2) ----------------------------------------------------------
+#
+# files.getUploadURLExternal(filename, length) → {upload_url, file_id}; POST the bytes to
+# upload_url (``/upload/<file_id>`` on the fake: the length must match, faults via
+# ``fail_next("upload")``); files.completeUploadExternal(files=[{id, title}], channel_id,
+# thread_ts, initial_comment) shares them as one message (a thread reply with thread_ts) whose
+# ``files`` entries point at ``/files/<file_id>/<filename>``, where the bytes are served.
+
+FILE_MAX_BYTES = 1024 * 1024 * 1024  # Slack's 1 GB file limit
+
+
+@dataclass
+class UploadedFile:
+    id: str
+    filename: str
+    length: int
+    title: str = ""
+    content: bytes | None = None  # None until the upload_url received the bytes
+    shared_in: list[str] = field(default_factory=list)  # "<channel>/<message ts>"
+
+    @property
+    def mimetype(self) -> str:
+        return "image/png" if self.filename.lower().endswith(".png") else "application/octet-stream"
+
+
+def _file_base(fake: SlackFake) -> str:
+    return fake.public_base or fake.base
+
+
+def _file_json(fake: SlackFake, f: UploadedFile) -> dict[str, Any]:
+    url = f"{_file_base(fake)}/files/{f.id}/{f.filename}"
+    return {
+        "id": f.id,
+        "name": f.filename,
+        "title": f.title or f.filename,
+        "mimetype": f.mimetype,
+        "filetype": f.filename.rsplit(".", 1)[-1].lower() if "." in f.filename else "binary",
+        "size": f.length,
+        "url_private": url,
+        "url_private_download": url,
+        "is_external": False,
+    }
+
+
+def _get_upload_url(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:
+    filename = p.get("filename")
+    if not isinstance(filename, str) or not filename:
+        raise BlockError("invalid_arguments", "filename is required")
+    try:
+        length = int(p.get("length") or 0)
+    except (TypeError, ValueError):
+        length = 0
+    if length <= 0 or length > FILE_MAX_BYTES:
+        raise BlockError("invalid_arguments", "length must be 1 byte to 1 GB")
+    fid = "F" + uuid.uuid4().hex[:10].upper()
+    fake.workspace.files[fid] = UploadedFile(fid, filename, length)
+    return {"ok": True, "upload_url": f"{_file_base(fake)}/upload/{fid}", "file_id": fid}
+
+
+def _complete_upload(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:
+    try:
+        entries = json.loads(p["files"]) if isinstance(p.get("files"), str) else p.get("files")
+    except (KeyError, ValueError):
+        entries = None
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        raise BlockError("invalid_arguments", "files must be a JSON list of {id, title}")
+    ws = fake.workspace
+    shared: list[UploadedFile] = []
+    for entry in entries:
+        f = ws.files.get(str(entry.get("id")))
+        if f is None:
+            raise BlockError("file_not_found", f"file {entry.get('id')!r}")
+        if f.content is None:
+            raise BlockError("file_upload_not_complete", f"file {f.id}: its bytes were never uploaded")
+        f.title = str(entry.get("title") or f.title)
+        shared.append(f)
+    channel_id = p.get("channel_id")
+    if channel_id:
+        ch = _require_channel(fake, {"channel": channel_id}, create=False)
+        thread_ts = p.get("thread_ts") or None
+        if thread_ts and ch.find(str(thread_ts)) is None:
+            raise BlockError("invalid_thread_ts", f"no message {thread_ts} in {ch.id}")
+        msg = _new_message(ws, ch, {"text": p.get("initial_comment") or "", "thread_ts": thread_ts})
+        msg.files = [_file_json(fake, f) for f in shared]
+        ch.messages.append(msg)
+        for f in shared:
+            f.shared_in.append(f"{ch.id}/{msg.ts}")
+    return {"ok": True, "files": [_file_json(fake, f) for f in shared]}
+
+
+_METHODS["files.getUploadURLExternal"] = _get_upload_url
+_METHODS["files.completeUploadExternal"] = _complete_upload
+
+
+def handle_upload(fake: SlackFake, file_id: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """The upload_url's POST: store the bytes when the file is known and the length matches."""
+    rec = RecordedRequest("upload", {"file_id": file_id, "bytes": len(raw)}, {}, at=time.time())
+    with fake.lock:
+        fake.requests.append(rec)
+    fault = fake._take_fault("upload")
+    if fault is not None and fault.status is not None:
+        rec.status, rec.error = fault.status, fault.error or "upload_failed"
+        return fault.status, {"ok": False, "error": rec.error}
+    with fake.lock:
+        f = fake.workspace.files.get(file_id)
+        if f is None:
+            rec.status, rec.error = 404, "file_not_found"
+        elif f.content is not None:
+            rec.status, rec.error = 409, "already_uploaded"
+        elif len(raw) != f.length:
+            rec.status, rec.error = 400, f"length_mismatch: {len(raw)} bytes, {f.length} declared"
+        else:
+            f.content = bytes(raw)
+            return 200, {"ok": True, "file_id": file_id, "bytes": len(raw)}
+    return rec.status, {"ok": False, "error": rec.error}
+
+
+def file_content(fake: SlackFake, path: str) -> tuple[bytes, str] | None:
+    """(bytes, content type) of ``<file_id>[/<filename>]`` once uploaded, else None."""
+    with fake.lock:
+        f = fake.workspace.files.get(path.split("/", 1)[0])
+        if f is None or f.content is None:
+            return None
+        return f.content, f.mimetype

@@ -30,15 +30,19 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.middleware import Middleware
 
+from bot.slack.home import HomeOpened, parse_home_opened
 from bot.slack.payloads import (
     ACTION_PREFIX,
+    EXPLAIN_SHORTCUT_ID,
     ActionRequest,
     CommandReply,
     CommandRequest,
     OptionsReply,
+    ShortcutRequest,
     ViewRequest,
     parse_action,
     parse_command,
+    parse_message_shortcut,
     parse_view,
     payload_problem,
 )
@@ -55,6 +59,8 @@ OnAction = Callable[[ActionRequest], object]  # what it returns is for logs and 
 OnCommand = Callable[[CommandRequest], CommandReply]
 OnView = Callable[[ViewRequest], "dict[str, Any] | None"]
 OnOptions = Callable[[dict[str, Any]], OptionsReply]
+OnHomeOpened = Callable[[HomeOpened], object]
+OnShortcut = Callable[[ShortcutRequest], object]  # answers the user itself (an ephemeral)
 
 
 def _authorize(enterprise_id: str | None = None, team_id: str | None = None, user_id: str | None = None, **_: Any):
@@ -73,7 +79,9 @@ class _SkipRetries(Middleware):
 
     def process(self, *, req: Any, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
         retry = req.headers.get(RETRY_HEADER)
-        if retry:
+        # Socket Mode sends every events_api envelope with retry_attempt 0 (Bolt turns it into
+        # the header): only a retry number above 0 is a retry.
+        if retry and retry[0] not in ("", "0"):
             reason = (req.headers.get("x-slack-retry-reason") or ["?"])[0]
             log.info("Slack retry #%s (%s) answered without running listeners", retry[0], reason)
             return BoltResponse(status=200, body="")
@@ -92,6 +100,8 @@ def build_app(
     on_command: OnCommand,
     on_view: OnView,
     on_options: OnOptions | None = None,
+    on_home_opened: OnHomeOpened | None = None,
+    on_shortcut: OnShortcut | None = None,
 ) -> App:
     """A Bolt ``App`` whose listeners parse the body and call the injected callbacks.
 
@@ -141,9 +151,37 @@ def build_app(
         reply = on_options(body) if on_options else OptionsReply()
         ack(options=reply.options)
 
+    _explain_shortcut(app, on_shortcut)
+
     @app.shortcut(re.compile(".*"))
     def _shortcut(ack: Any, body: dict[str, Any]) -> None:
         ack()
-        log.warning("ignoring shortcut %r: EventOps defines none", body.get("callback_id"))
+        log.warning("ignoring shortcut %r: EventOps defines no such shortcut", body.get("callback_id"))
 
+    if on_home_opened is not None:
+        _listen_home_opened(app, on_home_opened)
     return app
+
+
+def _listen_home_opened(app: App, on_home_opened: OnHomeOpened) -> None:
+    """``app_home_opened`` (Events API): publish the user's Home tab. Bolt acks an event itself;
+    with ``process_before_response`` the listener runs before the 200, so it must fit in 3 s."""
+
+    @app.event("app_home_opened")
+    def _home_opened(body: dict[str, Any]) -> None:
+        opened = parse_home_opened(body)
+        if isinstance(opened, str):
+            log.info("app_home_opened not answered: %s", opened)
+            return
+        on_home_opened(opened)
+
+
+def _explain_shortcut(app: App, on_shortcut: OnShortcut | None) -> None:
+    """The "Explain with EventOps" message shortcut: ack, then ``on_shortcut`` answers the user."""
+    if on_shortcut is None:
+        return
+
+    @app.message_shortcut(EXPLAIN_SHORTCUT_ID)
+    def _explain(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        on_shortcut(parse_message_shortcut(body))

@@ -23,6 +23,7 @@ from typing import Any
 # Slack's limits (https://docs.slack.dev/reference/block-kit/...). Exceeding any of them makes
 # chat.postMessage answer invalid_blocks (or msg_blocks_too_long for the total).
 MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100  # a modal or App Home view (views.open, views.publish)
 MAX_SECTION_TEXT = 3000
 MAX_FIELDS = 10
 MAX_FIELD_TEXT = 2000

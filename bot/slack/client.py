@@ -269,6 +269,10 @@ class SlackPoster:
         link = resp.get("permalink")
         return str(link) if link else None
 
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        """views.publish: ``view`` (type ``home``) becomes ``user_id``'s App Home tab."""
+        self._call("views.publish", {"user_id": user_id, "view": view})
+
     def users_in_group(self, group_id: str) -> list[str]:
         """User ids in a Slack user group (usergroups.users.list)."""
         resp = self._call("usergroups.users.list", {"usergroup": group_id})
@@ -289,6 +293,43 @@ class SlackPoster:
             raise _slack_error(f"response_url: {type(exc).__name__}", "connection_error") from None
         if resp.status_code >= 400:
             raise _slack_error(f"response_url: HTTP {resp.status_code}", f"http_{resp.status_code}")
+
+    def upload_file(
+        self,
+        channel: str,
+        thread_ts: str,
+        *,
+        filename: str,
+        content: bytes,
+        title: str,
+        initial_comment: str = "",
+    ) -> str:
+        """Share ``content`` as a file in the thread of ``thread_ts`` (Slack's upload v2:
+        files.getUploadURLExternal → POST the bytes to its upload_url →
+        files.completeUploadExternal, through slack_sdk's ``files_upload_v2``). Needs the
+        ``files:write`` scope. Returns the file id; raises SlackError."""
+        self._pace(channel)
+        try:
+            resp = self._client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts,
+                filename=filename,
+                content=content,
+                title=title,
+                initial_comment=initial_comment or None,
+            )
+        except RetryLaterError:
+            raise
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            code = str(data.get("error") or f"http_{exc.response.status_code}")
+            raise _slack_error(self._redact(f"files upload: {code} (HTTP {exc.response.status_code})"), code) from None
+        except (SlackClientError, OSError, ValueError) as exc:
+            raise _slack_error(self._redact(f"files upload: {type(exc).__name__}: {exc}"), "upload_failed") from None
+        finally:
+            self._posted(channel)
+        file = resp.get("file") if isinstance(resp.data, dict) else None
+        return str(file.get("id", "")) if isinstance(file, dict) else ""
 
     def is_response_url(self, url: str) -> bool:
         """Is ``url`` on Slack's response_url host, or on the configured API's host?"""

@@ -23,6 +23,8 @@ from typing import Any
 from bot.models import Actor
 
 ACTION_PREFIX = "eventops:"
+# The callback_id of the "Explain with EventOps" message shortcut (the manifest declares it).
+EXPLAIN_SHORTCUT_ID = "eventops_explain"
 # action_id → kind; the suffix after the kind (remediation name, snooze duration) is ``arg``.
 ACTION_KINDS = (
     "remediate",
@@ -193,6 +195,36 @@ def parse_action(body: dict[str, Any], action: dict[str, Any] | None = None) -> 
     )
 
 
+@dataclass(frozen=True)
+class ShortcutRequest:
+    """A message shortcut ("Explain with EventOps" in a message's ⋯ menu): who, on which message."""
+
+    callback_id: str
+    actor: Actor
+    channel: str
+    message_ts: str
+    response_url: str | None = None
+
+
+def parse_message_shortcut(body: dict[str, Any]) -> ShortcutRequest:
+    """A ``message_action`` body → ``ShortcutRequest`` (empty strings where Slack sent nothing).
+
+    >>> r = parse_message_shortcut({"type": "message_action", "callback_id": "eventops_explain",
+    ...     "user": {"id": "U1", "team_id": "T1"}, "team": {"id": "T1"}, "channel": {"id": "C1"},
+    ...     "message_ts": "1.2", "message": {"ts": "1.2", "text": "hi"}})
+    >>> (r.callback_id, r.actor.user_id, r.channel, r.message_ts)
+    ('eventops_explain', 'U1', 'C1', '1.2')
+    """
+    message = body.get("message") or {}
+    return ShortcutRequest(
+        callback_id=str(body.get("callback_id") or ""),
+        actor=actor_from(body),
+        channel=_str((body.get("channel") or {}).get("id")) or "",
+        message_ts=_str(body.get("message_ts")) or _str(message.get("ts")) or "",
+        response_url=_str(body.get("response_url")),
+    )
+
+
 def parse_command(body: dict[str, Any]) -> CommandRequest:
     """A slash command form body → ``CommandRequest``.
 
@@ -252,7 +284,7 @@ def payload_problem(payload: object) -> str | None:
     for key in ("user", "team", "enterprise", "channel", "container", "view", "message"):
         if payload.get(key) is not None and not isinstance(payload[key], dict):
             return f"payload field {key!r} has the wrong type"
-    for key in ("callback_id", "trigger_id", "response_url", "api_app_id"):
+    for key in ("callback_id", "trigger_id", "response_url", "api_app_id", "message_ts"):
         if payload.get(key) is not None and not isinstance(payload[key], str):
             return f"payload field {key!r} is not a string"
     kind = payload.get("type")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -18,6 +19,8 @@ class AlarmState(Detail):
     value: str
     reason: str = ""
     timestamp: str | None = None
+    # JSON text: threshold, startDate (the breaching datapoint's), statistic, period, recentDatapoints.
+    reason_data: str | None = Field(None, alias="reasonData")
     # A composite alarm's actions held back: "WaitPeriod", "ExtensionPeriod" or "Alarm" ("None": not).
     actions_suppressed_by: str | None = Field(None, alias="actionsSuppressedBy")
     actions_suppressed_reason: str | None = Field(None, alias="actionsSuppressedReason")
@@ -174,7 +177,41 @@ class CloudWatchAlarmParser(Parser):
             links=console.keep(*links, console.runbook_link(detail.configuration.description)),
             problems=problems,
             active=state != "OK",
+            context={"cloudwatch_alarm": alarm_context(detail, kind, state)},
         )
+
+
+def alarm_context(detail: AlarmDetail, kind: str, state: str) -> dict[str, Any]:
+    """``context["cloudwatch_alarm"]``: what an alarm graph (bot.graphs) queries. The metric
+    (namespace, name, dimensions, stat, period) only for a single-metric alarm; the threshold
+    and breach time from the state's reasonData, when it has them."""
+    out: dict[str, Any] = {"alarm_name": detail.alarm_name, "kind": kind, "state": state}
+    stats = [m.metric_stat for m in detail.configuration.metrics if m.metric_stat and m.metric_stat.metric.name]
+    if kind == "metric" and len(stats) == 1:
+        stat = stats[0]
+        out["metric"] = {
+            "namespace": stat.metric.namespace,
+            "name": stat.metric.name,
+            "dimensions": {str(k): str(v) for k, v in stat.metric.dimensions.items()},
+            "stat": stat.stat,
+            "period": stat.period,
+        }
+    data = _reason_data(detail.state.reason_data)
+    threshold = data.get("threshold")
+    if isinstance(threshold, int | float) and not isinstance(threshold, bool):
+        out["threshold"] = float(threshold)
+    breach = data.get("startDate") or detail.state.timestamp
+    if isinstance(breach, str):
+        out["breach_at"] = breach
+    return out
+
+
+def _reason_data(text: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if text else {}
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _resources(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bot.store.table import (
     STORM_BUCKET_S,
+    DueStep,
     EventClaim,
+    HeldAlert,
     MessageRecord,
     MessageState,
     ResourceThread,
@@ -16,7 +18,9 @@ from bot.store.table import (
 
 __all__ = [
     "STORM_BUCKET_S",
+    "DueStep",
     "EventClaim",
+    "HeldAlert",
     "MessageRecord",
     "MessageState",
     "ResourceThread",

@@ -253,6 +253,22 @@ class AuditLog:
             day += timedelta(days=1)
         return out
 
+    def recent_by(self, user: str, limit: int, window: int) -> tuple[list[AuditEntry], int]:
+        """``user``'s records among the newest ``window`` (one Query page: DynamoDB reads at
+        most ``window`` items and filters on ``actor``): the newest ``limit`` of them, and how
+        many the window holds."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            FilterExpression="actor = :u",
+            ExpressionAttributeValues={":p": _s("AUDIT"), ":u": _s(user)},
+            ScanIndexForward=False,
+            Limit=window,
+        )
+        items = resp.get("Items", [])
+        return [AuditEntry.model_validate_json(i["data"]["S"]) for i in items[:limit]], len(items)
+
     # --- verification -----------------------------------------------------------------------
     def verify(self, days: int = 7, today: datetime | None = None) -> ChainReport:
         """Check the chains of the last ``days`` UTC days (today included), oldest first."""

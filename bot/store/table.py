@@ -18,30 +18,40 @@ EVENT#<event id>                  EVENT     status (in_progress with a lease    
 FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,   dedup window
                                             ts, count, first/last seen, owner,
                                             claim_until (the claim's lease),
-                                            related (alerts in its thread)
+                                            related (alerts in its thread),
+                                            resolved (said "Resolved after …")
   claim_message, mark_message_*,            get_message, lookup, dirty_messages,
   bump_message, add_related, drop_*claim    abandoned_claims ← pipeline, messages,
-  ← pipeline, messages                      commands.status, housekeeping
+  ← pipeline, messages; claim_resolution,   commands.status, housekeeping;
+  clear_resolution ← escalation             messages_for (BatchGetItem) ← home
 RES#<channel>#<thread key>        MSG       ts of the thread's first message,    dedup window (a
                                             its severity, whether it was active, thread rule's:
                                             its fingerprint ``fp``; the key is a its window)
                                             resource's, or ``corr:<group>``
   set_resource_thread ← pipeline            lookup, resource_thread ← pipeline
 ALERT#<alert id>                  ALERT     Alert JSON, channel, ts, proposal    30 days
-                                            ids, status line
+                                            ids, status line, ``decisions``
+                                            (``bot.decisions.Decisions`` JSON)
   put_alert, set_alert_message,             get_alert (``StoredAlert``), alert_message_state,
-  set_alert_status ← pipeline, clicks       recent_alerts ← messages, clicks, commands
+  set_alert_status ← pipeline, clicks       recent_alerts ← messages, clicks, commands;
+                                            recent_stored_alerts ← home
+MSGTS#<channel id>#<message ts>   VALUE     the alert id whose message that is   30 days
+  set_alert_message ← pipeline              alert_for_message ← commands.explain (a message
+                                            link, the "Explain with EventOps" shortcut)
 PROPOSAL#<proposal id>            PROPOSAL  Proposal JSON, state, version        90 days
-  put_proposal(s), save_proposal            get_proposal, proposals_in ← everyone
+  put_proposal(s), save_proposal            get_proposal, proposals_in ← everyone;
+                                            latest_proposals_in ← home
 AUDIT#<entry id or unique key>    AUDIT     AuditEntry JSON (before the chain)   never
   nothing: legacy, read-only (IAM denies    nothing in bot/ (console or tools only)
   every write on AUDIT# keys)
 SNOOZE#<fp | rule:… | channel:…>  SNOOZE    until, by, reason, channel, ts       until + 7 days
-  snooze, unsnooze ← clicks, commands       lookup, snoozed_until, snoozes ← pipeline, sweeps
+  snooze, unsnooze ← clicks, commands       lookup, snoozed_until, snoozes ← pipeline, sweeps;
+                                            active_snoozes ← home
 ACK#<alert id>                    VALUE     Actor JSON of the first to ack       decision
   claim_ack ← clicks (Acknowledge)          acked_by ← clicks ("already acknowledged by")
 DISMISS#<alert id>                VALUE     Actor JSON of the first to dismiss   decision
-  claim_dismissal ← clicks (Dismiss)        dismissed_by ← clicks, commands.status
+  claim_dismissal ← clicks (Dismiss)        dismissed_by ← clicks, commands.status;
+                                            dismissed_among (BatchGetItem) ← home
 UNDO#<proposal id>                VALUE     Actor JSON of the undo requester     decision
   claim_undo_request ← clicks (Undo)        undo_requested_by ← clicks
 UNDORUN#<proposal id>             VALUE     correlation id of the undo job       decision
@@ -83,6 +93,25 @@ SCORECARD#<ISO week>              VALUE     "1": that week's scorecard was poste
   ← scorecard (weekly post)
 HEARTBEAT#housekeeping            VALUE     unix time of the last upkeep run     7 days
   record_housekeeping_run ← housekeeping    last_housekeeping_run ← scorecard (health)
+DUE#<alert id>                    ESCALA-   fingerprint, channel, ts of the      the plan's last
+                                  TION or   message, started, step (how many     step + 1 day
+                                  REMINDER  steps were taken), due (the next's),
+                                            plan JSON; gsi1 ``DUE`` /
+                                            ``<due, 10 digits>#<alert id>#<kind>``
+                                            while a step is left (sparse)
+  schedule_due ← pipeline (a HIGH post),    due_steps ← housekeeping (one Query: due <= now),
+  advance_due, postpone_due, restore_due    the updates are conditional on ``step`` (a step
+  ← housekeeping, drop_due ← pipeline       is taken once, whoever runs at the same time)
+  (resolution), housekeeping (stopped)
+MAINT#<window id>                 WINDOW    ``MaintenanceWindow`` JSON; while    ends_at + 30 days
+                                            open: gsi1 MAINTENANCE / <ends_at>
+  start_maintenance ← commands,             active_maintenance (one Query) ← pipeline
+  maintenance.hold (scheduled windows),     (once per batch), commands, App Home;
+  end_maintenance (conditional: ends it     maintenance_due ← housekeeping;
+  once) ← commands, housekeeping            get_maintenance ← commands
+MAINTHELD#<window id>             <finger-  the newest held Alert JSON of that   ends_at + 30 days
+                                  print>    problem, its channel, events held
+  hold_alert ← pipeline (maintenance.hold)  held_alerts (one Query) ← maintenance.release
 LATENCY#delivery                  <unix     ``DeliveryLatency`` histogram of     2 hours
                                   minute>   that minute: ``b<bin>`` = count
                                             (bins in ``bot.latency``)
@@ -93,8 +122,12 @@ LATENCY#delivery                  <unix     ``DeliveryLatency`` histogram of    
 The audit trail has its own table, ``<table>-audit`` (``bot.store.audit_log`` lists its key
 families: ``CHAIN#<day>`` / ``<seq>`` hash-chained records and ``KEY#<unique key>`` claims), written
 by ``append_audit`` ← ``bot.approval.audit`` and read by ``recent_audit``, ``audit_for_proposal``
-and ``verify_audit`` ← commands, tests. Records written before it stay in this table under
+and ``verify_audit`` ← commands, tests, and ``recent_audit_by`` ← home. Records written before it stay in this table under
 ``AUDIT#``, unchained.
+
+No key family holds maintenance windows yet: ``active_maintenance`` ← home answers ``[]``
+until one does. The App Home (``bot.home``) reads only with the bounded methods marked "← home"
+(one Query page or one BatchGetItem each) and ``recent_audit_by``.
 
 VALUE and COUNTER items go through the private ``_put_value`` / ``_get_value`` / ``_incr`` /
 ``_counter`` helpers only. Nested data is stored as a JSON string in ``data`` so pydantic models
@@ -116,9 +149,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.approval.states import check as check_transition
+from bot.decisions import Decisions
 from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.latency import LatencySummary, histogram, summarize
-from bot.models import Actor, Alert, AuditEntry, Proposal, ProposalState, Severity
+from bot.models import Actor, Alert, AuditEntry, MaintenanceWindow, Proposal, ProposalState, Severity
 from bot.store.audit_log import AuditLog, ChainReport, audit_table_name, create_audit_table
 
 AUDIT_PREFIX = "AUDIT#"
@@ -130,6 +164,8 @@ _STRANGER_TTL_S = 7 * 86400  # /ops doctor lists what arrived in the last week
 _STORM_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 _LATENCY_PK = "LATENCY#delivery"
 _LATENCY_TTL_S = 2 * 3600  # /ops status looks back one hour
+_MAINT_PK = "MAINTENANCE"  # gsi1pk of the maintenance windows not ended yet
+_MAINT_KEEP_S = 30 * 86400  # a window and its held alerts are kept this long after its end
 _STATS_PREFIX = "STATS#"
 _STATS_TTL_S = 35 * 86400  # /ops report looks back up to 30 days
 _STATS_PER_WRITE = 40  # names per UpdateItem: an update expression is at most 4 KB
@@ -149,6 +185,11 @@ def _s(v: str) -> dict[str, str]:
 
 def _n(v: float | int) -> dict[str, str]:
     return {"N": str(int(v))}
+
+
+def _epoch_key(at: datetime) -> str:
+    """A maintenance window's gsi1 sort key: its end, unix seconds zero-padded to sort as numbers."""
+    return f"{int(at.timestamp()):012d}"
 
 
 def _minute_key(at: float) -> str:
@@ -209,6 +250,7 @@ class MessageRecord:
     state: MessageState = MessageState.CLAIMED
     claim_until: float = 0.0  # while CLAIMED: the claiming invocation's deadline
     related: int = 0  # alerts posted in its thread (same resource, or a correlation group)
+    resolved: bool = False  # the message said "Resolved after …" (bot.escalation)
 
     @property
     def has_message(self) -> bool:
@@ -227,6 +269,34 @@ class StoredAlert:
     alert: Alert
     channel: str | None
     ts: str | None
+    decisions: Decisions | None = None  # what the notify side decided (None: stored before it was kept)
+
+
+@dataclass(frozen=True)
+class DueStep:
+    """One escalation or reminder schedule (``DUE#<alert id>`` / ``ESCALATION`` | ``REMINDER``):
+    ``plan`` is ``[(unix time, mentions), ...]``, ``step`` how many of its steps were taken, and
+    ``due`` when the next one is (None once all were taken)."""
+
+    alert_id: str
+    kind: str
+    fingerprint: str
+    channel: str
+    ts: str
+    started: float
+    step: int
+    due: float | None
+    plan: list[tuple[float, list[str]]]
+
+
+@dataclass(frozen=True)
+class HeldAlert:
+    """One problem a maintenance window held: its newest alert, where it would have gone, and
+    how many of its events arrived during the window."""
+
+    alert: Alert
+    channel: str
+    events: int
 
 
 @dataclass(frozen=True)
@@ -577,6 +647,7 @@ class Store:
         channel: str | None = None,
         ts: str | None = None,
         proposal_ids: list[str] | None = None,
+        decisions: Decisions | None = None,
     ) -> None:
         item: dict[str, Any] = {
             "pk": _s(f"ALERT#{alert.id}"),
@@ -594,6 +665,8 @@ class Store:
             item["ts"] = _s(ts)
         if proposal_ids:
             item["proposal_ids"] = {"SS": proposal_ids}
+        if decisions is not None:
+            item["decisions"] = _s(decisions.model_dump_json())
         self.client.put_item(TableName=self.table, Item=item)
 
     def set_alert_status(self, alert_id: str, status: str) -> None:
@@ -626,6 +699,8 @@ class Store:
         return sorted(out, key=lambda p: (p.created_at, p.remediation)), status
 
     def set_alert_message(self, alert_id: str, channel: str, ts: str) -> None:
+        """The alert's message is ``ts`` in ``channel`` (its id); remembered both ways, so a
+        message (a link to it, a shortcut on it) leads back to the alert (``alert_for_message``)."""
         self.client.update_item(
             TableName=self.table,
             Key={"pk": _s(f"ALERT#{alert_id}"), "sk": _s("ALERT")},
@@ -633,15 +708,24 @@ class Store:
             ExpressionAttributeNames={"#ts": "ts"},
             ExpressionAttributeValues={":c": _s(channel), ":ts": _s(ts)},
         )
+        self._put_value(f"MSGTS#{channel}#{ts}", alert_id, 30 * 86400)
+
+    def alert_for_message(self, channel: str, ts: str) -> str | None:
+        """The id of the alert whose message is ``ts`` in ``channel`` (a channel id), or None."""
+        if not channel or not ts:
+            return None
+        return self._get_value(f"MSGTS#{channel}#{ts}")
 
     def get_alert(self, alert_id: str) -> StoredAlert:
         item = self._get(f"ALERT#{alert_id}", "ALERT")
         if not item:
             raise NotFoundError(f"alert {alert_id} not found")
+        raw = item.get("decisions", {}).get("S")
         return StoredAlert(
             alert=Alert.model_validate_json(item["data"]["S"]),
             channel=item.get("channel", {}).get("S"),
             ts=item.get("ts", {}).get("S"),
+            decisions=Decisions.model_validate_json(raw) if raw else None,
         )
 
     def recent_alerts(self, limit: int = 200) -> list[Alert]:
@@ -761,6 +845,10 @@ class Store:
     def audit_for_proposal(self, proposal_id: str) -> list[AuditEntry]:
         return [e for e in self.recent_audit(limit=1000) if e.proposal_id == proposal_id]
 
+    def audit_for_alert(self, alert_id: str, limit: int = 10) -> list[AuditEntry]:
+        """The newest ``limit`` audit records about an alert (clicks on it and its proposals)."""
+        return [e for e in self.recent_audit(limit=1000) if e.alert_id == alert_id][:limit]
+
     # --- snoozes --------------------------------------------------------------------------
     def snooze(self, target: str, until: float, actor: Actor, reason: str = "", channel: str = "", ts: str = "") -> str:
         snooze_id = uuid.uuid4().hex[:10]
@@ -796,24 +884,8 @@ class Store:
             KeyConditionExpression="gsi1pk = :p",
             ExpressionAttributeValues={":p": _s("SNOOZES")},
         )
-        out = []
         now = _now()
-        for i in resp.get("Items", []):
-            until = float(i["until"]["N"])
-            if until <= now and not include_expired:
-                continue
-            out.append(
-                {
-                    "id": i["id"]["S"],
-                    "target": i["pk"]["S"].removeprefix("SNOOZE#"),
-                    "until": until,
-                    "by": Actor.model_validate_json(i["by"]["S"]),
-                    "reason": "" if i["reason"]["S"] == "-" else i["reason"]["S"],
-                    "channel": "" if i["channel"]["S"] == "-" else i["channel"]["S"],
-                    "ts": "" if i["ts"]["S"] == "-" else i["ts"]["S"],
-                }
-            )
-        return out
+        return [_snooze_from_item(i) for i in resp.get("Items", []) if include_expired or float(i["until"]["N"]) > now]
 
     def unsnooze(self, target_or_id: str) -> bool:
         for s in self.snoozes(include_expired=True):
@@ -1123,6 +1195,333 @@ class Store:
             if float(i["ttl"]["N"]) >= now
         ]
 
+    # --- maintenance windows (bot.maintenance) ---------------------------------------------
+    def start_maintenance(self, window: MaintenanceWindow) -> bool:
+        """Store a window that is open; False when one with its id exists (a scheduled window
+        written by another invocation first, or an id used before)."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": _s(f"MAINT#{window.id}"),
+                    "sk": _s("WINDOW"),
+                    "data": _s(window.model_dump_json()),
+                    "gsi1pk": _s(_MAINT_PK),
+                    "gsi1sk": _s(f"{_epoch_key(window.ends_at)}#{window.id}"),
+                    "ttl": _n(window.ends_at.timestamp() + _MAINT_KEEP_S),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
+    def active_maintenance(self, now: datetime | None = None) -> list[MaintenanceWindow]:
+        """The windows open at ``now`` (started, not ended, ``ends_at`` still ahead), the first
+        to end first. One Query on gsi1 (windows not ended yet, by end time)."""
+        at = (now or datetime.now(UTC)).timestamp()
+        windows = self._open_windows(":k", "gsi1sk > :k", f"{int(at):012d}#~")
+        return [w for w in windows if w.starts_at.timestamp() <= at < w.ends_at.timestamp()]
+
+    def maintenance_due(self, now: datetime | None = None) -> list[MaintenanceWindow]:
+        """Windows whose ``ends_at`` has passed but that nobody ended yet (housekeeping ends them)."""
+        at = (now or datetime.now(UTC)).timestamp()
+        windows = self._open_windows(":k", "gsi1sk <= :k", f"{int(at):012d}#~")
+        return [w for w in windows if w.ends_at.timestamp() <= at]
+
+    def _open_windows(self, name: str, condition: str, key: str) -> list[MaintenanceWindow]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": f"gsi1pk = :p AND {condition}",
+            "ExpressionAttributeValues": {":p": _s(_MAINT_PK), name: _s(key)},
+        }
+        out: list[MaintenanceWindow] = []
+        while True:
+            resp = self.client.query(**kwargs)
+            out += [MaintenanceWindow.model_validate_json(i["data"]["S"]) for i in resp.get("Items", [])]
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def get_maintenance(self, window_id: str) -> tuple[MaintenanceWindow, bool] | None:
+        """A window by id, and whether it is still open (not ended by hand or by housekeeping)."""
+        item = self._get(f"MAINT#{window_id}", "WINDOW")
+        if not item:
+            return None
+        return MaintenanceWindow.model_validate_json(item["data"]["S"]), "gsi1pk" in item
+
+    def end_maintenance(self, window_id: str, ended_at: datetime) -> MaintenanceWindow | None:
+        """End a window now (or at its ``ends_at``, if that came first): one conditional write,
+        so of ``/ops maintenance end`` and housekeeping racing, one ends it and summarizes it.
+        Returns the window with its actual end, or None when it was already ended (or unknown)."""
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"MAINT#{window_id}"), "sk": _s("WINDOW")},
+                UpdateExpression="SET ended_at = :e REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="attribute_exists(gsi1pk)",
+                ExpressionAttributeValues={":e": _n(ended_at.timestamp())},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        window = MaintenanceWindow.model_validate_json(resp["Attributes"]["data"]["S"])
+        return window.model_copy(update={"ends_at": min(window.ends_at, ended_at)})
+
+    def hold_alert(self, window: MaintenanceWindow, alert: Alert, channel: str) -> None:
+        """Count one held event of ``alert``'s problem in ``window``; the newest event's alert
+        is kept (an older one arriving late only counts). One write in the usual case."""
+        key = {"pk": _s(f"MAINTHELD#{window.id}"), "sk": _s(alert.fingerprint)}
+        ttl = _n(window.ends_at.timestamp() + _MAINT_KEEP_S)
+        t = alert.time.isoformat()
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD events :one SET #d = :d, alert_time = :t, channel = :c, #ttl = :ttl",
+                ConditionExpression="attribute_not_exists(pk) OR alert_time <= :t",
+                ExpressionAttributeNames={"#d": "data", "#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":one": _n(1),
+                    ":d": _s(alert.model_dump_json()),
+                    ":t": _s(t),
+                    ":c": _s(channel),
+                    ":ttl": ttl,
+                },
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD events :one",
+                ExpressionAttributeValues={":one": _n(1)},
+            )
+
+    def held_alerts(self, window_id: str) -> list[HeldAlert]:
+        """Every problem ``window_id`` held, with its newest alert (one Query, page by page)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": _s(f"MAINTHELD#{window_id}")},
+            "ConsistentRead": True,
+        }
+        out: list[HeldAlert] = []
+        while True:
+            resp = self.client.query(**kwargs)
+            for i in resp.get("Items", []):
+                alert = Alert.model_validate_json(i["data"]["S"])
+                out.append(HeldAlert(alert=alert, channel=i["channel"]["S"], events=int(i["events"]["N"])))
+            if "LastEvaluatedKey" not in resp:
+                return sorted(out, key=lambda h: h.alert.time)
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    # --- the App Home's reads (bot.home): each one bounded Query or BatchGetItem -----------
+    def recent_stored_alerts(self, limit: int = 50) -> list[StoredAlert]:
+        """The newest ``limit`` alerts (``ALERT#``), each with the message it was posted as:
+        one Query page of at most ``limit`` items."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": _s("ALERTS")},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [
+            StoredAlert(
+                alert=Alert.model_validate_json(i["data"]["S"]),
+                channel=i.get("channel", {}).get("S"),
+                ts=i.get("ts", {}).get("S"),
+            )
+            for i in resp.get("Items", [])
+        ]
+
+    def messages_for(self, fingerprints: Sequence[str]) -> dict[str, MessageRecord]:
+        """The ``FP#`` message records of ``fingerprints`` (at most 100: one BatchGetItem)."""
+        items = self._batch_get([(f"FP#{fp}", "MSG") for fp in dict.fromkeys(fingerprints)])
+        records = (_message_from_item(i) for i in items if i["pk"]["S"].startswith("FP#"))
+        return {r.fingerprint: r for r in records}
+
+    def dismissed_among(self, alert_ids: Sequence[str]) -> set[str]:
+        """Which of ``alert_ids`` someone dismissed (``DISMISS#``; at most 100: one BatchGetItem)."""
+        items = self._batch_get([(f"DISMISS#{a}", "VALUE") for a in dict.fromkeys(alert_ids)])
+        return {i["pk"]["S"].removeprefix("DISMISS#") for i in items}
+
+    def latest_proposals_in(self, state: ProposalState, limit: int = 100) -> list[Proposal]:
+        """The newest ``limit`` proposals in ``state`` (``PROPOSAL#``): one Query page."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": _s(f"PROPOSALS#{state.value}")},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [Proposal.model_validate_json(i["data"]["S"]) for i in resp.get("Items", [])]
+
+    def active_snoozes(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Snoozes (``SNOOZE#``) that have not ended, the soonest to end first, at most ``limit``:
+        one Query page on ``until > now`` (the shape ``snoozes()`` returns)."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk > :now",
+            ExpressionAttributeValues={":p": _s("SNOOZES"), ":now": _s(str(int(_now())))},
+            Limit=limit,
+        )
+        now = _now()
+        return [_snooze_from_item(i) for i in resp.get("Items", []) if float(i["until"]["N"]) > now]
+
+    def recent_audit_by(self, user: str, limit: int = 10, window: int = 200) -> tuple[list[AuditEntry], int]:
+        """``user``'s audit records among the newest ``window`` (newest first, at most ``limit``)
+        and how many of theirs the window holds in all (one Query page on the audit table)."""
+        return self.audit.recent_by(user, limit, window)
+
+    def _batch_get(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Items for up to 100 (pk, sk) keys; expired ones left out. Keys DynamoDB leaves
+        unprocessed (throttling) are asked again, up to ``_BATCH_WRITE_TRIES`` times."""
+        if len(keys) > 100:
+            raise ValueError("BatchGetItem takes at most 100 keys")
+        pending: dict[str, Any] = {self.table: {"Keys": [{"pk": _s(pk), "sk": _s(sk)} for pk, sk in keys]}}
+        out: list[dict[str, Any]] = []
+        for attempt in range(_BATCH_WRITE_TRIES):
+            if not keys or not pending:
+                break
+            resp = self.client.batch_get_item(RequestItems=pending)
+            out += (resp.get("Responses") or {}).get(self.table, [])
+            pending = resp.get("UnprocessedKeys") or {}
+            if pending and attempt + 1 < _BATCH_WRITE_TRIES:
+                time.sleep(_BATCH_WRITE_BACKOFF_S * 2**attempt)
+        now = _now()
+        return [i for i in out if "ttl" not in i or float(i["ttl"]["N"]) >= now]
+
+    # --- escalation and reminder schedules (bot.escalation) ------------------------------
+    def schedule_due(self, step: DueStep, ttl_s: int) -> bool:
+        """Write a schedule (step 0, due at its plan's first time); False when one exists."""
+        first = step.plan[0][0]
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": _s(f"{_DUE_PREFIX}{step.alert_id}"),
+                    "sk": _s(step.kind),
+                    "fingerprint": _s(step.fingerprint),
+                    "channel": _s(step.channel),
+                    "ts": _s(step.ts),
+                    "started": _n(step.started),
+                    "step": _n(0),
+                    "due": _n(first),
+                    "plan": _s(json.dumps([[t, m] for t, m in step.plan])),
+                    "gsi1pk": _s(_DUE_INDEX),
+                    "gsi1sk": _s(_due_key(first, step.alert_id, step.kind)),
+                    "ttl": _n(_now() + ttl_s),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
+    def due_steps(self, now: float, limit: int) -> list[DueStep]:
+        """The schedules whose next step is due (``due <= now``), oldest first: one Query."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk < :hi",
+            ExpressionAttributeValues={":p": _s(_DUE_INDEX), ":hi": _s(f"{int(now) + 1:0{_DUE_DIGITS}d}")},
+            Limit=max(1, limit),
+        )
+        return [_due_from_item(i) for i in resp.get("Items", [])]
+
+    def advance_due(self, step: DueStep, due: float | None) -> bool:
+        """Take ``step.step`` (conditional on it still being the current step): the next one is
+        due at ``due``, or, when None, the schedule leaves the due index. False: taken already."""
+        names = {"#s": "step"}
+        values: dict[str, Any] = {":cur": _n(step.step), ":next": _n(step.step + 1)}
+        if due is None:
+            update = "SET #s = :next REMOVE gsi1pk, gsi1sk, #d"
+        else:
+            update = "SET #s = :next, #d = :due, gsi1sk = :gs"
+            values.update({":due": _n(due), ":gs": _s(_due_key(due, step.alert_id, step.kind))})
+        names["#d"] = "due"
+        return self._update_due(step, update, names, values, "#s = :cur")
+
+    def postpone_due(self, step: DueStep, due: float) -> bool:
+        """Move the current step to ``due`` (a snooze ends then), if nobody took it meanwhile."""
+        values = {":cur": _n(step.step), ":due": _n(due), ":gs": _s(_due_key(due, step.alert_id, step.kind))}
+        return self._update_due(step, "SET #d = :due, gsi1sk = :gs", {"#s": "step", "#d": "due"}, values, "#s = :cur")
+
+    def restore_due(self, step: DueStep) -> bool:
+        """Give back a step taken by ``advance_due`` whose reply failed, so a later run posts it."""
+        due = step.due if step.due is not None else _now()
+        values = {
+            ":cur": _n(step.step),
+            ":taken": _n(step.step + 1),
+            ":due": _n(due),
+            ":gs": _s(_due_key(due, step.alert_id, step.kind)),
+            ":gp": _s(_DUE_INDEX),
+        }
+        update = "SET #s = :cur, #d = :due, gsi1pk = :gp, gsi1sk = :gs"
+        return self._update_due(step, update, {"#s": "step", "#d": "due"}, values, "#s = :taken")
+
+    def drop_due(self, alert_id: str, kind: str) -> DueStep | None:
+        """Delete a schedule; the one deleted (None when there was none): who deleted it says so."""
+        resp = self.client.delete_item(
+            TableName=self.table, Key={"pk": _s(f"{_DUE_PREFIX}{alert_id}"), "sk": _s(kind)}, ReturnValues="ALL_OLD"
+        )
+        item = resp.get("Attributes")
+        return _due_from_item(item) if item else None
+
+    def _update_due(self, step: DueStep, update: str, names: dict[str, str], values: dict[str, Any], cond: str) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"{_DUE_PREFIX}{step.alert_id}"), "sk": _s(step.kind)},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(pk) AND {cond}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
+    def claim_resolution(self, fingerprint: str) -> bool:
+        """Mark the problem's message as saying "Resolved after …"; False when it did already
+        (or the message record is gone). ``MessageRecord.resolved`` reads it back."""
+        return self._flag_resolved(fingerprint, "SET resolved = :t", "attribute_not_exists(resolved)")
+
+    def clear_resolution(self, fingerprint: str) -> bool:
+        """The problem is back (an active event after the resolving one): unmark; False when it
+        was not marked (someone else unmarked it)."""
+        return self._flag_resolved(fingerprint, "REMOVE resolved", "resolved = :t")
+
+    def _flag_resolved(self, fingerprint: str, update: str, cond: str) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(pk) AND {cond}",
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
     # --- counters and values (private: every family above has its own methods) ------------
     def _incr(self, pk: str, ttl_s: int, by: int = 1) -> int:
         resp = self.client.update_item(
@@ -1167,6 +1566,19 @@ class Store:
         return item
 
 
+def _snooze_from_item(i: dict[str, Any]) -> dict[str, Any]:
+    """A ``SNOOZE#`` item as ``snoozes()`` and ``active_snoozes()`` return it."""
+    return {
+        "id": i["id"]["S"],
+        "target": i["pk"]["S"].removeprefix("SNOOZE#"),
+        "until": float(i["until"]["N"]),
+        "by": Actor.model_validate_json(i["by"]["S"]),
+        "reason": "" if i["reason"]["S"] == "-" else i["reason"]["S"],
+        "channel": "" if i["channel"]["S"] == "-" else i["channel"]["S"],
+        "ts": "" if i["ts"]["S"] == "-" else i["ts"]["S"],
+    }
+
+
 def _thread_from_item(item: dict[str, Any]) -> ResourceThread:
     """A ``RES#`` item; one written before severity was kept counts as an active INFO message."""
     try:
@@ -1198,6 +1610,7 @@ def _message_from_item(item: dict[str, Any]) -> MessageRecord:
         owner_id=item.get("owner_id", item["alert_id"])["S"],
         claim_until=float(item.get("claim_until", {"N": "0"})["N"]),
         related=int(item.get("related", {"N": "0"})["N"]),
+        resolved=bool(item.get("resolved", {}).get("BOOL", False)),
     )
 
 
@@ -1216,3 +1629,26 @@ def _message_state(item: dict[str, Any]) -> tuple[MessageState, str | None]:
         if ts.startswith(mark):
             return state, None
     return MessageState.POSTED, ts
+
+
+_DUE_PREFIX = "DUE#"
+_DUE_INDEX = "DUE"
+_DUE_DIGITS = 10  # unix seconds, zero-padded so the index's sort keys order as times
+
+
+def _due_key(due: float, alert_id: str, kind: str) -> str:
+    return f"{int(due):0{_DUE_DIGITS}d}#{alert_id}#{kind}"
+
+
+def _due_from_item(item: dict[str, Any]) -> DueStep:
+    return DueStep(
+        alert_id=item["pk"]["S"].removeprefix(_DUE_PREFIX),
+        kind=item["sk"]["S"],
+        fingerprint=item["fingerprint"]["S"],
+        channel=item["channel"]["S"],
+        ts=item["ts"]["S"],
+        started=float(item["started"]["N"]),
+        step=int(item["step"]["N"]),
+        due=float(item["due"]["N"]) if "due" in item else None,
+        plan=[(float(t), list(m)) for t, m in json.loads(item["plan"]["S"])],
+    )

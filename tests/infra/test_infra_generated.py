@@ -6,6 +6,7 @@ Every test lists all offenders in one failure, so one run shows the whole fix.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -54,10 +55,12 @@ def test_worker_policy_grants_exactly_the_catalogs_reads_and_the_ops_queries(cat
     """The worker's own credentials change nothing: every change goes through a configured
     account's member role, the bot's own account included (docs/reliability.md #16)."""
     from bot.commands import QUERY_PERMISSIONS
+    from bot.deploy.iam import GRAPH_PERMISSIONS
 
     statements = json.loads((INFRA / "worker-policy.json").read_text())
     granted = [a for st in statements for a in st["Action"]]
     declared = {a for rem in catalog for a in rem.permissions if is_read_only(a)} | set(QUERY_PERMISSIONS)
+    declared |= set(GRAPH_PERMISSIONS)  # alarm graphs: drawn by the worker (bot.graphs.draw)
     assert sorted(granted) == sorted(declared), "worker-policy.json differs from the declared reads"
     assert all(is_read_only(a) for a in granted), "the worker's own role may change something"
     queries = next(st for st in statements if st["Sid"] == "OpsQueriesRead")["Action"]
@@ -133,8 +136,9 @@ def test_member_role_trusts_only_the_worker_with_external_id(cfn_yaml):
     (policy,) = props["Policies"]
     from bot.commands import QUERY_PERMISSIONS
     from bot.deploy.generate import load_remediations
+    from bot.deploy.iam import GRAPH_PERMISSIONS
 
-    catalog = remediation_statements(load_remediations(), QUERY_PERMISSIONS)
+    catalog = remediation_statements(load_remediations(), (*QUERY_PERMISSIONS, *GRAPH_PERMISSIONS))
     assert any(not is_read_only(a) for st in catalog for a in st["Action"]), "the member role is where changes live"
     assert policy["PolicyDocument"]["Statement"][: len(catalog)] == catalog
     assert all(st["Effect"] == "Deny" for st in policy["PolicyDocument"]["Statement"][len(catalog) :])
@@ -213,7 +217,9 @@ def test_manifest_points_every_surface_at_the_events_route():
     data = yaml.safe_load(text)
     url = "https://abc123.execute-api.eu-west-1.amazonaws.com/slack/events"
     assert data["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
-    assert "event_subscriptions" not in data["settings"]  # no Events API listener, so no subscription
+    # the Events API: only the Home tab's app_home_opened, to the same route
+    assert data["settings"]["event_subscriptions"] == {"request_url": url, "bot_events": ["app_home_opened"]}
+    assert data["features"]["app_home"] == {"home_tab_enabled": True}
     assert [c["command"] for c in data["features"]["slash_commands"]] == ["/ops"]
     assert data["features"]["slash_commands"][0]["url"] == url
     assert {"chat:write", "commands"} <= set(data["oauth_config"]["scopes"]["bot"])
@@ -255,3 +261,12 @@ def test_socket_mode_manifest_has_no_request_url_and_says_where_the_app_token_co
     assert yaml.safe_load((INFRA / "slack-manifest-socket-mode.yml").read_text()) == manifest(socket_mode=True)
     with pytest.raises(ManifestURLError):
         render_manifest()
+
+
+def test_manifest_subscribes_to_exactly_the_events_the_app_listens_to():
+    """An event without a listener gets a 404 from Bolt, and Slack disables failing subscriptions."""
+    source = (Path(__file__).resolve().parents[2] / "bot" / "slack" / "app.py").read_text()
+    listened = re.findall(r"@app\.event\(\"([a-z_]+)\"\)", source)
+    assert (
+        sorted(manifest()["settings"]["event_subscriptions"]["bot_events"]) == sorted(listened) == ["app_home_opened"]
+    )

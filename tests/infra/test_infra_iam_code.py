@@ -189,9 +189,11 @@ def test_every_granted_action_is_called(packaged_template):
 
 def test_every_called_action_is_granted(packaged_template):
     from bot.commands import QUERY_PERMISSIONS
+    from bot.deploy.iam import GRAPH_PERMISSIONS
     from bot.remediations import remediations
 
     catalog = {a for rem in remediations.values() for a in rem.permissions} | set(QUERY_PERMISSIONS)
+    catalog |= set(GRAPH_PERMISSIONS)
     grants = _role_grants(packaged_template)
     missing = {
         a: sorted(where)

@@ -28,6 +28,9 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat.postEphemeral": {"chat:write"},
     "chat.getPermalink": set(),  # needs no scope
     "usergroups.users.list": {"usergroups:read"},
+    "views.publish": set(),  # needs no scope (the App Home tab)
+    # WebClient.files_upload_v2: files.getUploadURLExternal + files.completeUploadExternal (alarm graphs)
+    "files.upload.v2": {"files:write"},
 }
 # Scopes a feature needs rather than a method call.
 FEATURE_SCOPES: dict[str, str] = {

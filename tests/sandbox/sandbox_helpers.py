@@ -51,6 +51,13 @@ class Console:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
 
+    def open_home(self, user: str) -> dict[str, Any]:
+        """``user`` opens the app's Home tab: the console sends a signed ``app_home_opened``
+        event_callback to /slack/events and answers {status, ms, view} (the view published)."""
+        status, body = self.post("/console/home", {"user": user})
+        assert status == 200, body
+        return body
+
     def messages(self) -> dict[str, Any]:
         return self.get("/api/messages")
 

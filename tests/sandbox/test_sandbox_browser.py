@@ -11,11 +11,12 @@ installs it); ``playwright install`` cannot download here. A missing browser FAI
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import Console
+from sandbox_helpers import Console, button
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -198,3 +199,91 @@ def test_console_renders_block_kit_and_escapes_text(console: Console, tmp_path: 
             assert not dialogs, f"script ran from message text: {dialogs}"
         finally:
             context.close()
+
+
+@pytest.mark.browser
+def test_console_home_tab_in_chromium(console: Console, tmp_path: Path) -> None:
+    """The Home entry sends a signed app_home_opened through the front door and shows the view the
+    bot published with views.publish: its sections, the open alert linked to its message."""
+    executable = chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = SCREENSHOTS if os.environ.get("EVENTOPS_UPDATE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    sb = console.sandbox
+    _home_world(console)
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=executable,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1440, "height": 1000},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(sb.url)
+            expect(page.locator(".message", has_text="opened to the internet").first).to_be_visible(timeout=20_000)
+            page.locator("#user-picker").select_option("U0APPROVER")
+            before = len(sb.fake.calls("views.publish"))
+            page.locator("#home-link").click()
+            home = page.locator(".home-view")
+            expect(home).to_be_visible(timeout=10_000)
+            expect(page.locator("#channel-title")).to_have_text("EventOps · Home")
+            for title in (
+                "Kill switch",
+                "Waiting for your approval",
+                "Open alerts",
+                "Your recent actions",
+                "Active snoozes",
+                "Maintenance windows",
+            ):
+                expect(home.locator(".bk-section b", has_text=title)).to_have_count(1)
+            link = home.locator(".bk-section", has_text="Open alerts").locator("a", has_text="CPU")
+            expect(link).to_have_attribute("href", re.compile(r"^https://eventops-sandbox\.slack\.com/archives/"))
+            expect(home).to_contain_text("remediations can run")
+            approvals = home.locator(".bk-section", has_text="Waiting for your approval")
+            expect(approvals).to_contain_text("Isolate instance")
+            expect(approvals).to_contain_text("0/2 approvals")
+            expect(home.locator(".bk-section", has_text="Your recent actions")).to_contain_text("SNOOZED")
+            expect(home.locator(".bk-section", has_text="Active snoozes")).to_contain_text("by @approver")
+            expect(page.locator("#composer-form")).to_be_hidden()
+            assert [c.params["user_id"] for c in sb.fake.calls("views.publish")[before:]] == ["U0APPROVER"]
+            page.screenshot(path=str(shots / "app-home.png"))
+
+            # another user opens their own Home tab; a channel brings the messages back
+            page.locator("#user-picker").select_option("U0OPERATOR")
+            operator = page.locator(".home-view[data-user='U0OPERATOR']")
+            expect(operator).to_be_visible(timeout=10_000)
+            expect(operator.locator(".bk-section", has_text="Waiting for your approval")).to_contain_text(
+                "Nothing waits for you"
+            )
+            page.locator("#channels a[data-name='security']").click()
+            expect(page.locator(".home-view")).to_have_count(0)
+            expect(page.locator("#composer-form")).to_be_visible()
+        finally:
+            context.close()
+    assert not errors, f"JavaScript errors in the console: {errors}"
+
+
+def _home_world(console: Console) -> None:
+    """What the Home tab screenshot shows, made as users make it: the operator asks for a
+    HIGH-risk isolation with /ops run (it waits for two approvers), the approver snoozes the
+    CPU alarm from its menu."""
+    sb = console.sandbox
+    srv = sb.server
+    snap = console.wait_for(lambda s: len([m for m in s["messages"] if not m["thread_ts"]]) >= 3 and s)
+    ops_channel = next(c["id"] for c in snap["channels"] if c["name"] == "ops")
+    iid = sb.estate.prod.instances["db-1"]
+    srv.slash_command(
+        "U0OPERATOR", ops_channel, f"/ops run ec2.isolate-instance {iid} account={sb.estate.prod.account}"
+    )
+    console.wait_for(lambda s: any(iid in str(m) and "Approve" in str(m["blocks"]) for m in s["messages"]))
+    alarm = console.wait_for(
+        lambda s: next((m for m in s["messages"] if "CPU" in m["text"] and not m["thread_ts"]), None)
+    )
+    el = button(alarm, "Snooze 1 hour")
+    assert srv.click("U0APPROVER", alarm["channel"], alarm["ts"], el["action_id"], el["value"])["status"] == 200
+    console.wait_for(lambda s: "Snoozed by" in str(next(m for m in s["messages"] if m["ts"] == alarm["ts"])["blocks"]))

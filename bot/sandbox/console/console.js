@@ -11,6 +11,7 @@ const state = {
   seen: JSON.parse(localStorage.getItem("eventops.seen") || "{}"), // channel id → top-level count seen
   lastSignature: "",
   pending: new Set(),     // "ts|action_id" of clicks in flight
+  home: false,            // the app's Home tab is open instead of a channel
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -199,6 +200,17 @@ function clock(ts) {
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+// A file share (files.completeUploadExternal): images inline, other files as a link.
+function filesHtml(files) {
+  return (files || []).map((f) => {
+    const url = safeUrl(f.url_private || "");
+    if (!url) return "";
+    return (f.mimetype || "").startsWith("image/")
+      ? `<div class="msg-file">${imageWithAlt(url, f.title || f.name, "bk-file-image")}<div class="file-name">${esc(f.title || f.name)}</div></div>`
+      : `<div class="msg-file"><a href="${esc(url)}" target="_blank" rel="noopener">${esc(f.title || f.name)}</a></div>`;
+  }).join("");
+}
+
 function messageHtml(msg, { replies = 0, inThread = false } = {}) {
   const name = msg.ephemeral ? "EventOps" : msg.user_name || userName(msg.user);
   const bot = msg.ephemeral || msg.bot;
@@ -207,20 +219,54 @@ function messageHtml(msg, { replies = 0, inThread = false } = {}) {
     : `<div class="mrkdwn">${mrkdwn(msg.text)}</div>`;
   const repliesLink = !inThread && replies
     ? `<button type="button" class="replies" data-thread="${esc(msg.ts)}">${replies} ${replies === 1 ? "reply" : "replies"}</button>` : "";
-  return `<div class="message${msg.ephemeral ? " ephemeral" : ""}" data-ts="${esc(msg.ts)}" data-edited="${msg.edited ? "true" : "false"}">
+  const menu = msg.ephemeral ? "" : shortcutMenu(msg);
+  return `<div class="message${msg.ephemeral ? " ephemeral" : ""}" data-ts="${esc(msg.ts)}" data-edited="${msg.edited ? "true" : "false"}">${menu}
     <div class="avatar${bot ? " bot" : ""}">${bot ? "EO" : esc(initials(name))}</div>
     <div class="body">
       ${msg.ephemeral ? `<div class="only-you">Only visible to you</div>` : ""}
       <div class="meta"><span class="name">${esc(name)}</span>${bot ? `<span class="app">APP</span>` : ""}
         <span class="time">${esc(clock(msg.ts))}</span>${msg.edited ? `<span class="edited">(edited)</span>` : ""}</div>
-      ${content}${repliesLink}
+      ${content}${filesHtml(msg.files)}${repliesLink}
     </div></div>`;
+}
+
+// A message's "⋯" menu: its message shortcuts (Slack lists the app's shortcuts there).
+function shortcutMenu(msg) {
+  return `<details class="msg-menu"><summary title="More actions">⋯</summary>
+    <button type="button" class="shortcut" data-channel="${esc(msg.channel)}" data-ts="${esc(msg.ts)}">Explain with EventOps</button></details>`;
 }
 
 // --- rendering ----------------------------------------------------------------------------------
 
 function topLevel(channelId) {
   return state.data.messages.filter((m) => m.channel === channelId && (!m.thread_ts || m.thread_ts === m.ts));
+}
+
+// --- the app's Home tab: opening it sends a signed app_home_opened; the bot publishes the view ---
+
+async function openHome() {
+  state.home = true;
+  state.thread = null;
+  state.lastSignature = "";
+  $("#messages").innerHTML = `<div class="empty">Opening the Home tab…</div>`;
+  const r = await api("/console/home", { user: state.user });
+  if (!r.ok) toast(`The app answered HTTP ${r.status || "?"}: ${r.error || r.body || "error"}`, true);
+  else if (r.late) toast(`The app took ${r.ms} ms; Slack would have shown a timeout after 3 s`, true);
+  state.lastSignature = "";
+  refresh();
+}
+
+function renderHome() {
+  $("#home-link").classList.add("active");
+  $("#channel-title").textContent = "EventOps · Home";
+  $("#channel-hint").innerHTML = "Opening this tab sends a signed <code>app_home_opened</code>; the bot answers with <code>views.publish</code>.";
+  $("#composer-form").hidden = true;
+  const view = (state.data.home_views || {})[state.user];
+  const blocks = view ? view.blocks : [];
+  const pseudo = { ts: "home", channel: "" };
+  $("#messages").innerHTML = blocks.length
+    ? `<div class="home-view" data-user="${esc(state.user)}">${blocks.map((b) => block(b, pseudo)).join("")}</div>`
+    : `<div class="empty">The app has not published a Home tab for you yet.</div>`;
 }
 
 function render() {
@@ -233,7 +279,7 @@ function render() {
   const nav = $("#channels");
   nav.innerHTML = d.channels.map((c) => {
     const unread = c.id === state.channel ? 0 : Math.max(0, c.count - (state.seen[c.id] || 0));
-    return `<a href="#" class="channel${c.id === state.channel ? " active" : ""}${unread ? " unread" : ""}" data-id="${esc(c.id)}" data-name="${esc(c.name)}">
+    return `<a href="#" class="channel${c.id === state.channel && !state.home ? " active" : ""}${unread ? " unread" : ""}" data-id="${esc(c.id)}" data-name="${esc(c.name)}">
       <span># ${esc(c.name)}</span>${unread ? `<span class="badge">${unread}</span>` : ""}</a>`;
   }).join("");
   const current = d.channels.find((c) => c.id === state.channel);
@@ -241,6 +287,16 @@ function render() {
     state.seen[current.id] = current.count;
     localStorage.setItem("eventops.seen", JSON.stringify(state.seen));
   }
+  if (state.home) {
+    renderHome();
+    $("#activity").innerHTML = d.activity.slice(-8).reverse()
+      .map((a) => `<li title="${esc(new Date(a.at * 1000).toLocaleTimeString())}">${esc(a.text)}</li>`).join("");
+    $("#thread").hidden = true;
+    return;
+  }
+  $("#home-link").classList.remove("active");
+  $("#composer-form").hidden = false;
+  $("#channel-hint").innerHTML = "Buttons send signed <code>block_actions</code>; <code>/ops …</code> sends a signed slash command.";
   $("#channel-title").textContent = current ? `# ${current.name}` : "no channels";
   $("#composer").placeholder = current ? `Message #${current.name} — try /ops help` : "";
 
@@ -381,6 +437,14 @@ async function onSelect(sel) {
   }
 }
 
+async function onShortcut(btn) {
+  btn.closest("details").open = false;
+  const r = await api("/console/shortcut", { user: state.user, channel: btn.dataset.channel, ts: btn.dataset.ts });
+  if (!r.ok) toast(`Explain with EventOps: ${r.error || `HTTP ${r.status}`}`, true);
+  state.lastSignature = "";
+  refresh();
+}
+
 async function send(text, threadTs) {
   text = text.trim();
   if (!text || !state.channel) return;
@@ -403,8 +467,12 @@ async function loadSamples() {
 document.addEventListener("click", (ev) => {
   const btn = ev.target.closest(".bk-button");
   if (btn && !btn.disabled) { ev.preventDefault(); onButton(btn); return; }
+  const home = ev.target.closest("#home-link");
+  if (home) { ev.preventDefault(); openHome(); return; }
+  const shortcut = ev.target.closest(".msg-menu .shortcut");
+  if (shortcut) { ev.preventDefault(); onShortcut(shortcut); return; }
   const ch = ev.target.closest("#channels a");
-  if (ch) { ev.preventDefault(); state.channel = ch.dataset.id; state.thread = null; state.lastSignature = ""; refresh(); return; }
+  if (ch) { ev.preventDefault(); state.home = false; state.channel = ch.dataset.id; state.thread = null; state.lastSignature = ""; refresh(); return; }
   const replies = ev.target.closest(".replies");
   if (replies) { state.thread = replies.dataset.thread; state.lastSignature = ""; refresh(); }
 });
@@ -419,6 +487,7 @@ $("#user-picker").addEventListener("change", (ev) => {
   state.user = ev.target.value;
   localStorage.setItem("eventops.user", state.user);
   state.lastSignature = "";
+  if (state.home) { openHome(); return; }  // another user opens their own Home tab
   refresh();
 });
 $("#composer-form").addEventListener("submit", (ev) => {
