@@ -314,9 +314,10 @@ class CorrelationRule(_Strict):
 
 
 def default_correlation() -> list[CorrelationRule]:
-    """What AWS sources need without configuration: a GuardDuty finding and Security Hub's copy
-    of it are one problem, and so is the same finding type on the same resource reported from
-    several regions (or to both the member and the delegated administrator)."""
+    """What AWS sources need without configuration: one GuardDuty finding is one problem however
+    it arrives — from GuardDuty or as Security Hub's copy, from its own region or an aggregation
+    region, to the member or the delegated administrator; and one finding type on one resource
+    reported in several regions (each region has its own finding id) is one story, threaded."""
     return [
         CorrelationRule(name="guardduty-finding", group_by=["finding"], window_minutes=24 * 60, mode="merge"),
         CorrelationRule(
@@ -324,7 +325,7 @@ def default_correlation() -> list[CorrelationRule]:
             match=Match(source_kind=["guardduty"]),
             group_by=["account", "type", "resource"],
             window_minutes=60,
-            mode="merge",
+            mode="thread",
         ),
     ]
 

@@ -49,7 +49,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Config.runbooks": "SSM Automation runbooks that `ssm.run-automation` may offer.",
     "Config.slash_command": "The slash command the Slack app registers.",
     "Config.heartbeat_channel": 'Where the daily "EventOps is alive" message goes (default: the default route\'s channel).',
-    "Config.correlation": "Which alerts are one problem (merge: one message, updated) or one story (thread: under the first, which counts them). Default: GuardDuty's finding and Security Hub's copy of it, and one GuardDuty finding type on one resource across regions, are one problem. Setting it replaces the default.",
+    "Config.correlation": "Which alerts are one problem (merge: one message, updated) or one story (thread: under the first, which counts them). Default: one GuardDuty finding is one problem however it arrives (GuardDuty or Security Hub's copy, any region, member or delegated admin); one finding type on one resource in several regions is one thread. Setting it replaces the default.",
     "Config.scorecard": "The weekly scorecard: events received vs messages posted, the noisiest rules, time to acknowledge and remediate, remediation outcomes, DLQ and upkeep health.",
     "Config.maintenance": "Maintenance windows planned ahead: alerts in a window's scope are held, then summarized when it ends (`/ops maintenance` starts and ends them by hand).",
     "Config.link_hosts": "Hosts besides *.aws.amazon.com that messages may link to, e.g. the wiki an alarm description's runbook URL points at.",

@@ -11,14 +11,16 @@ keys whose values must all be present and equal, a ``window_minutes`` and a ``mo
   Example: the CloudTrail call that opened a port and the GuardDuty finding on the instance
   behind it (``group_by: [resource]``), or everything one access key did (``[access_key]``).
 
-The first rule whose match holds and whose keys all have values decides; an alert no rule
-takes keeps its source's fingerprint and its resource's thread, as before. Nothing here reads
+The first ``merge`` rule whose match holds and whose keys all have values sets the alert's
+fingerprint, and the first such ``thread`` rule its thread (so one alert can be both: merged
+with Security Hub's copy of it, and threaded with everything its access key did); an alert no
+rule takes keeps its source's fingerprint and its resource's thread, as before. Nothing here reads
 the store: ``bot.pipeline`` uses the result for its one lookup, so correlation costs no extra
 AWS call.
 
 Keys: ``account``, ``region``, ``source`` (the parser kind), ``type`` (the finding type: the
-"Finding type" / "Type" field, else the detail type), ``resource`` (the primary resource's ARN
-or type:account:region:id), ``principal`` / ``access_key`` (who acted, when the source says),
+"Finding type" / "Type" field, else the detail type), ``resource`` (the primary resource's ARN,
+else type:account:id — no region, so one resource reported from two regions is one), ``principal`` / ``access_key`` (who acted, when the source says),
 ``finding`` (a GuardDuty finding id, from GuardDuty itself or from Security Hub's copy).
 """
 
@@ -40,10 +42,6 @@ class Correlated:
 
     rule: CorrelationRule
     key: str
-
-    @property
-    def merge(self) -> bool:
-        return self.rule.mode == "merge"
 
     @property
     def window_s(self) -> int:
@@ -85,8 +83,8 @@ def value(alert: Alert, key: str) -> str:
         return alert.source_kind
     if key == "type":
         return str(alert.fields.get("Finding type") or alert.fields.get("Type") or alert.detail_type)
-    if key == "resource":
-        return res.key if res else ""
+    if key == "resource":  # the ARN, else type:account:id — no region: one resource reported from two regions is one
+        return (res.arn or f"{res.type}:{res.account or alert.account}:{res.id}") if res else ""
     if key == "principal":
         return alert.principal
     if key == "access_key":
@@ -96,12 +94,24 @@ def value(alert: Alert, key: str) -> str:
     raise ValueError(f"unknown correlation key {key!r}")
 
 
-def correlate(alert: Alert, rules: Sequence[CorrelationRule]) -> Correlated | None:
-    """The first rule that takes ``alert``, and its group's key; None when none does."""
+@dataclass(frozen=True)
+class Correlation:
+    """What the rules say about one alert: the ``merge`` group it joins, the ``thread`` group."""
+
+    merged: Correlated | None = None
+    threaded: Correlated | None = None
+
+    def describe(self) -> str:
+        return "; ".join(c.describe() for c in (self.merged, self.threaded) if c is not None)
+
+
+def correlate(alert: Alert, rules: Sequence[CorrelationRule]) -> Correlation:
+    """The first ``merge`` and the first ``thread`` rule that take ``alert``, with their keys."""
+    found: dict[str, Correlated] = {}
     for rule in rules:
-        if not matches(rule.match, alert):
+        if rule.mode in found or not matches(rule.match, alert):
             continue
         values = [value(alert, k) for k in rule.group_by]
         if all(values):
-            return Correlated(rule, Alert.make_fingerprint("corr", rule.name, *values))
-    return None
+            found[rule.mode] = Correlated(rule, Alert.make_fingerprint("corr", rule.name, *values))
+    return Correlation(merged=found.get("merge"), threaded=found.get("thread"))

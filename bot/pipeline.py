@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import escalation
-from bot.correlation import Correlated, correlate
+from bot.correlation import Correlation, correlate
 from bot.decisions import Decisions, Refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
@@ -394,10 +394,10 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     if alias and not alert.account_alias:
         alert = alert.model_copy(update={"account_alias": alias})
     corr = correlate(alert, rt.config.correlation)
-    if corr is not None:
+    if corr.merged or corr.threaded:
         decided = decided.model_copy(update={"correlation": corr.describe()})
-        if corr.merge:  # one problem: its alerts share one fingerprint, the first message counts them
-            alert = alert.model_copy(update={"fingerprint": corr.key})
+    if corr.merged:  # one problem: its alerts share one fingerprint, the first message counts them
+        alert = alert.model_copy(update={"fingerprint": corr.merged.key})
     held = maintenance_hold(alert, route, rt, batch.maintenance)  # bot.maintenance: not posted
     if held is not None:
         return held
@@ -417,7 +417,7 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         batch.has_message[alert.fingerprint] = existing.channel
         batch.decided[alert.id] = decided
         return _repeat(alert, existing.channel, batch, record_id, event_at)
-    window_s = corr.window_s if corr is not None and corr.merge else _window_s(rt)
+    window_s = corr.merged.window_s if corr.merged else _window_s(rt)
     claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
     if claim is None:  # another invocation posted it a moment ago
         batch.decided[alert.id] = decided
@@ -430,7 +430,7 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         parent = thread if thread is not None and not hides_severity(alert, thread) else None
         if thread is not None and parent is None:
             decided = decided.decided("", _not_threaded(alert, thread))
-        thread_ttl_s = corr.window_s if corr is not None and not corr.merge else _window_s(rt)
+        thread_ttl_s = corr.threaded.window_s if corr.threaded else _window_s(rt)
         return _post_new(alert, route, rt, batch, record_id, parent, event_at, decided, (thread_key, thread_ttl_s))
     except Exception:
         # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
@@ -438,11 +438,11 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         raise
 
 
-def _thread_key(alert: Alert, corr: Correlated | None) -> str | None:
+def _thread_key(alert: Alert, corr: Correlation) -> str | None:
     """Whose thread a new alert joins: its correlation group's (a ``thread`` rule), else its
     primary resource's."""
-    if corr is not None and not corr.merge:
-        return corr.thread_key
+    if corr.threaded:
+        return corr.threaded.thread_key
     res = alert.primary_resource
     return res.key if res else None
 

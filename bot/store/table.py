@@ -1237,6 +1237,7 @@ class Store:
             "IndexName": "gsi1",
             "KeyConditionExpression": f"gsi1pk = :p AND {condition}",
             "ExpressionAttributeValues": {":p": _s(_MAINT_PK), name: _s(key)},
+            "Limit": 100,  # a page; windows not ended are few (one scope, one window)
         }
         out: list[MaintenanceWindow] = []
         while True:

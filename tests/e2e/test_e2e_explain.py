@@ -178,3 +178,11 @@ def test_shortcut_by_someone_outside_the_team_is_refused(ops: Ops, world: dict[s
     ws.add_user("U0STRANGER", "stranger", team_id="T0OTHER")
     (eph,) = _shortcut(ops, "U0STRANGER", gd.channel, gd.ts)
     assert "does not explain alerts to you" in eph["text"] and "threat-detection" not in eph["text"]
+
+
+def test_explain_names_the_correlation_rule_that_took_a_guardduty_finding(ops: Ops) -> None:
+    """The default correlation rules (bot.correlation): a GuardDuty finding is merged by its
+    finding id (with Security Hub's copy, any region), and /ops explain says so."""
+    answer = clean(ops.command(OPERATOR, "explain explain-gd-1"))
+    assert "Correlated by rule 'guardduty-finding' (merge, by finding, 1440 min)" in answer, answer
+    assert "rule 'guardduty-across-regions' (thread, by account, type, resource, 60 min)" in answer, answer

@@ -220,3 +220,15 @@ def test_housekeeping_ends_a_window_whose_time_is_up(ops: Ops) -> None:
     ended = ops.audited("MAINTENANCE_ENDED", action="maintenance.end", result="its time was up")
     assert ended.actor.is_system
     assert store.maintenance_due() == [] and store.end_maintenance("expiring", datetime.now(UTC)) is None
+
+
+def test_the_home_tab_lists_an_open_window_and_not_an_ended_one(ops: Ops) -> None:
+    """App Home's maintenance section reads ``Store.active_maintenance``: a window started
+    through the front door shows there (scope and reason), and goes once it is ended."""
+    from tests.e2e.test_e2e_home import open_home, section
+
+    clean(ops.command(OPERATOR, "maintenance start region:eu-central-1 45m home-tab check"))
+    shown = section(open_home(ops, OPERATOR), "maintenance")
+    assert "region:eu-central-1" in shown and "home-tab check" in shown, shown
+    clean(ops.command(OPERATOR, "maintenance end region:eu-central-1", timeout=30))
+    ops.wait_for(lambda s: "region:eu-central-1" not in section(open_home(ops, OPERATOR), "maintenance") or None, 20)
