@@ -3,7 +3,7 @@
 Translation only: normalize the event (base64 bodies, a missing ``isBase64Encoded`` — Bolt's
 own adapter raises KeyError on that —, v1 and v2 header shapes, ``null`` query strings), build a
 ``BoltRequest``, let the Bolt app from ``bot.slack.app`` verify the signature and dispatch, and
-return its response. Clicks go to ``bot.approval.clicks.handle_action``; slash commands to
+return its response. Clicks go to ``bot.approval.clicks.handle_action``; modal submissions to ``bot.views.handle_view``; slash commands to
 ``bot.commands.answer_request`` (slow ones are queued for the worker and answered via response_url).
 
 Built once per cold start: the Runtime and the Bolt app (Bolt is imported on first request).
@@ -39,7 +39,15 @@ from bot.commands import answer_request
 from bot.config import Settings
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
-from bot.slack.payloads import PROPOSAL_ACTIONS, CommandReply, CommandRequest, parse_action, payload_problem
+from bot.slack.payloads import (
+    PROPOSAL_ACTIONS,
+    CommandReply,
+    CommandRequest,
+    ViewRequest,
+    parse_action,
+    payload_problem,
+)
+from bot.views import handle_view
 
 configure_logging(Settings.from_env().log_level)
 log = logging.getLogger("eventops.handlers.slack")
@@ -70,14 +78,13 @@ runtime, set_runtime = _slot.get, _slot.set
 
 
 def _on_command(rt: Runtime, cmd: CommandRequest) -> CommandReply:
-    reply = answer_request(cmd.text, cmd.actor, cmd.channel, rt, cmd.response_url)
+    reply = answer_request(cmd.text, cmd.actor, cmd.channel, rt, cmd.response_url, cmd.trigger_id)
     body = reply.payload()
     return CommandReply(body["text"], body.get("blocks"), reply.public)
 
 
-def _on_view(view: Any) -> None:
-    log.warning("ignoring a modal submission %r: EventOps opens no modals", view.callback_id)
-    return None
+def _on_view(rt: Runtime, view: ViewRequest) -> dict[str, Any] | None:
+    return handle_view(rt, view)
 
 
 def _request_runtime() -> Runtime:
@@ -95,7 +102,7 @@ def app() -> Any:
             rt.secrets.signing_secret,
             on_action=lambda click: handle_action(_request_runtime(), click),
             on_command=lambda cmd: _on_command(_request_runtime(), cmd),
-            on_view=_on_view,
+            on_view=lambda view: _on_view(_request_runtime(), view),
         )
         _app = (rt, bolt_app)
     return _app[1]
