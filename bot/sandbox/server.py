@@ -10,6 +10,8 @@ Routes (all on ``--port``)::
     POST /console/click         {user, channel, ts, action_id, value} → a signed block_actions request
     POST /console/command       {user, channel, text} → a signed /ops slash command
     POST /console/say           {user, channel, text, thread_ts?} → a plain user message
+    POST /console/view          {user, view, values} → a signed view_submission of an open modal
+    POST /console/view-close    {user, view} → the modal's Cancel
     POST /console/fire          {sample} or {events} → onto the alerts queue
     GET  /console/samples       the sample names ``fire`` accepts
 
@@ -44,8 +46,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bot.errors import EventOpsError
+from bot.sandbox.modals import apply_ack, submission_payload
+from bot.sandbox.modals import close as close_view
 from bot.sandbox.pollers import LambdaContext
-from bot.sandbox.slack_fake import Ephemeral, Message, ResponseURL, SlackFake
+from bot.sandbox.slack_fake import Ephemeral, Message, ResponseURL, SlackFake, issue_trigger
 
 log = logging.getLogger("eventops.sandbox")
 
@@ -267,6 +271,7 @@ class ConsoleServer:
                 if not u.get("is_bot")
             ]
             activity = list(self.activity[-50:])
+            views = [_view_json(v) for v in ws.views if v.get("open")]
         messages.sort(key=lambda m: float(m["ts"]))
         return {
             "team": {"id": ws.team_id, "name": ws.team},
@@ -275,6 +280,7 @@ class ConsoleServer:
             "messages": messages,
             "ephemerals": ephemerals,
             "activity": activity,
+            "views": views,
         }
 
     # -- Slack's side of the interactions --------------------------------------------------------
@@ -285,8 +291,8 @@ class ConsoleServer:
             self.fake.workspace.response_urls[rid] = ResponseURL(rid, channel, message_ts, user, time.time())
         return f"{self.base}/response/{rid}"
 
-    def _trigger_id(self) -> str:
-        return f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:32]}"
+    def _trigger_id(self, user_id: str) -> str:
+        return issue_trigger(self.fake.workspace, user_id)  # the fake's views.open checks it (3 s, once)
 
     def _user(self, user_id: str) -> dict[str, Any]:
         user = self.fake.workspace.users.get(user_id)
@@ -349,7 +355,7 @@ class ConsoleServer:
             "api_app_id": APP_ID,
             "token": "sandbox-verification-token",
             "container": container,
-            "trigger_id": self._trigger_id(),
+            "trigger_id": self._trigger_id(user["id"]),
             "team": {"id": ws.team_id, "domain": ws.team},
             "enterprise": None,
             "is_enterprise_install": False,
@@ -399,7 +405,7 @@ class ConsoleServer:
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": self._response_url(ch_id, None, user["id"]),
-            "trigger_id": self._trigger_id(),
+            "trigger_id": self._trigger_id(user["id"]),
         }
         status, body, took = self.post_signed(urlencode(form))
         self.note("command", f"{user['name']} ran {command} {rest.strip()} in #{ch_name} → HTTP {status}")
@@ -444,6 +450,39 @@ class ConsoleServer:
             msg = Message(channel=ch.id, ts=ws.next_ts(), text=text, thread_ts=thread_ts or None, user=user_id)
             ch.messages.append(msg)
         return {"ok": True, "ts": msg.ts}
+
+
+    def submit_view(self, user_id: str, view_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """The person presses a modal's submit button: a signed ``view_submission`` to the front
+        door; field errors in the ack stay on the view (``bot.sandbox.modals.apply_ack``)."""
+        ws = self.fake.workspace
+        user = self._user(user_id)
+        with ws.lock:
+            view = next((v for v in ws.views if v["id"] == view_id and v.get("open")), None)
+            if view is None or view["user"] != user["id"]:
+                raise ValueError(f"no open view {view_id!r} for {user_id}")
+            payload = submission_payload(ws, view, answers)
+        status, text, took = self.post_signed(urlencode({"payload": json.dumps(payload)}))
+        result = apply_ack(ws, view, status, text)
+        title = (view.get("title") or {}).get("text", "a form")
+        outcome = "closed" if result["closed"] else f"{len(result['errors'])} field error(s)"
+        self.note("view", f"{user['name']} submitted “{title}” → HTTP {status} in {took * 1000:.0f} ms, {outcome}")
+        return {"ok": status == 200, "status": status, "ms": round(took * 1000), **result}
+
+    def close_view(self, user_id: str, view_id: str) -> dict[str, Any]:
+        ws = self.fake.workspace
+        with ws.lock:
+            view = next((v for v in ws.views if v["id"] == view_id and v["user"] == user_id), None)
+            if view is None:
+                raise ValueError(f"no view {view_id!r} for {user_id}")
+            close_view(ws, view)
+        return {"ok": True}
+
+
+def _view_json(v: dict[str, Any]) -> dict[str, Any]:
+    """An open modal as the console draws it."""
+    keys = ("id", "user", "title", "submit", "close", "blocks", "errors", "callback_id")
+    return {k: v.get(k) for k in keys}
 
 
 def _find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None) -> tuple[str, dict[str, Any]]:
@@ -640,6 +679,12 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif action == "command":
             self._json(200, srv.slash_command(need("user"), need("channel"), need("text")))
+        elif action == "view":
+            raw = data.get("values")
+            answers: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            self._json(200, srv.submit_view(need("user"), need("view"), answers))
+        elif action == "view-close":
+            self._json(200, srv.close_view(need("user"), need("view")))
         elif action == "say":
             self._json(200, srv.say(need("user"), need("channel"), need("text"), data.get("thread_ts")))
         elif action == "fire":
