@@ -451,7 +451,6 @@ class ConsoleServer:
             ch.messages.append(msg)
         return {"ok": True, "ts": msg.ts}
 
-
     def submit_view(self, user_id: str, view_id: str, answers: dict[str, Any]) -> dict[str, Any]:
         """The person presses a modal's submit button: a signed ``view_submission`` to the front
         door; field errors in the ack stay on the view (``bot.sandbox.modals.apply_ack``)."""

@@ -111,7 +111,10 @@ def test_the_form_needs_a_reason_and_nothing_is_decided_before(world):
     assert view["callback_id"] == "eventops:modal:dismiss"
     assert world.rt.store.dismissed_by(world.alert.id) is None, "the click alone decides nothing"
     resp = world.submit_view({"note": "no reason picked"}, ALICE)
-    assert json.loads(resp["body"]) == {"response_action": "errors", "errors": {"reason": "Pick why this is not a problem."}}
+    assert json.loads(resp["body"]) == {
+        "response_action": "errors",
+        "errors": {"reason": "Pick why this is not a problem."},
+    }
     assert view["open"] and world.rt.store.dismissed_by(world.alert.id) is None
 
 
