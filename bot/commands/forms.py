@@ -111,7 +111,9 @@ def form_fields(rem: Any, given: dict[str, Any]) -> list[FormField]:
 def open_params_form(inv: Invocation, rem: Any, given: dict[str, Any], account: str, region: str) -> Reply:
     """Open the form (views.open with the command's trigger_id); the reply says what happened."""
     if not inv.trigger_id:
-        raise inv.usage_error(f"`{esc(inv.slash)} run {esc(rem.name)}` needs all its parameters: {_required_list(rem)}.")
+        raise inv.usage_error(
+            f"`{esc(inv.slash)} run {esc(rem.name)}` needs all its parameters: {_required_list(rem)}."
+        )
     meta = seal(
         inv.rt.secrets.signing_secret,
         {
