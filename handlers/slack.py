@@ -3,9 +3,10 @@
 Translation only: normalize the event (base64 bodies, a missing ``isBase64Encoded`` — Bolt's
 own adapter raises KeyError on that —, v1 and v2 header shapes, ``null`` query strings), build a
 ``BoltRequest``, let the Bolt app from ``bot.slack.app`` verify the signature and dispatch, and
-return its response. Clicks go to ``bot.approval.clicks.handle_action``; slash commands to
-``bot.commands.answer_request`` (slow ones are queued for the worker and answered via response_url);
-the Events API's ``app_home_opened`` to ``bot.home.publish_home`` (the viewer's Home tab).
+return its response. Clicks go to ``bot.approval.clicks.handle_action``; modal submissions to
+``bot.views.handle_view``; slash commands to ``bot.commands.answer_request`` (slow ones are queued
+for the worker and answered via response_url); the Events API's ``app_home_opened`` to
+``bot.home.publish_home`` (the viewer's Home tab).
 
 Built once per cold start: the Runtime and the Bolt app (Bolt is imported on first request).
 Log lines are JSON (``bot.logs``); once a request's signature checks out, each carries what it
@@ -47,9 +48,11 @@ from bot.slack.payloads import (
     CommandReply,
     CommandRequest,
     ShortcutRequest,
+    ViewRequest,
     parse_action,
     payload_problem,
 )
+from bot.views import handle_view
 
 configure_logging(Settings.from_env().log_level)
 log = logging.getLogger("eventops.handlers.slack")
@@ -80,7 +83,7 @@ runtime, set_runtime = _slot.get, _slot.set
 
 
 def _on_command(rt: Runtime, cmd: CommandRequest) -> CommandReply:
-    reply = answer_request(cmd.text, cmd.actor, cmd.channel, rt, cmd.response_url)
+    reply = answer_request(cmd.text, cmd.actor, cmd.channel, rt, cmd.response_url, cmd.trigger_id)
     body = reply.payload()
     return CommandReply(body["text"], body.get("blocks"), reply.public)
 
@@ -98,9 +101,8 @@ def _on_shortcut(rt: Runtime, req: ShortcutRequest) -> None:
         log.warning("answering the explain shortcut on %s failed: %s", req.message_ts, type(exc).__name__)
 
 
-def _on_view(view: Any) -> None:
-    log.warning("ignoring a modal submission %r: EventOps opens no modals", view.callback_id)
-    return None
+def _on_view(rt: Runtime, view: ViewRequest) -> dict[str, Any] | None:
+    return handle_view(rt, view)
 
 
 def _request_runtime() -> Runtime:
@@ -118,7 +120,7 @@ def app() -> Any:
             rt.secrets.signing_secret,
             on_action=lambda click: handle_action(_request_runtime(), click),
             on_command=lambda cmd: _on_command(_request_runtime(), cmd),
-            on_view=_on_view,
+            on_view=lambda view: _on_view(_request_runtime(), view),
             on_home_opened=lambda opened: publish_home(_request_runtime(), opened),
             on_shortcut=lambda req: _on_shortcut(_request_runtime(), req),
         )

@@ -45,6 +45,7 @@ from bot.approval.authz import (
     may_approve,
     may_triage,
     snooze_refusal,
+    triage_of,
     undo_approvals_needed,
 )
 from bot.approval.jobs import Job, JobKind
@@ -78,18 +79,42 @@ from bot.messages import (
 )
 from bot.models import Actor, Approval, Proposal, Risk, UndoRequest
 from bot.runtime import Runtime
+from bot.slack.modals import DISMISS_REASONS, dismiss_view, seal, snooze_view
 from bot.slack.payloads import ActionRequest
-from bot.slack.render import render_ephemeral
+from bot.slack.render import SNOOZE_CUSTOM, render_ephemeral
 from bot.store import StoredAlert
 
 log = logging.getLogger("eventops.approval")
 SNOOZE_SECONDS = {"1h": 3600, "4h": 4 * 3600, "24h": 24 * 3600}
-# Dismissing an alert writes the decision back to its source, when the dismisser may do that:
-# the Security Hub finding is SUPPRESSED, the GuardDuty finding archived.
-WRITE_BACK_ON_DISMISS: dict[str, dict[str, Any]] = {
-    "securityhub.set-workflow-status": {"status": "SUPPRESSED"},
-    "guardduty.archive-finding": {},
+# Dismissing an alert writes the decision back to its source, when the dismisser may run the
+# write-back (the worker re-checks it) and the source has a word for the reason given: a Security
+# Hub finding is SUPPRESSED (false positive, accepted risk) or RESOLVED (fixed elsewhere), with a
+# note naming the person and the reason; a GuardDuty finding is archived (not when fixed elsewhere:
+# the finding is true, and stays visible until GuardDuty sees it gone).
+WRITE_BACK_ON_DISMISS: dict[str, dict[str, dict[str, Any]]] = {
+    "securityhub.set-workflow-status": {
+        "false_positive": {"status": "SUPPRESSED"},
+        "accepted_risk": {"status": "SUPPRESSED"},
+        "fixed_elsewhere": {"status": "RESOLVED"},
+    },
+    "guardduty.archive-finding": {"false_positive": {}, "accepted_risk": {}},
 }
+WRITE_BACK_NOTES = ("securityhub.set-workflow-status",)  # their params take a ``note``
+
+
+@dataclass(frozen=True)
+class DismissReason:
+    """Why an alert was dismissed: one of ``DISMISS_REASONS`` and the person's own words."""
+
+    code: str
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return DISMISS_REASONS.get(self.code, self.code)
+
+    def sentence(self) -> str:
+        return f"{self.label}: {self.note}" if self.note else self.label
 
 
 @dataclass(frozen=True)
@@ -505,9 +530,19 @@ def _ack(rt: Runtime, click: ActionRequest) -> Decision:
 
 
 def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
+    if click.arg == SNOOZE_CUSTOM:
+        return _open_modal(rt, click, "snooze")
     seconds = SNOOZE_SECONDS.get(click.arg)
     if seconds is None:
         return _refuse(rt, click, "refused", f"Unknown snooze duration {click.arg!r}.")
+    return snooze_alert(rt, click, seconds, click.arg)
+
+
+def snooze_alert(rt: Runtime, click: ActionRequest, seconds: float, label: str, reason: str = "") -> Decision:
+    """Snooze the clicked alert for ``seconds`` (a preset, or the Snooze modal's custom duration).
+
+    Re-checks everything from the store: the alert, the clicker's triage permission from its
+    channel, and ``policy.triage.max_snooze_hours``."""
     found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
@@ -520,7 +555,7 @@ def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
         alert.fingerprint,
         until,
         click.actor,
-        reason=f"Snoozed {click.arg} from Slack",
+        reason=reason or f"Snoozed {label} from Slack",
         channel=channel or click.channel,
         ts=ts or click.message_ts or "",
     )
@@ -530,19 +565,58 @@ def _snooze(rt: Runtime, click: ActionRequest) -> Decision:
                 rt.store.save_proposal(p.model_copy(update={"state": S.SNOOZED}), S.PROPOSED, p.version)
             except ConflictError:
                 continue
+    result = f"until {datetime.fromtimestamp(until, UTC).isoformat()}" + (f"; reason: {reason}" if reason else "")
     audit.record(
         rt,
         key=f"snooze:{alert.id}:{click.click_id}",
-        action=f"alert.snooze.{click.arg}",
+        action=f"alert.snooze.{label}",
         outcome="SNOOZED",
         actor=click.actor,
         alert_id=alert.id,
-        result=f"until {datetime.fromtimestamp(until, UTC).isoformat()}",
+        result=result,
         channel=channel,
         ts=ts,
     )
     refresh_message(rt, alert.id, f"😴 Snoozed by {who(click.actor)} until {clock(until)}")
     return Decision("snoozed")
+
+
+def _open_modal(rt: Runtime, click: ActionRequest, kind: str) -> Decision:
+    """Dismiss and a custom Snooze ask first: check the click as the action itself would be
+    checked (refusals are audited), then open the modal with the click's trigger_id (3 s, once).
+    Nothing is decided until the form is submitted (``bot.approval.modals``)."""
+    found = _triage_alert(rt, click)
+    if isinstance(found, Decision):
+        return found
+    if kind == "dismiss":
+        prior = rt.store.dismissed_by(found.alert.id)
+        if prior is not None:
+            return _refuse(rt, click, "already", f"Already dismissed by {who(prior)}.")
+    if not click.trigger_id:
+        return _refuse(rt, click, "refused", "Slack sent no trigger for a form; nothing was changed.")
+    meta = seal(
+        rt.secrets.signing_secret,
+        {
+            "kind": kind,
+            "alert": found.alert.id,
+            "user": click.actor.user_id,
+            "channel": click.channel,
+            "ts": click.message_ts,
+        },
+    )
+    title = found.alert.title
+    view = dismiss_view(title, meta) if kind == "dismiss" else snooze_view(title, meta, _max_snooze_hours(rt))
+    try:
+        rt.slack.open_view(click.trigger_id, view)
+    except Exception as exc:  # noqa: BLE001 - say so; the click changed nothing
+        log.warning("views.open for %s on %s failed: %s", kind, found.alert.id, exc)
+        return _refuse(rt, click, "error", f"The {kind} form could not be opened ({exc}); please click again.")
+    return Decision("form_opened")
+
+
+def _max_snooze_hours(rt: Runtime) -> float:
+    policy = policy_of(rt)
+    return triage_of(policy).max_snooze_hours if policy else 0
 
 
 # --- a storm summary's Acknowledge all / Snooze all… ------------------------------------------
@@ -624,6 +698,14 @@ def _storm_snooze(rt: Runtime, click: ActionRequest) -> Decision:
 
 
 def _dismiss(rt: Runtime, click: ActionRequest) -> Decision:
+    return _open_modal(rt, click, "dismiss")
+
+
+def dismiss_alert(rt: Runtime, click: ActionRequest, reason: DismissReason) -> Decision:
+    """Dismiss the clicked alert for ``reason`` (the Dismiss modal's submission).
+
+    The decision is stored first (the first-to-dismiss claim, then the audit record with the
+    reason); only then are the proposals closed and the source write-backs queued."""
     found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
@@ -631,17 +713,6 @@ def _dismiss(rt: Runtime, click: ActionRequest) -> Decision:
     refusal = _first_to(rt, click, rt.store.claim_dismissal, rt.store.dismissed_by, alert.id, "dismissed")
     if refusal:
         return refusal
-    written_back = []
-    for p in rt.store.alert_proposals(alert.id):
-        if p.state not in OPEN:
-            continue
-        try:
-            if _write_back(rt, click, p):
-                written_back.append(title_of(p))
-                continue
-            rt.store.save_proposal(p.model_copy(update={"state": S.DISMISSED}), p.state, p.version)
-        except ConflictError:
-            continue
     audit.record(
         rt,
         key=f"dismiss:{alert.id}",
@@ -649,25 +720,42 @@ def _dismiss(rt: Runtime, click: ActionRequest) -> Decision:
         outcome="DISMISSED",
         actor=click.actor,
         alert_id=alert.id,
+        result=f"reason: {reason.sentence()}",
         channel=channel,
         ts=ts,
+        params={"reason": reason.code, "note": reason.note},
     )
-    status = f"🚫 Dismissed by {who(click.actor)} at {clock(now_utc())}"
+    written_back = []
+    for p in rt.store.alert_proposals(alert.id):
+        if p.state not in OPEN:
+            continue
+        try:
+            if _write_back(rt, click, p, reason):
+                written_back.append(title_of(p))
+                continue
+            rt.store.save_proposal(p.model_copy(update={"state": S.DISMISSED}), p.state, p.version)
+        except ConflictError:
+            continue
+    status = f"🚫 Dismissed by {who(click.actor)} at {clock(now_utc())} ({reason.label})"
     if written_back:
         status += " — writing back: " + ", ".join(written_back)
     refresh_message(rt, alert.id, status)
     return Decision("dismissed")
 
 
-def _write_back(rt: Runtime, click: ActionRequest, p: Proposal) -> bool:
-    """Queue the source write-back for a dismissed alert, as the dismisser, if they may run it."""
-    extra = WRITE_BACK_ON_DISMISS.get(p.remediation)
+def _write_back(rt: Runtime, click: ActionRequest, p: Proposal, reason: DismissReason) -> bool:
+    """Queue the source write-back for a dismissed alert, as the dismisser, if they may run it
+    and the source has a status for the reason."""
+    extra = WRITE_BACK_ON_DISMISS.get(p.remediation, {}).get(reason.code)
     if extra is None or p.state != S.PROPOSED or rt.kill_switch_on():
         return False
     if not may_act(policy_of(rt), click.actor, p.risk, click.channel or p.channel, group_resolver(rt)):
         return False
+    params = {**p.params, **extra}
+    if p.remediation in WRITE_BACK_NOTES:
+        params["note"] = f"Dismissed in Slack by {who(click.actor)} ({click.actor.user_id}): {reason.sentence()}"[:512]
     approved = rt.store.save_proposal(
-        p.model_copy(update={"state": S.APPROVED, "requester": click.actor, "params": {**p.params, **extra}}),
+        p.model_copy(update={"state": S.APPROVED, "requester": click.actor, "params": params}),
         p.state,
         p.version,
     )

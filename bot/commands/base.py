@@ -89,6 +89,8 @@ class Invocation:
     public: bool = False
     response_url: str | None = None
     command: Command | None = None
+    # The slash command's trigger_id: lets a command open a form (views.open, within 3 s, once).
+    trigger_id: str | None = None
 
     @property
     def slash(self) -> str:
@@ -314,7 +316,9 @@ def resolve(name: str) -> Command | None:
     return None
 
 
-def dispatch(text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None = None) -> Reply:
+def dispatch(
+    text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None = None, trigger_id: str | None = None
+) -> Reply:
     """Run one ``/ops`` text and return the reply. Never raises.
 
     Example::
@@ -323,7 +327,7 @@ def dispatch(text: str, actor: Actor, channel: str, rt: Runtime, response_url: s
         respond(reply.payload())
     """
     try:
-        reply = _dispatch(text, actor, channel, rt, response_url, defer=False)
+        reply = _dispatch(text, actor, channel, rt, response_url, defer=False, trigger_id=trigger_id)
     except Exception:  # the last resort: even a broken reply path answers
         log.exception("/ops dispatch failed")
         return Reply(":warning: That command failed; the details are in the bot's log.")
@@ -332,7 +336,7 @@ def dispatch(text: str, actor: Actor, channel: str, rt: Runtime, response_url: s
 
 
 def answer_or_defer(
-    text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None = None
+    text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None = None, trigger_id: str | None = None
 ) -> Reply | None:
     """The answer inside the ack, or None when the command must be deferred. Never raises.
 
@@ -346,14 +350,21 @@ def answer_or_defer(
         answer_or_defer("instances", actor, "C0OPS", rt)                     # None: defer it
     """
     try:
-        return _dispatch(text, actor, channel, rt, response_url, defer=True)
+        return _dispatch(text, actor, channel, rt, response_url, defer=True, trigger_id=trigger_id)
     except Exception:  # the last resort: even a broken reply path answers
         log.exception("/ops dispatch failed")
         return Reply(":warning: That command failed; the details are in the bot's log.")
 
 
 def _dispatch(
-    text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None, *, defer: bool
+    text: str,
+    actor: Actor,
+    channel: str,
+    rt: Runtime,
+    response_url: str | None,
+    *,
+    defer: bool,
+    trigger_id: str | None = None,
 ) -> Reply | None:
     slash = slash_name(rt)
     try:
@@ -368,7 +379,7 @@ def _dispatch(
         guess = _closest(name, [str(n) for n in names])
         hint = f" Did you mean `{slash} {commands[guess].usage}`?" if guess else ""
         return _usage_reply(f"Unknown command `{bk.escape(name)}`.{hint} Try `{slash} help` for the list.")
-    inv = Invocation(rt, actor, channel, args, public, response_url, cmd)
+    inv = Invocation(rt, actor, channel, args, public, response_url, cmd, trigger_id)
     if any(a in ("-h", "--help") for a in args) or (args[:1] == ["help"] and cmd.name != "help"):
         return _usage_reply(f"`{slash} {cmd.usage}`\n{cmd.description}")
     verdict = _permission(rt, cmd, actor, channel)

@@ -25,11 +25,13 @@ from bot.runtime import Runtime
 log = logging.getLogger("eventops.commands")
 
 
-def answer_request(text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None) -> Reply:
+def answer_request(
+    text: str, actor: Actor, channel: str, rt: Runtime, response_url: str | None, trigger_id: str | None = None
+) -> Reply:
     """The reply inside the ack: the answer itself, or "Looking up …" with the work queued."""
     if not response_url:
-        return dispatch(text, actor, channel, rt, response_url)
-    reply = answer_or_defer(text, actor, channel, rt, response_url)
+        return dispatch(text, actor, channel, rt, response_url, trigger_id)
+    reply = answer_or_defer(text, actor, channel, rt, response_url, trigger_id)
     if reply is not None:
         return reply
     job = Job(kind=JobKind.COMMAND, actor=actor, text=text, channel=channel, response_url=response_url)

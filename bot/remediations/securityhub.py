@@ -22,6 +22,8 @@ class WorkflowParams(RemediationParams):
     finding_id: str = Field(min_length=1, max_length=512)
     product_arn: str = Field(min_length=1, max_length=512)
     status: Literal["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"] = "RESOLVED"
+    # The finding's note (Security Hub keeps one, ≤ 512 characters), e.g. who dismissed it and why.
+    note: str | None = Field(default=None, min_length=1, max_length=512)
 
 
 @register
@@ -82,11 +84,14 @@ class SetWorkflowStatus(Remediation):
     def is_compliant(self, state: dict[str, Any], params: Any) -> bool:
         return state.get("workflow_status") == params.status
 
-    def _set(self, ctx: RemediationContext, params: Any, status: str) -> None:
+    def _set(self, ctx: RemediationContext, params: Any, status: str, note: str | None = None) -> None:
         resp = ctx.client("securityhub").batch_update_findings(
             FindingIdentifiers=[{"Id": params.finding_id, "ProductArn": params.product_arn}],
             Workflow={"Status": status},
-            Note={"Text": f"Workflow set to {status} via EventOps by {ctx.actor.user_id}", "UpdatedBy": "eventops"},
+            Note={
+                "Text": note or f"Workflow set to {status} via EventOps by {ctx.actor.user_id}",
+                "UpdatedBy": "eventops",
+            },
         )
         unprocessed = resp.get("UnprocessedFindings") or []
         if unprocessed:
@@ -96,7 +101,7 @@ class SetWorkflowStatus(Remediation):
             )
 
     def execute(self, ctx: RemediationContext, params: Any, pre_state: dict[str, Any]) -> str:
-        self._set(ctx, params, params.status)
+        self._set(ctx, params, params.status, params.note)
         return f"Set finding {params.finding_id} to {params.status} (was {pre_state.get('workflow_status')})"
 
     def undo(self, ctx: RemediationContext, params: Any, pre_state: dict[str, Any]) -> str:

@@ -11,6 +11,8 @@ Routes (all on ``--port``)::
     POST /console/command       {user, channel, text} → a signed /ops slash command
     POST /console/shortcut      {user, channel, ts} → a signed message_action ("Explain with EventOps")
     POST /console/say           {user, channel, text, thread_ts?} → a plain user message
+    POST /console/view          {user, view, values} → a signed view_submission of an open modal
+    POST /console/view-close    {user, view} → the modal's Cancel
     POST /console/fire          {sample} or {events} → onto the alerts queue
     POST /console/home          {user} → a signed app_home_opened event; answers the published view
     GET  /console/samples       the sample names ``fire`` accepts
@@ -49,8 +51,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bot.errors import EventOpsError
+from bot.sandbox.modals import apply_ack, submission_payload
+from bot.sandbox.modals import close as close_view
 from bot.sandbox.pollers import LambdaContext
-from bot.sandbox.slack_fake import Ephemeral, Message, ResponseURL, SlackFake, file_content, handle_upload
+from bot.sandbox.slack_fake import (
+    Ephemeral,
+    Message,
+    ResponseURL,
+    SlackFake,
+    file_content,
+    handle_upload,
+    issue_trigger,
+)
 from bot.sandbox.socket_mode import NotConnectedError, SocketModeServer
 from bot.slack.payloads import EXPLAIN_SHORTCUT_ID
 
@@ -279,6 +291,7 @@ class ConsoleServer:
             ]
             activity = list(self.activity[-50:])
             home_views = {uid: {"blocks": v.get("blocks") or []} for uid, v in ws.home_views.items()}
+            views = [_view_json(v) for v in ws.views if v.get("open")]
         messages.sort(key=lambda m: float(m["ts"]))
         return {
             "team": {"id": ws.team_id, "name": ws.team},
@@ -288,6 +301,7 @@ class ConsoleServer:
             "ephemerals": ephemerals,
             "activity": activity,
             "home_views": home_views,
+            "views": views,
         }
 
     # -- Slack's side of the interactions --------------------------------------------------------
@@ -298,8 +312,8 @@ class ConsoleServer:
             self.fake.workspace.response_urls[rid] = ResponseURL(rid, channel, message_ts, user, time.time())
         return f"{self.base}/response/{rid}"
 
-    def _trigger_id(self) -> str:
-        return f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:32]}"
+    def _trigger_id(self, user_id: str) -> str:
+        return issue_trigger(self.fake.workspace, user_id)  # the fake's views.open checks it (3 s, once)
 
     def _user(self, user_id: str) -> dict[str, Any]:
         user = self.fake.workspace.users.get(user_id)
@@ -384,7 +398,7 @@ class ConsoleServer:
             "api_app_id": APP_ID,
             "token": "sandbox-verification-token",
             "container": container,
-            "trigger_id": self._trigger_id(),
+            "trigger_id": self._trigger_id(user["id"]),
             "team": {"id": ws.team_id, "domain": ws.team},
             "enterprise": None,
             "is_enterprise_install": False,
@@ -427,7 +441,7 @@ class ConsoleServer:
             "user": {"id": user["id"], "username": user["name"], "name": user["name"], "team_id": user["team_id"]},
             "api_app_id": APP_ID,
             "token": "sandbox-verification-token",
-            "trigger_id": self._trigger_id(),
+            "trigger_id": self._trigger_id(user["id"]),
             "team": {"id": ws.team_id, "domain": ws.team},
             "enterprise": None,
             "is_enterprise_install": False,
@@ -466,7 +480,7 @@ class ConsoleServer:
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": self._response_url(ch_id, None, user["id"]),
-            "trigger_id": self._trigger_id(),
+            "trigger_id": self._trigger_id(user["id"]),
         }
         status, body, took = self.to_app("slash_commands", form, urlencode(form))
         self.note("command", f"{user['name']} ran {command} {rest.strip()} in #{ch_name} → HTTP {status}")
@@ -562,6 +576,38 @@ class ConsoleServer:
             msg = Message(channel=ch.id, ts=ws.next_ts(), text=text, thread_ts=thread_ts or None, user=user_id)
             ch.messages.append(msg)
         return {"ok": True, "ts": msg.ts}
+
+    def submit_view(self, user_id: str, view_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """The person presses a modal's submit button: a signed ``view_submission`` to the front
+        door; field errors in the ack stay on the view (``bot.sandbox.modals.apply_ack``)."""
+        ws = self.fake.workspace
+        user = self._user(user_id)
+        with ws.lock:
+            view = next((v for v in ws.views if v["id"] == view_id and v.get("open")), None)
+            if view is None or view["user"] != user["id"]:
+                raise ValueError(f"no open view {view_id!r} for {user_id}")
+            payload = submission_payload(ws, view, answers)
+        status, text, took = self.post_signed(urlencode({"payload": json.dumps(payload)}))
+        result = apply_ack(ws, view, status, text)
+        title = (view.get("title") or {}).get("text", "a form")
+        outcome = "closed" if result["closed"] else f"{len(result['errors'])} field error(s)"
+        self.note("view", f"{user['name']} submitted “{title}” → HTTP {status} in {took * 1000:.0f} ms, {outcome}")
+        return {"ok": status == 200, "status": status, "ms": round(took * 1000), **result}
+
+    def close_view(self, user_id: str, view_id: str) -> dict[str, Any]:
+        ws = self.fake.workspace
+        with ws.lock:
+            view = next((v for v in ws.views if v["id"] == view_id and v["user"] == user_id), None)
+            if view is None:
+                raise ValueError(f"no view {view_id!r} for {user_id}")
+            close_view(ws, view)
+        return {"ok": True}
+
+
+def _view_json(v: dict[str, Any]) -> dict[str, Any]:
+    """An open modal as the console draws it."""
+    keys = ("id", "user", "title", "submit", "close", "blocks", "errors", "callback_id")
+    return {k: v.get(k) for k in keys}
 
 
 def _find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None) -> tuple[str, dict[str, Any]]:
@@ -777,6 +823,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, srv.open_home(need("user")))
         elif action == "shortcut":
             self._json(200, srv.message_action(need("user"), need("channel"), need("ts")))
+        elif action == "view":
+            raw = data.get("values")
+            answers: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            self._json(200, srv.submit_view(need("user"), need("view"), answers))
+        elif action == "view-close":
+            self._json(200, srv.close_view(need("user"), need("view")))
         elif action == "say":
             self._json(200, srv.say(need("user"), need("channel"), need("text"), data.get("thread_ts")))
         elif action == "fire":

@@ -318,6 +318,8 @@ class Workspace:
         self.ephemerals: list[Ephemeral] = []
         self.views: list[dict[str, Any]] = []
         self.home_views: dict[str, dict[str, Any]] = {}  # user id → the Home tab views.publish set
+        # trigger_id → (user, issued at): what a click or command hands the app for views.open
+        self.triggers: dict[str, tuple[str, float]] = {}
         self.response_urls: dict[str, ResponseURL] = {}
         self.files: dict[str, UploadedFile] = {}  # files upload v2 (see "file uploads" below)
         self._last_ts = 0.0
@@ -537,6 +539,15 @@ class SlackFake:
             status = 500
         with self.lock:
             self._faults.setdefault(method, []).append(_Fault(status, error, delay, retry_after, times))
+
+    def trigger(self, user_id: str) -> str:
+        """A trigger_id as a click or command by ``user_id`` carries it (one views.open, 3 s)."""
+        return issue_trigger(self.workspace, user_id)
+
+    def open_views(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """The modals views.open showed and nobody closed or submitted yet (``user_id``'s only)."""
+        with self.lock:
+            return [v for v in self.workspace.views if v["open"] and user_id in (None, v["user"])]
 
     def response_url(self, channel: str, message_ts: str | None = None, user: str | None = None) -> str:
         """A response_url bound to a message (as in a block_actions payload)."""
@@ -867,20 +878,82 @@ def _conversations_info(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _views_open(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:
-    if not p.get("trigger_id"):
-        raise BlockError("invalid_trigger_id", "trigger_id is required")
-    view = p.get("view")
+# A trigger_id is good for one views.open within 3 seconds of the click or command (Slack's rule).
+TRIGGER_TTL_S = 3.0
+VIEW_TITLE_MAX = 24
+VIEW_SUBMIT_MAX = 24
+PRIVATE_METADATA_MAX = 3000
+INPUT_ELEMENT_TYPES = {
+    "plain_text_input",
+    "number_input",
+    "static_select",
+    "radio_buttons",
+    "checkboxes",
+    "datepicker",
+    "users_select",
+    "conversations_select",
+}
+
+
+def issue_trigger(ws: Workspace, user_id: str) -> str:
+    """A fresh trigger_id for a click or command by ``user_id`` (Slack's servers make these)."""
+    trigger = f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:32]}"
+    with ws.lock:
+        ws.triggers[trigger] = (user_id, time.monotonic())
+    return trigger
+
+
+def _check_view(view: Any) -> None:
+    """Raise BlockError for a modal Slack would refuse: title/submit text, input blocks, limits."""
     if not isinstance(view, dict) or view.get("type") != "modal":
         raise BlockError("invalid_arguments", "view must be a modal")
-    title = view.get("title") or {}
-    if not isinstance(title, dict) or not title.get("text") or len(title["text"]) > 24:
-        raise BlockError("invalid_arguments", "view title must be 1..24 characters")
-    blocks = [b for b in view.get("blocks") or [] if not (isinstance(b, dict) and b.get("type") == "input")]
-    validate_blocks(blocks, max_blocks=LIMITS["modal_blocks"])
-    stored = {**view, "id": "V" + uuid.uuid4().hex[:10].upper(), "trigger_id": p["trigger_id"]}
-    fake.workspace.views.append(stored)
-    return {"ok": True, "view": stored}
+    for key, limit in (("title", VIEW_TITLE_MAX), ("submit", VIEW_SUBMIT_MAX), ("close", VIEW_SUBMIT_MAX)):
+        if key in view or key == "title":
+            _check_text(view.get(key), f"/view/{key}", limit, plain_only=True)
+    meta = view.get("private_metadata", "")
+    if not isinstance(meta, str) or len(meta) > PRIVATE_METADATA_MAX:
+        raise BlockError("invalid_arguments", f"private_metadata must be at most {PRIVATE_METADATA_MAX} characters")
+    blocks = view.get("blocks") or []
+    if not isinstance(blocks, list) or len(blocks) > LIMITS["modal_blocks"]:
+        raise BlockError(
+            "invalid_blocks", f"no more than {LIMITS['modal_blocks']} items allowed [json-pointer:/blocks]"
+        )
+    inputs = [b for b in blocks if isinstance(b, dict) and b.get("type") == "input"]
+    if inputs and "submit" not in view:
+        raise BlockError("invalid_arguments", "a view with input blocks needs a submit button")
+    ids: set[str] = set()
+    for i, block in enumerate(inputs):
+        where = f"/view/blocks/{i}"
+        _check_text(block.get("label"), f"{where}/label", 2000, plain_only=True)
+        bid, element = block.get("block_id"), block.get("element")
+        if not isinstance(bid, str) or not bid or bid in ids or len(bid) > LIMITS["block_id"]:
+            raise BlockError("invalid_blocks", f"{where}/block_id: invalid or duplicate")
+        ids.add(bid)
+        if not isinstance(element, dict) or element.get("type") not in INPUT_ELEMENT_TYPES:
+            raise BlockError("invalid_blocks", f"{where}/element: unsupported input element")
+        if not element.get("action_id"):
+            raise BlockError("invalid_blocks", f"{where}/element/action_id: required")
+    validate_blocks([b for b in blocks if b not in inputs], max_blocks=LIMITS["modal_blocks"])
+
+
+def _views_open(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:
+    trigger = p.get("trigger_id")
+    if not trigger:
+        raise BlockError("invalid_trigger_id", "trigger_id is required")
+    issued = fake.workspace.triggers.pop(str(trigger), None)
+    if issued is None:
+        raise BlockError("invalid_trigger_id", "this trigger_id was never issued or was used already")
+    user, at = issued
+    if time.monotonic() - at > TRIGGER_TTL_S:
+        raise BlockError("expired_trigger_id", f"the trigger_id is older than {TRIGGER_TTL_S:g} s")
+    view = p.get("view")
+    _check_view(view)
+    assert isinstance(view, dict)
+    view_id = "V" + uuid.uuid4().hex[:10].upper()
+    shown = {**view, "id": view_id, "state": {"values": {}}, "hash": uuid.uuid4().hex[:16]}
+    # what the fake keeps: the view as shown, whose it is, and what happened to it since
+    fake.workspace.views.append({**shown, "trigger_id": trigger, "user": user, "open": True, "errors": {}})
+    return {"ok": True, "view": shown}
 
 
 def _views_publish(fake: SlackFake, p: dict[str, Any]) -> dict[str, Any]:

@@ -257,6 +257,12 @@ class SlackPoster:
         args.pop("metadata", None)
         self._call("chat.postEphemeral", args)
 
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        """views.open: show a modal to the user whose click or command carried ``trigger_id``
+        (valid for 3 s, once); returns the view's id."""
+        resp = self._call("views.open", {"trigger_id": trigger_id, "view": view})
+        return str((resp.get("view") or {}).get("id") or "")
+
     def permalink(self, channel: str, ts: str) -> str | None:
         """The message's permalink, or None if Slack cannot give one (never raises SlackError)."""
         try:

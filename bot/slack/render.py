@@ -37,6 +37,7 @@ ACTION_UNDO = "eventops:undo"
 ACTION_APPROVE = "eventops:approve"
 ACTION_APPROVE_UNDO = "eventops:approve-undo"  # value = proposal id
 SNOOZE_CHOICES = ("1h", "4h", "24h")
+SNOOZE_CUSTOM = "custom"  # the Snooze… menu's last option: a form for any duration within policy
 ACTION_STORM_ACK = "eventops:storm-ack"  # value = the storm's id, "<bucket> <channel>"
 ACTION_STORM_SNOOZE = "eventops:storm-snooze"  # option value = "<duration> <storm id>"
 
@@ -155,8 +156,9 @@ class Menu:
 
     @classmethod
     def snooze(cls, alert_id: str) -> Menu:
+        """The presets, then "Custom…" (a modal asks how long and why)."""
         options = tuple((f"Snooze {_SPOKEN[d]}", f"{d} {alert_id}") for d in SNOOZE_CHOICES)
-        return cls("Snooze…", ACTION_SNOOZE_MENU, options)
+        return cls("Snooze…", ACTION_SNOOZE_MENU, (*options, ("Custom…", f"{SNOOZE_CUSTOM} {alert_id}")))
 
     @classmethod
     def snooze_storm(cls, storm: str) -> Menu:

@@ -47,7 +47,7 @@ def test_outsider_cannot_dismiss(world):
 
 def test_dismiss_closes_proposals_and_buttons_refuse(world):
     p = world.post_alert()
-    world.click("eventops:dismiss", world.alert.id, BOB)
+    world.dismiss(BOB)
     assert world.rt.store.get_proposal(p.id).state == ProposalState.DISMISSED
     assert "Dismissed by @bob" in str(world.message().blocks)
     assert "eventops:remediate" not in str(world.message().blocks)  # only open proposals get buttons
@@ -67,7 +67,7 @@ def test_snooze_from_the_menu_is_the_same_snooze(world):
         for e in b["elements"]
         if e["type"] == "static_select"
     )
-    assert [o["value"] for o in menu["options"]] == [f"{d} {world.alert.id}" for d in ("1h", "4h", "24h")]
+    assert [o["value"] for o in menu["options"]] == [f"{d} {world.alert.id}" for d in ("1h", "4h", "24h", "custom")]
     world.choose(menu["action_id"], menu["options"][1]["value"], ALICE)
     assert world.rt.store.get_proposal(p.id).state == ProposalState.SNOOZED
     until = world.rt.store.snoozed_until(world.alert.fingerprint)

@@ -582,7 +582,7 @@ def test_row15_every_terminal_path_writes_exactly_one_record(world):
     snoozed = world.post_alert()
     world.click("eventops:snooze:4h", world.alert.id, ALICE)
     dismissed = world.post_alert()
-    world.click("eventops:dismiss", world.alert.id, BOB)
+    world.dismiss(BOB)
     world.click("eventops:dismiss", world.alert.id, CAROL)  # second dismiss: told, not recorded
     world.click("eventops:ack", world.alert.id, CAROL)
     world.click("eventops:ack", world.alert.id, ALICE)

@@ -88,6 +88,8 @@ def test_people_listed_in_a_tier_may_triage_by_default(triage_world: World, acti
     world = triage_world
     world.post_alert()
     world.click(action, world.alert.id, DAVE)  # DAVE is only a HIGH approver
+    if action == "eventops:dismiss":  # Dismiss asks why first
+        world.submit_view({"reason": "accepted_risk"}, DAVE)
     assert len(_triage_audit(world, outcome, DAVE)) == 1
     assert not _triage_audit(world, "DENIED", DAVE)
 

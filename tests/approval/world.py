@@ -223,7 +223,7 @@ class World:
             "team": {"id": TEAM, "domain": "ours"},
             "api_app_id": "A0EVENTOPS",
             "token": "legacy-unused",
-            "trigger_id": "1.2.3",
+            "trigger_id": self.slack.trigger(user),
             "container": {"type": "message", "message_ts": thread_ts or self.message_ts, "channel_id": CHANNEL},
             "channel": {"id": CHANNEL, "name": "alerts"},
             "message": {"ts": thread_ts or self.message_ts, "thread_ts": thread_ts}
@@ -261,6 +261,27 @@ class World:
         body = form_body(self.click_body(action_id, value, user, **kw))
         event = http_event(body, retry=retry)
         return slack_handler.handler(event, None)
+
+    def submit_view(self, answers: dict[str, Any], user: str = ALICE) -> dict[str, Any]:
+        """Submit the modal the bot last opened for ``user`` (as Slack would, signed), and apply
+        the ack to the fake's view (errors stay on it, anything else closes it)."""
+        from bot.sandbox.modals import apply_ack, submission_payload
+
+        (view, *_) = self.slack.open_views(user)[-1:] or [None]
+        assert view is not None, f"no modal open for {user}"
+        payload = submission_payload(self.slack.workspace, view, answers)
+        payload["user"]["team_id"] = payload["team"]["id"] = TEAM  # the world's workspace, as its clicks say
+        resp = slack_handler.handler(http_event(form_body(payload)), None)
+        apply_ack(self.slack.workspace, view, resp["statusCode"], resp.get("body") or "")
+        return resp
+
+    def dismiss(self, user: str = ALICE, reason: str = "false_positive", note: str = "") -> dict[str, Any]:
+        """Dismiss the posted alert as a person does: the Dismiss button, then its form."""
+        assert self.alert is not None
+        self.click("eventops:dismiss", self.alert.id, user)
+        if not self.slack.open_views(user):
+            return {}  # refused at the click (told why in an ephemeral)
+        return self.submit_view({"reason": reason, "note": note}, user)
 
     def ephemerals_for(self, user: str) -> list[str]:
         return [e.text for e in self.slack.ephemerals if e.user == user]

@@ -108,7 +108,7 @@ def test_slash_name_comes_from_config(make_rt):
         ("snooze a-1", "needs more arguments"),
         ("alert", "needs more arguments"),
         ("unsnooze", "needs more arguments"),
-        ("run ec2.stop-instance", "needs more arguments"),
+        ("run", "needs more arguments"),
         ("audit 500", "n must be between 1 and 50"),
         ("findings purple", "is not a severity"),
         ("alarms nowhere", "Unexpected `nowhere`"),

@@ -61,6 +61,17 @@ class Ops:
         assert result["status"] == 200, result
         return result
 
+    def modal(self, user: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The modal the bot opened (views.open) for ``user``, as the console sees it."""
+        return self.wait_for(lambda s: next((v for v in reversed(s["views"]) if v["user"] == user), None), timeout)
+
+    def submit(self, user: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """Fill in and submit ``user``'s open modal through the console (a signed view_submission)."""
+        view = self.modal(user)
+        status, result = self.console.post("/console/view", {"user": user, "view": view["id"], "values": answers})
+        assert status == 200 and result["status"] == 200, result
+        return result
+
     def said_to(self, user: str, text: str, timeout: float = 20.0) -> dict[str, Any]:
         return self.console.wait_for(
             lambda s: next((e for e in s["ephemerals"] if e["user"] == user and text in e["text"]), None), timeout

@@ -62,6 +62,7 @@ def test_snooze_hides_the_remediation_buttons(ops: Ops) -> None:
 def test_dismiss_and_status_no_longer_counts_it(ops: Ops) -> None:
     alert = _alert(ops, "opened to the internet")
     ops.click(OPERATOR, alert, "Dismiss")
+    assert ops.submit(OPERATOR, {"reason": "accepted_risk", "note": "bastion, by design"})["closed"]
     assert _remediations(_edited(ops, alert["ts"], "ismissed")) == []
     ops.audited("dismissed")
     alert_id = ops.sb.fake.workspace.channel(alert["channel"]).find(alert["ts"]).metadata["event_payload"]["alert_id"]

@@ -36,7 +36,12 @@ def test_an_open_port_alert_offers_revoke_ingress_with_a_stored_proposal(notify_
     ids = [b["action_id"] for b in buttons]
     assert ids[-3:] == ["eventops:ack", "eventops:snooze", "eventops:dismiss"]
     (menu,) = [b for b in buttons if b["type"] == "static_select"]
-    assert [o["text"]["text"] for o in menu["options"]] == ["Snooze 1 hour", "Snooze 4 hours", "Snooze 24 hours"]
+    assert [o["text"]["text"] for o in menu["options"]] == [
+        "Snooze 1 hour",
+        "Snooze 4 hours",
+        "Snooze 24 hours",
+        "Custom…",
+    ]
     assert len([b for b in buttons if b.get("style") == "primary"]) <= 1
 
 

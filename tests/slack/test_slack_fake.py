@@ -226,10 +226,40 @@ def test_users_groups_conversations_views(slack: SlackFake) -> None:
     with pytest.raises(SlackApiError):
         c.conversations_info(channel="C0MISSING")
     view = {"type": "modal", "title": {"type": "plain_text", "text": "Snooze"}, "blocks": [sec("how long?")]}
-    assert c.views_open(trigger_id="123.456", view=view)["view"]["id"].startswith("V")
+    trigger = slack.trigger("U0ALICE")
+    assert c.views_open(trigger_id=trigger, view=view)["view"]["id"].startswith("V")
+    assert slack.open_views("U0ALICE")[0]["trigger_id"] == trigger
+    with pytest.raises(SlackApiError) as err:  # a trigger is good for one views.open
+        c.views_open(trigger_id=trigger, view=view)
+    assert err.value.response["error"] == "invalid_trigger_id"
     with pytest.raises(SlackApiError):
-        c.views_open(trigger_id="123.456", view={**view, "title": {"type": "plain_text", "text": "t" * 25}})
+        c.views_open(trigger_id="123.456", view=view)  # never issued
+    with pytest.raises(SlackApiError):
+        c.views_open(
+            trigger_id=slack.trigger("U0ALICE"), view={**view, "title": {"type": "plain_text", "text": "t" * 25}}
+        )
     assert len(slack.workspace.views) == 1
+
+
+def test_views_open_wants_a_fresh_trigger_and_a_valid_form(slack: SlackFake) -> None:
+    c = web(slack)
+    trigger = slack.trigger("U0ALICE")
+    field = {
+        "type": "input",
+        "block_id": "reason",
+        "label": {"type": "plain_text", "text": "Why?"},
+        "element": {"type": "plain_text_input", "action_id": "reason"},
+    }
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Dismiss"}, "blocks": [field]}
+    with pytest.raises(SlackApiError):  # inputs without a submit button
+        c.views_open(trigger_id=trigger, view=view)
+    view["submit"] = {"type": "plain_text", "text": "Dismiss"}
+    stale = slack.trigger("U0ALICE")
+    slack.workspace.triggers[stale] = ("U0ALICE", time.monotonic() - 3.5)  # clicked 3.5 s ago
+    with pytest.raises(SlackApiError) as err:
+        c.views_open(trigger_id=stale, view=view)
+    assert err.value.response["error"] == "expired_trigger_id"
+    assert slack.open_views() == []
 
 
 def test_ephemeral(slack: SlackFake) -> None:
