@@ -134,7 +134,8 @@ class Account(_Strict):
     alias: str | None = None
     # Assumed by the worker (remediations, /ops queries), with the Slack user as SourceIdentity.
     role_arn: str | None = None
-    # Assumed by notify for read-only lookups (tags); infra/member-account-role.yml creates it.
+    # Assumed for read-only lookups (notify: tags; worker: CloudTrail changes, bot.context);
+    # infra/member-account-role.yml creates it.
     read_role_arn: str | None = None
     external_id: str | None = None
     regions: list[str] = Field(default_factory=list)
@@ -270,6 +271,17 @@ class ScorecardConfig(_Strict):
     days: int = Field(default=7, ge=1, le=30)
 
 
+class ContextConfig(_Strict):
+    """"What changed?" on every posted alert (``bot.context``): recent CloudTrail writes on its
+    resource and the other open alerts on the same resource, principal or access key."""
+
+    enabled: bool = True
+    window_hours: int = Field(default=24, ge=1, le=90 * 24)
+    max_events: int = Field(default=5, ge=1, le=20)
+    lookups_per_minute_per_account: int = Field(default=20, ge=1, le=120)
+    cache_minutes: int = Field(default=5, ge=0, le=60)
+
+
 class Runbook(_Strict):
     """An SSM Automation runbook offered by ``ssm.run-automation``."""
 
@@ -294,6 +306,7 @@ class Config(_Strict):
     storm: Storm = Field(default_factory=Storm)
     publish: Publish = Field(default_factory=Publish)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
+    context: ContextConfig = Field(default_factory=ContextConfig)
     snooze_default_minutes: int = 60
     runbooks: list[Runbook] = Field(default_factory=list)
     slash_command: str = "/ops"

@@ -49,11 +49,12 @@ DESCRIPTIONS: dict[str, str] = {
     "Config.slash_command": "The slash command the Slack app registers.",
     "Config.heartbeat_channel": 'Where the daily "EventOps is alive" message goes (default: the default route\'s channel).',
     "Config.scorecard": "The weekly scorecard: events received vs messages posted, the noisiest rules, time to acknowledge and remediate, remediation outcomes, DLQ and upkeep health.",
+    "Config.context": '"What changed?": the first thread reply of an alert about a resource lists the last CloudTrail writes on it (who, when, what) and the other open alerts on the same resource, principal or access key.',
     "Config.link_hosts": "Hosts besides *.aws.amazon.com that messages may link to, e.g. the wiki an alarm description's runbook URL points at.",
     "Account.id": "The 12-digit account id (quote it in YAML).",
     "Account.alias": "A short name shown in messages instead of the id.",
     "Account.role_arn": "Role the worker assumes for remediations and /ops queries, with the Slack user as SourceIdentity.",
-    "Account.read_role_arn": "Role notify assumes for read-only lookups (tags); infra/member-account-role.yml creates it.",
+    "Account.read_role_arn": "Role notify (tags) and the worker (CloudTrail changes for context replies) assume for read-only lookups; infra/member-account-role.yml creates it.",
     "Account.external_id": "ExternalId both roles require (at least 16 characters).",
     "Account.regions": "Regions watched in this account (for /ops queries).",
     "Routing.rules": "Rules tried in order; the first that matches routes the alert.",
@@ -107,6 +108,11 @@ DESCRIPTIONS: dict[str, str] = {
     "Dedup.max_updates_per_channel_per_batch": "Repeats coalesced into at most this many chat.update calls per channel per batch.",
     "Storm.threshold_per_minute": "More new posts than this per channel per minute start a storm summary.",
     "Storm.alerts_per_reply": "Storm alerts are listed in the summary's thread, this many per reply.",
+    "ContextConfig.enabled": "false: no context reply and no CloudTrail lookups.",
+    "ContextConfig.window_hours": "How far back CloudTrail LookupEvents looks for changes to the alert's resource.",
+    "ContextConfig.max_events": "At most this many changes (write events) are listed.",
+    "ContextConfig.lookups_per_minute_per_account": "At most this many LookupEvents calls per member account per minute (CloudTrail allows 2 per second per account and region); over it, the reply lists only the other open alerts.",
+    "ContextConfig.cache_minutes": "A resource's changes are looked up once per this many minutes (0: every alert).",
     "ScorecardConfig.channel": "Where the weekly scorecard is posted (Mondays 09:00 UTC). Unset: no weekly post; `/ops report` still answers.",
     "ScorecardConfig.days": "How many days the weekly scorecard covers (1 to 30).",
     "Publish.bus_name": "EventBridge bus that receives each normalized alert.",
@@ -175,6 +181,7 @@ dedup: {window_minutes: 1440, event_id_ttl_hours: 48, max_updates_per_channel_pe
 storm: {threshold_per_minute: 20, alerts_per_reply: 25}
 publish: {bus_name: eventops-alerts, archive_bucket: my-eventops-archive}
 scorecard: {channel: "#ops-leads", days: 7}
+context: {enabled: true, window_hours: 24, max_events: 5, lookups_per_minute_per_account: 20, cache_minutes: 5}
 snooze_default_minutes: 60
 runbooks:
   - document: AWS-RestartEC2Instance

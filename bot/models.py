@@ -200,6 +200,24 @@ class Alert(BaseModel):
     def primary_resource(self) -> Resource | None:
         return self.resources[0] if self.resources else None
 
+    @property
+    def principal(self) -> str | None:
+        """Who acted, when the source says (CloudTrail: the caller's ARN, ``context["caller"]``)."""
+        caller = self.context.get("caller")
+        arn = caller.get("arn") if isinstance(caller, dict) else None
+        return arn if isinstance(arn, str) and arn else None
+
+    @property
+    def access_key_id(self) -> str | None:
+        """The access key the alert is about or was used (``context["access_key"]``, else the
+        CloudTrail caller's key)."""
+        for name in ("access_key", "caller"):
+            found = self.context.get(name)
+            key = found.get("access_key_id") if isinstance(found, dict) else None
+            if isinstance(key, str) and key:
+                return key
+        return None
+
 
 class Mode(StrEnum):
     NOTIFY = "notify"

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.aws import remediation_refusal
+from bot.context.job import after_delivery
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
 from bot.messages import alert_buttons, refresh_fingerprint_message, storm_snooze_target, storm_summary
@@ -316,6 +317,7 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
         # Delivered: a failure to say so must not make SQS retry the record (a repeat would be
         # counted); the claim then ends with its lease, and a late duplicate only counts as a repeat.
         _after_post(rt, alert, record_id, lambda: rt.store.complete_event(alert.id))
+    after_delivery(rt, alert, outcome)  # "what changed?": index it as open, queue its context job
     rt.count(outcome)
     _publish(alert, raw, rt)
     if own and batch.flush():

@@ -3,7 +3,8 @@
 Every job is checked first (``job_refusal``: sealed by the bot, actor in ``policy.teams``); a
 refused one is audited and dropped. Remediation jobs (execute, undo, dry run) go to
 ``bot.approval.worker.process_job``; a queued ``/ops`` sub-command goes to
-``bot.commands.answer_job``, which answers through the request's response_url.
+``bot.commands.answer_job``, which answers through the request's response_url; a ``context``
+job (a posted alert's "what changed?" reply) goes to ``bot.context.job.run_context_job``.
 
 Partial batch failures (``bot.sqs_batch``): a record whose job raised is reported
 failed, SQS delivers it again after the visibility timeout and, after the queue's
@@ -20,6 +21,7 @@ from bot.approval import audit
 from bot.approval.jobs import Job, JobKind, job_refusal
 from bot.approval.worker import process_job
 from bot.commands import answer_job
+from bot.context.job import run_context_job
 from bot.config import Settings
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
@@ -37,6 +39,8 @@ def job_correlation(job: Job) -> str:
     queued command (only the first word: the rest is the user's text)."""
     if job.proposal_id:
         return job.proposal_id
+    if job.alert_id:
+        return job.alert_id
     words = job.text.split()
     return f"/ops {words[0][:40]}" if words else "/ops"
 
@@ -49,6 +53,8 @@ def run_job(rt: Runtime, job: Job) -> str:
         return refuse_job(rt, job, refusal)
     if job.kind == JobKind.COMMAND:
         return answer_job(rt, job)
+    if job.kind == JobKind.CONTEXT:
+        return run_context_job(rt, job)
     return process_job(rt, job)
 
 

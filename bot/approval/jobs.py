@@ -4,7 +4,8 @@ A job carries ids and the actor, never a decision: the worker re-reads the propo
 re-authorizes before it acts (docs/reliability.md #1). ``execute`` runs an APPROVED proposal,
 ``undo`` reverts a SUCCEEDED one, ``dry_run`` asks AWS whether a HIGH-risk change would
 succeed and posts the answer with an Approve button, ``command`` answers a slow ``/ops``
-sub-command through its response_url (read-only).
+sub-command through its response_url (read-only), ``context`` posts a posted alert's "what
+changed?" reply (``bot.context``, read-only; queued by notify as the system actor).
 
 The queue is not trusted: anyone who may ``sqs:SendMessage`` on it could write a job. So
 ``enqueue`` seals every job with an HMAC-SHA256 over its body (``signature``), under a key
@@ -42,6 +43,7 @@ class JobKind(StrEnum):
     UNDO = "undo"
     DRY_RUN = "dry_run"
     COMMAND = "command"
+    CONTEXT = "context"
 
 
 class Job(BaseModel):
@@ -51,6 +53,8 @@ class Job(BaseModel):
 
     kind: JobKind
     proposal_id: str = ""
+    # context jobs only: the posted alert whose "what changed?" reply to post (bot.context)
+    alert_id: str = ""
     actor: Actor
     correlation_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     enqueued_at: datetime = Field(default_factory=utcnow)

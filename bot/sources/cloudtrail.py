@@ -581,11 +581,18 @@ class CloudTrailParser(Parser):
             resources=finding.resources,
             fields=fields,
             links=console.keep(*finding.links, console.cloudtrail_event(region, d.event_id or "")),
-            context=finding.context,
+            context=finding.context if d.error_code else {**finding.context, **_caller(d)},
             problems=[f"cloudtrail:{finding.rule}", f"cloudtrail-call:{d.event_name}"]
             + (["cloudtrail:root-call"] if root and finding.rule != "root-call" else []),
             active=finding.active,
         )
+
+
+def _caller(d: ApiCall) -> dict[str, Any]:
+    """``context["caller"]``: the caller's ARN and access key, for "Also open" (``bot.context``)."""
+    ui = d.user_identity
+    caller = {k: v for k, v in (("arn", ui.arn), ("access_key_id", ui.access_key_id)) if v}
+    return {"caller": caller} if caller else {}
 
 
 def _filter(names: tuple[str, ...]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+""""What changed?": context on every posted alert (see ``bot.context.job``)."""
