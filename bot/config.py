@@ -272,7 +272,7 @@ class ScorecardConfig(_Strict):
 
 
 class ContextConfig(_Strict):
-    """"What changed?" on every posted alert (``bot.context``): recent CloudTrail writes on its
+    """Context ("what changed?") on every posted alert (``bot.context``): recent CloudTrail writes on its
     resource and the other open alerts on the same resource, principal or access key."""
 
     enabled: bool = True

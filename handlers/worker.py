@@ -21,8 +21,8 @@ from bot.approval import audit
 from bot.approval.jobs import Job, JobKind, job_refusal
 from bot.approval.worker import process_job
 from bot.commands import answer_job
-from bot.context.job import run_context_job
 from bot.config import Settings
+from bot.context.job import run_context_job
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
 from bot.sqs_batch import PartialBatchResponse, body, message_id, process_records

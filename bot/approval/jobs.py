@@ -73,6 +73,8 @@ class Job(BaseModel):
         return cls.model_validate_json(body)
 
     def __repr__(self) -> str:  # keep response_url out of logs and tracebacks
+        if self.alert_id:
+            return f"Job({self.kind.value}, alert={self.alert_id!r}, actor={self.actor.user_id!r})"
         return f"Job({self.kind.value}, proposal={self.proposal_id!r}, actor={self.actor.user_id!r})"
 
     __str__ = __repr__

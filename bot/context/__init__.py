@@ -1,1 +1,1 @@
-""""What changed?": context on every posted alert (see ``bot.context.job``)."""
+"""Context on every posted alert ("what changed?") (see ``bot.context.job``)."""

@@ -24,7 +24,14 @@ import json
 import logging
 
 from bot.approval.jobs import Job, JobKind, enqueue
-from bot.context.lookup import ContextLookupError, cloudtrail_client, index_keys, index_ref, lookup_changes, related_open
+from bot.context.lookup import (
+    ContextLookupError,
+    cloudtrail_client,
+    index_keys,
+    index_ref,
+    lookup_changes,
+    related_open,
+)
 from bot.context.model import Change, Context
 from bot.errors import NotFoundError
 from bot.models import Actor, Alert, Resource, resource_kind

@@ -94,7 +94,7 @@ def lookup_changes(client: Any, res: Resource, region: str, hours: int, limit: i
             EndTime=now,
             MaxResults=_PAGE,
         )
-    except Exception as exc:  # noqa: BLE001 - any failure (ClientError, endpoint, credentials) is one error
+    except Exception as exc:
         raise ContextLookupError(f"CloudTrail LookupEvents failed: {type(exc).__name__}: {exc}") from exc
     changes = [c for c in (_change(e, region) for e in resp.get("Events", []) or []) if c is not None]
     changes.sort(key=lambda c: c.time, reverse=True)
@@ -115,7 +115,8 @@ def _change(event: dict[str, Any], region: str) -> Change | None:
     when = event.get("EventTime")
     if not isinstance(when, datetime) or not event.get("EventId") or not event.get("EventName"):
         return None
-    ui = detail.get("userIdentity") if isinstance(detail.get("userIdentity"), dict) else {}
+    found = detail.get("userIdentity")
+    ui: dict[str, Any] = found if isinstance(found, dict) else {}
     principal = ui.get("arn") or event.get("Username") or ui.get("userName") or ui.get("invokedBy") or ""
     return Change(
         event_id=str(event["EventId"]),

@@ -63,4 +63,7 @@ def render_context_reply(ctx: Context) -> dict[str, Any]:
     if ctx.also_open:
         parts.append("\n".join(["*Also open:*", *(_open_line(r) for r in ctx.also_open)]))
     text = f"What changed on {ctx.resource_label}"
-    return {"text": bk.truncate(bk.escape(text), bk.MAX_FALLBACK_TEXT), "blocks": bk.fit([bk.section(p) for p in parts])}
+    return {
+        "text": bk.truncate(bk.escape(text), bk.MAX_FALLBACK_TEXT),
+        "blocks": bk.fit([bk.section(p) for p in parts]),
+    }
