@@ -210,3 +210,39 @@ def test_context_off_queues_nothing(trail):
         world.drain()
         (msg,) = _top(world)
         assert _replies(world, msg.ts) == [] and _lookups(world) == []
+
+
+def test_a_redelivered_job_replies_once_and_a_job_for_an_unknown_alert_is_dropped(trail, caplog):
+    from bot.approval.jobs import Job, JobKind, enqueue
+    from bot.models import Actor
+
+    _seed_story(trail)
+    with _world() as world:
+        ev = _config_noncompliant()
+        _send(world, ev)
+        world.deliver_alerts()
+        enqueue(world.rt, Job(kind=JobKind.CONTEXT, alert_id=ev["id"], actor=Actor.system()))  # a duplicate
+        enqueue(world.rt, Job(kind=JobKind.CONTEXT, alert_id="no-such-alert", actor=Actor.system()))
+        with caplog.at_level(logging.WARNING):
+            responses = world.drain()
+        assert all(r["batchItemFailures"] == [] for r in responses)
+        (msg,) = _top(world)
+        assert len(_replies(world, msg.ts)) == 1
+        assert any("no-such-alert" in r.getMessage() and "not stored" in r.getMessage() for r in caplog.records)
+
+
+def test_a_forged_context_job_is_refused(trail):
+    from bot.approval.jobs import Job, JobKind
+    from bot.models import Actor
+
+    _seed_story(trail)
+    with _world() as world:
+        ev = _config_noncompliant()
+        _send(world, ev)
+        world.deliver_alerts()
+        world.sqs.purge_queue(QueueUrl=world.queue_url)
+        forged = Job(kind=JobKind.CONTEXT, alert_id=ev["id"], actor=Actor.system())  # no seal
+        world.sqs.send_message(QueueUrl=world.queue_url, MessageBody=forged.body())
+        world.drain()
+        (msg,) = _top(world)
+        assert _replies(world, msg.ts) == [] and _lookups(world) == []
