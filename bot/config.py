@@ -136,7 +136,8 @@ class Account(_Strict):
     alias: str | None = None
     # Assumed by the worker (remediations, /ops queries), with the Slack user as SourceIdentity.
     role_arn: str | None = None
-    # Assumed by notify for read-only lookups (tags); infra/member-account-role.yml creates it.
+    # Assumed for read-only lookups (notify: tags; worker: CloudTrail changes, bot.context);
+    # infra/member-account-role.yml creates it.
     read_role_arn: str | None = None
     external_id: str | None = None
     regions: list[str] = Field(default_factory=list)
@@ -345,6 +346,17 @@ class Graphs(_Strict):
     window_minutes: int = Field(60, ge=5, le=24 * 60)
 
 
+class ContextConfig(_Strict):
+    """Context ("what changed?") on every posted alert (``bot.context``): recent CloudTrail writes on its
+    resource and the other open alerts on the same resource, principal or access key."""
+
+    enabled: bool = True
+    window_hours: int = Field(default=24, ge=1, le=90 * 24)
+    max_events: int = Field(default=5, ge=1, le=20)
+    lookups_per_minute_per_account: int = Field(default=20, ge=1, le=120)
+    cache_minutes: int = Field(default=5, ge=0, le=60)
+
+
 class Runbook(_Strict):
     """An SSM Automation runbook offered by ``ssm.run-automation``."""
 
@@ -371,6 +383,7 @@ class Config(_Strict):
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
     correlation: list[CorrelationRule] = Field(default_factory=default_correlation)
     graphs: Graphs = Field(default_factory=Graphs)
+    context: ContextConfig = Field(default_factory=ContextConfig)
     snooze_default_minutes: int = 60
     runbooks: list[Runbook] = Field(default_factory=list)
     slash_command: str = "/ops"

@@ -52,11 +52,12 @@ DESCRIPTIONS: dict[str, str] = {
     "Config.correlation": "Which alerts are one problem (merge: one message, updated) or one story (thread: under the first, which counts them). Default: one GuardDuty finding is one problem however it arrives (GuardDuty or Security Hub's copy, any region, member or delegated admin); one finding type on one resource in several regions is one thread. Setting it replaces the default.",
     "Config.scorecard": "The weekly scorecard: events received vs messages posted, the noisiest rules, time to acknowledge and remediate, remediation outcomes, DLQ and upkeep health.",
     "Config.maintenance": "Maintenance windows planned ahead: alerts in a window's scope are held, then summarized when it ends (`/ops maintenance` starts and ends them by hand).",
+    "Config.context": '"What changed?": the first thread reply of an alert about a resource lists the last CloudTrail writes on it (who, when, what) and the other open alerts on the same resource, principal or access key.',
     "Config.link_hosts": "Hosts besides *.aws.amazon.com that messages may link to, e.g. the wiki an alarm description's runbook URL points at.",
     "Account.id": "The 12-digit account id (quote it in YAML).",
     "Account.alias": "A short name shown in messages instead of the id.",
     "Account.role_arn": "Role the worker assumes for remediations and /ops queries, with the Slack user as SourceIdentity.",
-    "Account.read_role_arn": "Role notify assumes for read-only lookups (tags); infra/member-account-role.yml creates it.",
+    "Account.read_role_arn": "Role notify (tags) and the worker (CloudTrail changes for context replies) assume for read-only lookups; infra/member-account-role.yml creates it.",
     "Account.external_id": "ExternalId both roles require (at least 16 characters).",
     "Account.regions": "Regions watched in this account (for /ops queries).",
     "Routing.rules": "Rules tried in order; the first that matches routes the alert.",
@@ -115,6 +116,11 @@ DESCRIPTIONS: dict[str, str] = {
     "CorrelationRule.group_by": "Keys whose values must all be present and equal: account, region, source, type, resource, principal, access_key, finding (a GuardDuty finding id, also from Security Hub's copy).",
     "CorrelationRule.window_minutes": "How long after the first alert later ones join its group.",
     "CorrelationRule.mode": "merge: one problem, one message counting repeats. thread: later alerts go in the first one's thread; its message says how many.",
+    "ContextConfig.enabled": "false: no context reply and no CloudTrail lookups.",
+    "ContextConfig.window_hours": "How far back CloudTrail LookupEvents looks for changes to the alert's resource.",
+    "ContextConfig.max_events": "At most this many changes (write events) are listed.",
+    "ContextConfig.lookups_per_minute_per_account": "At most this many LookupEvents calls per member account per minute (CloudTrail allows 2 per second per account and region); over it, the reply lists only the other open alerts.",
+    "ContextConfig.cache_minutes": "A resource's changes are looked up once per this many minutes (0: every alert).",
     "ScorecardConfig.channel": "Where the weekly scorecard is posted (Mondays 09:00 UTC). Unset: no weekly post; `/ops report` still answers.",
     "ScorecardConfig.days": "How many days the weekly scorecard covers (1 to 30).",
     "Publish.bus_name": "EventBridge bus that receives each normalized alert.",
@@ -218,6 +224,7 @@ correlation:
     window_minutes: 1440
     mode: merge
 graphs: {enabled: true, window_minutes: 60}
+context: {enabled: true, window_hours: 24, max_events: 5, lookups_per_minute_per_account: 20, cache_minutes: 5}
 snooze_default_minutes: 60
 runbooks:
   - document: AWS-RestartEC2Instance

@@ -86,9 +86,9 @@ def value(alert: Alert, key: str) -> str:
     if key == "resource":  # the ARN, else type:account:id — no region: one resource reported from two regions is one
         return (res.arn or f"{res.type}:{res.account or alert.account}:{res.id}") if res else ""
     if key == "principal":
-        return alert.principal
+        return alert.principal_id or alert.principal or ""
     if key == "access_key":
-        return alert.access_key_id or str((alert.context.get("access_key") or {}).get("access_key_id") or "")
+        return alert.access_key_id or ""
     if key == "finding":
         return guardduty_finding_id(alert)
     raise ValueError(f"unknown correlation key {key!r}")

@@ -169,10 +169,6 @@ class Alert(BaseModel):
     advice: str = ""
     # The event's own time was missing or unreadable: ``time`` is when EventOps received it.
     time_is_receipt: bool = False
-    # Who acted, when the source says (CloudTrail's caller, GuardDuty's access key owner): a
-    # principal id (AIDA…, AROA…:session) or ARN, and the access key used. For correlation.
-    principal: str = ""
-    access_key_id: str = ""
     severity: Severity = Severity.INFO
     account: str = ""
     account_alias: str | None = None
@@ -203,6 +199,32 @@ class Alert(BaseModel):
     @property
     def primary_resource(self) -> Resource | None:
         return self.resources[0] if self.resources else None
+
+    @property
+    def principal(self) -> str | None:
+        """Who acted, when the source says (CloudTrail: the caller's ARN, ``context["caller"]``)."""
+        caller = self.context.get("caller")
+        arn = caller.get("arn") if isinstance(caller, dict) else None
+        return arn if isinstance(arn, str) and arn else None
+
+    @property
+    def principal_id(self) -> str | None:
+        """The acting principal's id (AIDA…, AROA…:session), which CloudTrail and GuardDuty both
+        give (``context["caller"]["principal_id"]``): what correlation groups a principal by."""
+        caller = self.context.get("caller")
+        found = caller.get("principal_id") if isinstance(caller, dict) else None
+        return found if isinstance(found, str) and found else None
+
+    @property
+    def access_key_id(self) -> str | None:
+        """The access key the alert is about or was used (``context["access_key"]``, else the
+        CloudTrail caller's key)."""
+        for name in ("access_key", "caller"):
+            found = self.context.get(name)
+            key = found.get("access_key_id") if isinstance(found, dict) else None
+            if isinstance(key, str) and key:
+                return key
+        return None
 
 
 class Mode(StrEnum):

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import escalation
+from bot.context.job import after_delivery
 from bot.correlation import Correlation, correlate
 from bot.decisions import Decisions, Refusal
 from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
@@ -342,6 +343,7 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
         # Delivered: a failure to say so must not make SQS retry the record (a repeat would be
         # counted); the claim then ends with its lease, and a late duplicate only counts as a repeat.
         _after_post(rt, alert, record_id, lambda: rt.store.complete_event(alert.id))
+    after_delivery(rt, alert, outcome)  # "what changed?": index it as open, queue its context job
     rt.count(outcome)
     _publish(alert, raw, rt)
     if own and batch.flush():

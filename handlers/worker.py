@@ -4,7 +4,8 @@ Every job is checked first (``job_refusal``: sealed by the bot, actor in ``polic
 refused one is audited and dropped. Remediation jobs (execute, undo, dry run) go to
 ``bot.approval.worker.process_job``; a queued ``/ops`` sub-command goes to
 ``bot.commands.answer_job``, which answers through the request's response_url; an alarm graph
-goes to ``bot.graphs.draw.run_graph_job`` (imported on that path only).
+goes to ``bot.graphs.draw.run_graph_job`` (imported on that path only); a ``context`` job (a
+posted alert's "what changed?" reply) goes to ``bot.context.job.run_context_job``.
 
 Partial batch failures (``bot.sqs_batch``): a record whose job raised is reported
 failed, SQS delivers it again after the visibility timeout and, after the queue's
@@ -22,6 +23,7 @@ from bot.approval.jobs import Job, JobKind, job_refusal
 from bot.approval.worker import process_job
 from bot.commands import answer_job
 from bot.config import Settings
+from bot.context.job import run_context_job
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.runtime import Runtime, RuntimeSlot
 from bot.sqs_batch import PartialBatchResponse, body, message_id, process_records
@@ -40,6 +42,8 @@ def job_correlation(job: Job) -> str:
         return job.proposal_id
     if job.kind == JobKind.GRAPH:
         return job.alert_id or "graph"
+    if job.alert_id:
+        return job.alert_id
     words = job.text.split()
     return f"/ops {words[0][:40]}" if words else "/ops"
 
@@ -56,6 +60,8 @@ def run_job(rt: Runtime, job: Job) -> str:
         from bot.graphs.draw import run_graph_job  # alarm graphs only: zlib drawing off other paths
 
         return run_graph_job(rt, job)
+    if job.kind == JobKind.CONTEXT:
+        return run_context_job(rt, job)
     return process_job(rt, job)
 
 

@@ -31,6 +31,17 @@ def _fresh_tag_cache():
     tags.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _no_runbooks_left_over():
+    """``ssm.run-automation`` keeps the runbooks of the last runtime built (a process-wide
+    registry entry, as in a Lambda container): a test that configured some must not make the
+    next one offer them."""
+    from bot.remediations.ssm import configure_runbooks
+
+    yield
+    configure_runbooks([])
+
+
 @pytest.fixture
 def aws():
     """moto's in-process AWS for the duration of one test."""

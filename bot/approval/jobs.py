@@ -5,7 +5,9 @@ re-authorizes before it acts (docs/reliability.md #1). ``execute`` runs an APPRO
 ``undo`` reverts a SUCCEEDED one, ``dry_run`` asks AWS whether a HIGH-risk change would
 succeed and posts the answer with an Approve button, ``command`` answers a slow ``/ops``
 sub-command through its response_url (read-only), ``graph`` draws a CloudWatch alarm's metric
-and uploads it into the alert's thread (``bot.graphs``; queued by the notify side after the post).
+and uploads it into the alert's thread (``bot.graphs``; queued by the notify side after the post),
+``context`` posts a posted alert's "what changed?" reply (``bot.context``, read-only; queued by
+notify as the system actor).
 
 The queue is not trusted: anyone who may ``sqs:SendMessage`` on it could write a job. So
 ``enqueue`` seals every job with an HMAC-SHA256 over its body (``signature``), under a key
@@ -44,6 +46,7 @@ class JobKind(StrEnum):
     DRY_RUN = "dry_run"
     COMMAND = "command"
     GRAPH = "graph"
+    CONTEXT = "context"
 
 
 class Job(BaseModel):
@@ -60,7 +63,8 @@ class Job(BaseModel):
     text: str = ""
     channel: str = ""
     response_url: str | None = None
-    # graph jobs only: the alert, and its message's ts (the thread the image goes to; channel above)
+    # graph and context jobs: the alert (context: whose "what changed?" reply to post, bot.context);
+    # graph jobs: its message's ts (the thread the image goes to; channel above)
     alert_id: str = ""
     thread_ts: str = ""
     # HMAC-SHA256 (hex) of the job without this field, set by ``enqueue`` (see the module doc)
@@ -74,6 +78,8 @@ class Job(BaseModel):
         return cls.model_validate_json(body)
 
     def __repr__(self) -> str:  # keep response_url out of logs and tracebacks
+        if self.alert_id:
+            return f"Job({self.kind.value}, alert={self.alert_id!r}, actor={self.actor.user_id!r})"
         return f"Job({self.kind.value}, proposal={self.proposal_id!r}, actor={self.actor.user_id!r})"
 
     __str__ = __repr__

@@ -86,13 +86,15 @@ def render_all(
     pats = load_event_patterns() if patterns is None else patterns
     # deferred: the generator loads the catalog only when it renders
     from bot.commands import QUERY_PERMISSIONS
+    from bot.context.lookup import CONTEXT_PERMISSIONS
     from bot.routing.tags import TAG_PERMISSIONS
 
     statements = remediation_statements(rems, (*QUERY_PERMISSIONS, *GRAPH_PERMISSIONS))
     return {
         INFRA / "worker-policy.json": _json(worker_statements(statements)),
         INFRA / "member-account-role.yml": _yaml(
-            member_role_template(statements, TAG_PERMISSIONS), "the remediation registry and bot/routing/tags.py"
+            member_role_template(statements, TAG_PERMISSIONS + CONTEXT_PERMISSIONS),
+            "the remediation registry, bot/routing/tags.py and bot/context/lookup.py",
         ),
         INFRA / "eventbridge-rules.yml": _yaml(rules_fragment(pats), "bot.sources.event_patterns()"),
         INFRA / "eventbridge-forwarder.yml": _yaml(forwarder_template(pats), "bot.sources.event_patterns()"),

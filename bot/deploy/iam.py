@@ -130,9 +130,11 @@ def exempt_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _member_trust(principal_param: str, actions: list[str], sid: str, source_identity: bool) -> dict[str, Any]:
-    """Only ``principal_param``'s role, with the ExternalId, from inside the organization; the
-    remediation role also only with a SourceIdentity (the Slack user who clicked)."""
+def _member_trust(
+    principal_param: str | list[str], actions: list[str], sid: str, source_identity: bool
+) -> dict[str, Any]:
+    """Only ``principal_param``'s role (or roles), with the ExternalId, from inside the
+    organization; the remediation role also only with a SourceIdentity (the Slack user who clicked)."""
     condition: dict[str, Any] = {
         "StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}, "aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
     }
@@ -144,7 +146,11 @@ def _member_trust(principal_param: str, actions: list[str], sid: str, source_ide
             {
                 "Sid": sid,
                 "Effect": "Allow",
-                "Principal": {"AWS": {"Ref": principal_param}},
+                "Principal": {
+                    "AWS": [{"Ref": p} for p in principal_param]
+                    if isinstance(principal_param, list)
+                    else {"Ref": principal_param}
+                },
                 "Action": actions if len(actions) > 1 else actions[0],
                 "Condition": condition,
             }
@@ -159,8 +165,9 @@ def member_role_template(statements: list[dict[str, Any]], read_actions: Iterabl
 
     ``EventOpsMemberRole``: only the bot's worker role, only with the ExternalId;
     ``sts:SetSourceIdentity`` so CloudTrail in the member account records the Slack user who
-    clicked. ``EventOpsMemberReadRole`` (when ``read_actions``): only the notify role, with the
-    same ExternalId, for read-only lookups (tag enrichment) and nothing else.
+    clicked. ``EventOpsMemberReadRole`` (when ``read_actions``): only the notify and worker roles,
+    with the same ExternalId, for read-only lookups (tag enrichment in notify, the CloudTrail
+    changes of a "what changed?" reply in the worker: ``bot.context``) and nothing else.
     """
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -237,10 +244,10 @@ def member_role_template(statements: list[dict[str, Any]], read_actions: Iterabl
             "Type": "AWS::IAM::Role",
             "Properties": {
                 "RoleName": {"Ref": "ReadRoleName"},
-                "Description": "Assumed by the EventOps notify function for read-only lookups (tags)",
+                "Description": "Assumed by EventOps notify (tags) and worker (CloudTrail changes) for read-only lookups",
                 "MaxSessionDuration": 3600,
                 "AssumeRolePolicyDocument": _member_trust(
-                    "NotifyRoleArn", ["sts:AssumeRole"], "EventOpsNotifyOnly", False
+                    ["NotifyRoleArn", "BotRoleArn"], ["sts:AssumeRole"], "EventOpsNotifyAndWorkerOnly", False
                 ),
                 "Policies": [
                     {

@@ -581,13 +581,20 @@ class CloudTrailParser(Parser):
             resources=finding.resources,
             fields=fields,
             links=console.keep(*finding.links, console.cloudtrail_event(region, d.event_id or "")),
-            context=finding.context,
-            principal=d.user_identity.principal_id or d.user_identity.arn or "",
-            access_key_id=d.user_identity.access_key_id or "",
+            context=finding.context if d.error_code else {**finding.context, **_caller(d)},
             problems=[f"cloudtrail:{finding.rule}", f"cloudtrail-call:{d.event_name}"]
             + (["cloudtrail:root-call"] if root and finding.rule != "root-call" else []),
             active=finding.active,
         )
+
+
+def _caller(d: ApiCall) -> dict[str, Any]:
+    """``context["caller"]``: the caller's ARN, principal id and access key, for "Also open"
+    (``bot.context``) and correlation (``bot.correlation``)."""
+    ui = d.user_identity
+    fields = (("arn", ui.arn), ("principal_id", ui.principal_id), ("access_key_id", ui.access_key_id))
+    caller = {k: v for k, v in fields if v}
+    return {"caller": caller} if caller else {}
 
 
 def _filter(names: tuple[str, ...]) -> dict[str, Any]:

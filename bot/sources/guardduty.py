@@ -147,6 +147,8 @@ class GuardDutyParser(Parser):
         key = finding.resource.access_key_details
         if key and key.access_key_id and arns.ACCESS_KEY_ID_RE.match(key.access_key_id):
             context["access_key"] = {"access_key_id": key.access_key_id, "user_name": key.user_name}
+        if key and key.principal_id:  # who used it: correlation groups by principal (bot.correlation)
+            context["caller"] = {"principal_id": key.principal_id}
         action = finding.service.action
         fields = {
             "Finding type": finding.type,
@@ -163,8 +165,6 @@ class GuardDutyParser(Parser):
             ctx,
             self.kind,
             fingerprint=Alert.make_fingerprint(self.kind, account, region, finding.id),
-            principal=(key.principal_id or "") if key else "",
-            access_key_id=(key.access_key_id or "") if key else "",
             title=finding.title or finding.type,
             summary=finding.description,
             severity=severity_for(finding.severity),

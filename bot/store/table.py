@@ -79,6 +79,20 @@ STORMHELD#<channel>#<bucket>      COUNTER   … counted while the storm was snoo
 STORMMSG#<channel>#<bucket>       VALUE     "<channel id> <ts>" of the summary   2 buckets
 STORMEX#<channel>#<bucket>        VALUE     JSON list of its example titles      2 buckets
   set_storm_message ← pipeline              storm_message, storm_examples ← messages
+OPEN#<res|principal|key>:<value>  <alert    ``bot.context`` reference of an      dedup window
+                                  id>       open alert (source, title, severity,
+                                            channel, ts, link)
+  index_open_alert ← bot.context (notify,   open_alerts ← bot.context (worker context
+  one BatchWriteItem per alert)             job: one Query per key, Limit 10)
+CTXCACHE#<acct>#<region>#<res key> VALUE    JSON list of the resource's recent   context cache
+                                            CloudTrail writes                    minutes
+  set_context_changes ← bot.context         context_changes ← bot.context
+CTXDONE#<alert id>                VALUE     "1": its context reply was posted    1 day
+  claim_context_reply, release_context_     claim_context_reply (conditional write)
+  reply ← bot.context (worker)
+CTXRATE#<account>#<minute>        COUNTER   CloudTrail LookupEvents calls made   1 hour
+                                            for context that minute
+  count_context_lookup ← bot.context        count_context_lookup (returns the new count)
 STRANGER#<account id>             SEEN      count, last_seen of events from an   7 days after the
                                             account not in ``accounts:``         last one
   record_unconfigured_account ← pipeline    unconfigured_accounts ← commands.doctor
@@ -1158,6 +1172,55 @@ class Store:
     def last_housekeeping_run(self) -> float | None:
         raw = self._get_value("HEARTBEAT#housekeeping")
         return float(raw) if raw else None
+
+    # --- "what changed?" context (bot.context) --------------------------------------------
+    def index_open_alert(self, keys: Sequence[str], alert_id: str, ref: dict[str, Any], ttl_s: int) -> None:
+        """Remember an open alert under each of ``keys`` (``res:<resource key>``,
+        ``principal:<arn>``, ``key:<access key id>``): one BatchWriteItem."""
+        expires = _n(_now() + ttl_s)
+        data = _s(json.dumps(ref, default=str))
+        items = [{"pk": _s(f"OPEN#{k}"), "sk": _s(alert_id), "data": data, "ttl": expires} for k in dict.fromkeys(keys)]
+        if items:
+            self._batch_put(items, "open-alert index items")
+
+    def open_alerts(self, key: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The open alerts indexed under ``key`` (unexpired), at most ``limit``: one Query."""
+        resp = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": _s(f"OPEN#{key}")},
+            Limit=limit,
+        )
+        now, out = _now(), []
+        for item in resp.get("Items", []):
+            if float(item.get("ttl", {"N": "0"})["N"]) < now:
+                continue
+            try:
+                ref = json.loads(item["data"]["S"])
+            except (KeyError, ValueError):
+                continue
+            if isinstance(ref, dict):
+                out.append({**ref, "alert_id": item["sk"]["S"]})
+        return out
+
+    def context_changes(self, account: str, region: str, resource_key: str) -> str | None:
+        """The cached JSON of a resource's recent CloudTrail writes, while fresh."""
+        return self._get_value(f"CTXCACHE#{account}#{region}#{resource_key}")
+
+    def set_context_changes(self, account: str, region: str, resource_key: str, changes: str, ttl_s: int) -> None:
+        self._put_value(f"CTXCACHE#{account}#{region}#{resource_key}", changes, ttl_s=max(1, ttl_s))
+
+    def claim_context_reply(self, alert_id: str) -> bool:
+        """True once per alert: its context reply is posted once, however often the job runs."""
+        return self._put_value(f"CTXDONE#{alert_id}", "1", ttl_s=86400, only_if_absent=True)
+
+    def release_context_reply(self, alert_id: str) -> None:
+        """The reply failed to post: let the job's retry post it."""
+        self.client.delete_item(TableName=self.table, Key={"pk": _s(f"CTXDONE#{alert_id}"), "sk": _s("VALUE")})
+
+    def count_context_lookup(self, account: str) -> int:
+        """Count one CloudTrail LookupEvents for context in ``account`` this minute; the new count."""
+        return self._incr(f"CTXRATE#{account}#{int(_now() // 60)}", ttl_s=3600)
 
     # --- events from unconfigured accounts (bot.pipeline → /ops doctor) -------------------
     def record_unconfigured_account(self, account: str) -> None:

@@ -25,7 +25,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from bot.approval.jobs import Job, JobKind, enqueue
-from bot.config import Graphs
+from bot.config import ContextConfig, Graphs
 from bot.graphs.png import BREACH, LINE, THRESHOLD, line_chart, read_png
 from bot.models import Actor
 from tests.approval.world import ACCOUNT, World, make_config, slack_fake, world_in
@@ -39,7 +39,9 @@ GRAPHS_ON = Graphs(enabled=True, window_minutes=60)
 @pytest.fixture
 def world(request) -> Iterator[World]:
     marker = request.node.get_closest_marker("config")
-    config = make_config(**(marker.args[0] if marker else {"graphs": GRAPHS_ON}))
+    # "what changed?" context jobs (bot.context, tested in tests/context) are off: the jobs queue
+    # here holds what the graph path queues, and nothing else
+    config = make_config(context=ContextConfig(enabled=False), **(marker.args[0] if marker else {"graphs": GRAPHS_ON}))
     with mock_aws(), slack_fake() as slack, world_in(slack, config) as w:
         yield w
 

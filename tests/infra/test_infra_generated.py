@@ -97,20 +97,22 @@ def test_read_and_change_are_separate_statements():
     ]
 
 
-def test_member_read_role_trusts_only_notify_and_only_reads_tags(cfn_yaml):
+def test_member_read_role_trusts_only_notify_and_the_worker_and_only_reads(cfn_yaml):
+    from bot.context.lookup import CONTEXT_PERMISSIONS
     from bot.routing.tags import TAG_PERMISSIONS
 
     template = cfn_yaml(INFRA / "member-account-role.yml")
     props = template["Resources"]["EventOpsMemberReadRole"]["Properties"]
     (stmt,) = props["AssumeRolePolicyDocument"]["Statement"]
-    assert stmt["Principal"] == {"AWS": {"Ref": "NotifyRoleArn"}}
+    # notify (tag lookups) and the worker ("what changed?": CloudTrail LookupEvents)
+    assert stmt["Principal"] == {"AWS": [{"Ref": "NotifyRoleArn"}, {"Ref": "BotRoleArn"}]}
     assert stmt["Action"] == "sts:AssumeRole"  # no SourceIdentity: nobody clicked
     assert stmt["Condition"] == {
         "StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}, "aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
     }
     (policy,) = props["Policies"]
     (grant,) = policy["PolicyDocument"]["Statement"]
-    assert sorted(grant["Action"]) == sorted(TAG_PERMISSIONS)
+    assert sorted(grant["Action"]) == sorted(TAG_PERMISSIONS + CONTEXT_PERMISSIONS)
     assert all(is_read_only(a) for a in grant["Action"])
 
 

@@ -29,6 +29,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat.getPermalink": set(),  # needs no scope
     "usergroups.users.list": {"usergroups:read"},
     "views.publish": set(),  # needs no scope (the App Home tab)
+    "views.open": set(),  # needs no scope (modals, with a click's trigger_id)
     # WebClient.files_upload_v2: files.getUploadURLExternal + files.completeUploadExternal (alarm graphs)
     "files.upload.v2": {"files:write"},
 }

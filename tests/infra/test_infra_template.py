@@ -307,15 +307,20 @@ def test_worker_remediation_policy_is_the_generated_file(packaged_template):
     assert not other_roles, f"only the worker may run remediations: {other_roles}"
 
 
-def test_worker_assumes_only_the_member_role_and_notify_only_the_read_role(packaged_template):
-    sts = dict(
-        (r, s) for r, s in statements(packaged_template) if any(a.startswith("sts:") for a in as_list(s["Action"]))
-    )
+def test_worker_assumes_only_the_member_roles_and_notify_only_the_read_role(packaged_template):
+    """The worker: the member role (remediations) and the read role (bot.context's CloudTrail
+    lookups); notify: the read role only (tags)."""
+    sts: dict[str, list[dict]] = {}
+    for r, s in statements(packaged_template):
+        if any(a.startswith("sts:") for a in as_list(s["Action"])):
+            sts.setdefault(r, []).append(s)
     assert sorted(sts) == ["NotifyRole", "WorkerRole"]
-    worker = sts["WorkerRole"]
-    assert sorted(worker["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
-    assert worker["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/eventops-member"}
-    notify = sts["NotifyRole"]
+    worker = {s["Resource"]["Fn::Sub"]: sorted(as_list(s["Action"])) for s in sts["WorkerRole"]}
+    assert worker == {
+        "arn:${AWS::Partition}:iam::*:role/eventops-member": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        "arn:${AWS::Partition}:iam::*:role/eventops-member-read": ["sts:AssumeRole"],
+    }
+    (notify,) = sts["NotifyRole"]
     assert as_list(notify["Action"]) == ["sts:AssumeRole"]
     assert notify["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/eventops-member-read"}
 

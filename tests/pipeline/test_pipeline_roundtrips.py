@@ -170,7 +170,8 @@ def test_a_new_alert_writes_its_proposals_in_one_batch(notify_env, monkeypatch):
     notify_env.send([ev])
     (msg,) = notify_env.top("#ops")
     assert len(written) >= 3  # several offers
-    assert calls["dynamodb.BatchWriteItem"] == 1
+    # one for the proposals, one for the open-alert index of "what changed?" (bot.context)
+    assert calls["dynamodb.BatchWriteItem"] == 2
     buttons = {
         e.get("value")
         for b in msg.blocks

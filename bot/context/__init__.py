@@ -1,0 +1,1 @@
+"""Context on every posted alert ("what changed?") (see ``bot.context.job``)."""
