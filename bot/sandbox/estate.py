@@ -430,6 +430,47 @@ def alarm_event(estate: Estate, account: str = PROD) -> dict[str, Any]:
     return _envelope("aws.cloudwatch", "CloudWatch Alarm State Change", account, detail, [arn])
 
 
+def cloudtrail_history(estate: Estate) -> list[dict[str, Any]]:
+    """What CloudTrail holds about the demo estate before any sample is fired (``EventLog.seed``
+    keywords): the writes "what changed?" shows, one read it must leave out, one write too old."""
+    out: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
+    for acct in estate.accounts.values():
+        who = f"arn:aws:iam::{acct.account}:user/{acct.iam_user or 'alice'}"
+        deploy = f"arn:aws:sts::{acct.account}:assumed-role/terraform-deploy/ci"
+        sg = {"resource": acct.security_group_id, "account": acct.account, "region": estate.region}
+        out += [
+            {**sg, "event_name": "ModifySecurityGroupRules", "at": now - timedelta(hours=2), "arn": who},
+            {
+                **sg,
+                "event_name": "UpdateSecurityGroupRuleDescriptionsIngress",
+                "at": now - timedelta(hours=5),
+                "arn": deploy,
+            },
+            {
+                **sg,
+                "event_name": "DescribeSecurityGroups",
+                "at": now - timedelta(minutes=30),
+                "arn": who,
+                "read_only": True,
+            },
+            {**sg, "event_name": "CreateSecurityGroup", "at": now - timedelta(days=3), "arn": deploy},
+        ]
+        for iid in acct.instances.values():
+            out.append(
+                {
+                    "resource": iid,
+                    "event_name": "ModifyInstanceAttribute",
+                    "at": now - timedelta(hours=3),
+                    "arn": deploy,
+                    "account": acct.account,
+                    "region": estate.region,
+                    "resource_type": "AWS::EC2::Instance",
+                }
+            )
+    return out
+
+
 # name → (builder, one line of help)
 SAMPLES: dict[str, tuple[Any, str]] = {
     "open-port": (open_port_event, "CloudTrail: tcp/22 opened to 0.0.0.0/0 on prod's bastion group"),

@@ -48,9 +48,13 @@ from moto.server import ThreadedMotoServer
 from bot.config import Config, Settings
 from bot.runtime import Runtime, load_checked_config
 from bot.sandbox import estate as demo
+from bot.sandbox.cloudtrail_lookup import EventLog
+from bot.sandbox.cloudtrail_lookup import install as install_lookup_events
 from bot.sandbox.pollers import SqsPoller
 from bot.sandbox.server import APP_ID, ConsoleServer, PortInUseError
 from bot.sandbox.slack_fake import SlackFake, Workspace
+from bot.sources import parse_event
+from bot.sources.base import ParseContext
 
 log = logging.getLogger("eventops.sandbox")
 
@@ -130,6 +134,7 @@ class Sandbox:
         self.options = options or SandboxOptions()
         self.signing_secret = self.options.signing_secret or secrets.token_hex(16)
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
+        self.cloudtrail = EventLog()  # LookupEvents, which moto lacks (bot.sandbox.cloudtrail_lookup)
         self.app_token = f"xapp-1-{APP_ID}-{secrets.randbelow(10**12):012d}-{secrets.token_hex(16)}"
         self.socket_handler: Any = None  # the app's SocketModeHandler, in socket mode
         self.config = load_demo_config(self.options.config_path)
@@ -184,7 +189,10 @@ class Sandbox:
             self.server.socket_mode = socket_mode
         try:
             self._start_moto()
+            install_lookup_events(self.cloudtrail)
             self.estate = demo.seed(self.aws_url, table_name=self.options.table_name)
+            for past in demo.cloudtrail_history(self.estate):
+                self.cloudtrail.seed(**past)
             self._sqs = boto3.client("sqs", region_name=demo.REGION, endpoint_url=self.aws_url)
             self.settings = Settings(
                 table_name=self.options.table_name,
@@ -319,11 +327,23 @@ class Sandbox:
         assert self.estate is not None, "start() first"
         ids = []
         for ev in events:
+            self._record_api_call(ev)
             body = ev if isinstance(ev, str) else json.dumps(ev)
             ids.append(self._sqs.send_message(QueueUrl=self.estate.alerts_queue_url, MessageBody=body)["MessageId"])
             if self.server is not None and isinstance(ev, dict):
                 self.server.note("fire", f"event {ev.get('source')} / {ev.get('detail-type')} → alerts queue")
         return ids
+
+    def _record_api_call(self, event: Any) -> None:
+        """An API call sent in as its EventBridge event happened: CloudTrail has it, under the
+        resources the bot's own parser names (so "what changed?" finds it)."""
+        if not isinstance(event, dict) or event.get("detail-type") != "AWS API Call via CloudTrail":
+            return
+        try:
+            alert = parse_event(event, ParseContext())
+        except Exception:  # noqa: BLE001 - a malformed sample is the bot's to report, not the log's
+            return
+        self.cloudtrail.record_api_call(event, [(r.type, r.id) for r in alert.resources])
 
     def fire(self, request: dict[str, Any]) -> list[str]:
         """``{"sample": name}`` or ``{"events": [...]}`` (or ``{"event": {...}}``) → the alerts queue."""

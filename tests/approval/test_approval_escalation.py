@@ -127,6 +127,8 @@ def test_acknowledged_or_dismissed_before_the_due_time_is_not_escalated(esc_worl
     button = _button(msg, label)
     resp = esc_world.click(button["action_id"], button["value"], ALICE)
     assert resp["statusCode"] == 200
+    if label == "Dismiss":  # Dismiss asks why first (a modal): submitting the form dismisses
+        assert esc_world.submit_view({"reason": "false_positive", "note": ""}, ALICE)["statusCode"] == 200
     decided = esc_world.rt.store.acked_by if label == "Acknowledge" else esc_world.rt.store.dismissed_by
     assert decided(_alert_id(msg)) is not None
 
@@ -152,7 +154,25 @@ def test_snoozed_alert_escalates_only_after_the_snooze(esc_world, monkeypatch):
     assert "<!subteam^S0ONCALL>" in _replies(esc_world, msg.ts)[-1].text
 
 
-def test_two_overlapping_housekeeping_runs_post_each_step_once(esc_world, monkeypatch):
+@pytest.fixture
+def atomic_moto_writes(monkeypatch):
+    """DynamoDB evaluates a condition and writes atomically; moto's in-process backend does not
+    (two threads can both pass the same condition). Make its writes atomic, as the service's are,
+    so the race below tests the bot's conditional write and not moto's lack of locking."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("update_item", "put_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self, *a, _original=original, **kw):
+            with lock:
+                return _original(self, *a, **kw)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)
+
+
+def test_two_overlapping_housekeeping_runs_post_each_step_once(esc_world, monkeypatch, atomic_moto_writes):
     start = time.time()
     _notify(esc_world, _event("guardduty-s3-anonymous-access.json", datetime.now(UTC)))
     msg = _top(esc_world)

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from bot.sandbox.cloudtrail_lookup import EventLog
 
 
 class CloudTrailFake:
     def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+        self.log = EventLog()  # the sandbox's LookupEvents rules (bot.sandbox.cloudtrail_lookup)
         self.requests: list[dict[str, Any]] = []
         self.fail_with: str | None = None  # an error code to answer every lookup with
         fake = self
@@ -52,40 +53,13 @@ class CloudTrailFake:
         self.server.shutdown()
         self.server.server_close()
 
-    def seed(
-        self,
-        resource: str,
-        event_name: str,
-        at: datetime,
-        *,
-        read_only: bool = False,
-        arn: str = "arn:aws:iam::123456789012:user/alice",
-        region: str = "us-east-1",
-    ) -> str:
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.log.events
+
+    def seed(self, resource: str, event_name: str, at: datetime, **kw: Any) -> str:
         """One event on ``resource`` (its name, as CloudTrail indexes it); returns its EventId."""
-        event_id = str(uuid.uuid4())
-        detail = {
-            "eventVersion": "1.08",
-            "userIdentity": {"type": "IAMUser", "arn": arn, "userName": arn.rsplit("/", 1)[-1]},
-            "eventTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "eventName": event_name,
-            "awsRegion": region,
-            "readOnly": read_only,
-            "eventID": event_id,
-        }
-        self.events.append(
-            {
-                "EventId": event_id,
-                "EventName": event_name,
-                "ReadOnly": "true" if read_only else "false",
-                "EventTime": at.timestamp(),
-                "EventSource": "ec2.amazonaws.com",
-                "Username": arn.rsplit("/", 1)[-1],
-                "Resources": [{"ResourceType": "AWS::EC2::SecurityGroup", "ResourceName": resource}],
-                "CloudTrailEvent": json.dumps(detail),
-            }
-        )
-        return event_id
+        return self.log.seed(resource, event_name, at, **kw)
 
     def answer(self, action: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.requests.append({"action": action, **body})
@@ -93,25 +67,4 @@ class CloudTrailFake:
             return 400, {"__type": "UnknownOperationException", "message": action}
         if self.fail_with:
             return 400, {"__type": self.fail_with, "message": "the lookup was refused"}
-        attrs = body.get("LookupAttributes") or []
-        if len(attrs) > 1:
-            return 400, {"__type": "InvalidLookupAttributesException", "message": "one lookup attribute at most"}
-        if int(body.get("MaxResults", 50)) > 50:
-            return 400, {"__type": "InvalidMaxResultsException", "message": "MaxResults is at most 50"}
-        start = float(body.get("StartTime", 0))
-        end = float(body.get("EndTime", datetime.now(UTC).timestamp() + 1))
-        found = [e for e in self.events if start <= e["EventTime"] <= end and _matches(e, attrs)]
-        found.sort(key=lambda e: e["EventTime"], reverse=True)
-        return 200, {"Events": found[: int(body.get("MaxResults", 50))]}
-
-
-def _matches(event: dict[str, Any], attrs: list[dict[str, str]]) -> bool:
-    for attr in attrs:
-        key, value = attr["AttributeKey"], attr["AttributeValue"]
-        if key == "ResourceName" and value not in [r["ResourceName"] for r in event["Resources"]]:
-            return False
-        if key == "ReadOnly" and event["ReadOnly"] != value:
-            return False
-        if key == "EventName" and event["EventName"] != value:
-            return False
-    return True
+        return self.log.lookup(body)
