@@ -174,12 +174,36 @@ class NotifyBatch:
     failed_records: list[str] = field(default_factory=list)
     delivered_ms: list[float] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)  # for the scorecard: one write per batch
+    parsed: dict[str, tuple[Alert, bool]] = field(default_factory=dict)  # record id → bare parse (preclaim)
+    claims: dict[str, EventClaim] = field(default_factory=dict)  # event id → its claim, made for the batch
     decided: dict[str, Decisions] = field(default_factory=dict)  # repeat's alert id → its decisions (bot.decisions)
     maintenance: MaintenanceCache = field(default_factory=MaintenanceCache)  # open windows, read once
 
     def __post_init__(self) -> None:
         if self.tags is None:
             self.tags = TagCache(self.rt.sessions, self.rt.config.accounts)
+
+    def preclaim(self, records: list[tuple[str, Any]]) -> None:
+        """Claim the batch's event ids together (``Store.claim_events``: one TransactWriteItems
+        per 100) before handling them one by one, which then uses these claims instead of one
+        conditional write each. An event that cannot be read here, or a failed batch claim,
+        is simply claimed on its own later: this only saves round trips."""
+        ids: list[str] = []
+        for record_id, raw in records:
+            try:
+                self.parsed[record_id] = _parse_without_tags(raw, self.rt)
+            except Exception as exc:  # noqa: BLE001 - handle_event parses it again and reports it
+                log.debug("record %s: not preclaimed (%s)", record_id, type(exc).__name__)
+                continue
+            ids.append(self.parsed[record_id][0].id)
+        if len(ids) < 2:
+            return
+        cfg = self.rt.config
+        try:
+            self.claims = self.rt.store.claim_events(ids, cfg.dedup.event_id_ttl_hours, claim_lease_s(self.rt))
+        except Exception as exc:  # noqa: BLE001 - each event is claimed on its own instead
+            log.warning("claiming the batch's %d events together failed (%s): one by one", len(ids), exc)
+            self.claims = {}
 
     def parse_context(self) -> ParseContext:
         return ParseContext(lookup_tags=self.tags, account_alias=self.rt.config.alias)
@@ -317,9 +341,13 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
     own = batch is None
     batch = batch or NotifyBatch(rt)
     # The event id needs no tags: claim it before any tag lookup, so a duplicate costs none.
-    bare, wants_tags = _parse_without_tags(raw, rt)
+    pre = batch.parsed.pop(record_id) if record_id in batch.parsed else None
+    bare, wants_tags = pre or _parse_without_tags(raw, rt)
     cfg = rt.config
-    claim = rt.store.claim_event(bare.id, cfg.dedup.event_id_ttl_hours, claim_lease_s(rt))
+    # The batch's claim (preclaim), once: a second record with the same id claims on its own.
+    claim = batch.claims.pop(bare.id, None) or rt.store.claim_event(
+        bare.id, cfg.dedup.event_id_ttl_hours, claim_lease_s(rt)
+    )
     if claim == EventClaim.SEEN:
         rt.count("duplicates_suppressed")
         batch.tally.settled(bare.id, "duplicate")

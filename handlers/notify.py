@@ -43,11 +43,13 @@ def handler(event: dict[str, Any], context: Any) -> PartialBatchResponse:
     rt = runtime()
     rt.time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
     batch = NotifyBatch(rt)
+    bodies = {message_id(r): _body(r) for r in records if isinstance(r, dict)}
+    batch.preclaim(list(bodies.items()))  # the batch's event ids claimed together
 
     def record_handler(record: dict[str, Any]) -> str:
         mid = message_id(record)
         set_correlation(None, sqs_message_id=mid)
-        raw = _body(record)
+        raw = bodies[mid] if mid in bodies else _body(record)
         event_id = raw.get("id") if isinstance(raw, dict) else None
         set_correlation(event_id if isinstance(event_id, str) else None)
         try:

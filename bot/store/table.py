@@ -13,7 +13,8 @@ pk                                sk        value                               
 ================================  ========  ===================================  =================
 EVENT#<event id>                  EVENT     status (in_progress with a lease     dedup setting
                                             until, or done)
-  claim_event, complete_event(s),           claim_event (conditional write),
+  claim_event(s), complete_event(s),        claim_event(s) (conditional write; a batch in
+                                            TransactWriteItems of 100),
   release_event ← pipeline                  ← housekeeping (abandoned claims)
 FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,   dedup window
                                             ts, count, first/last seen, owner,
@@ -151,6 +152,7 @@ round-trip exactly.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 import uuid
@@ -169,6 +171,7 @@ from bot.latency import LatencySummary, histogram, summarize
 from bot.models import Actor, Alert, AuditEntry, MaintenanceWindow, Proposal, ProposalState, Severity
 from bot.store.audit_log import AuditLog, ChainReport, audit_table_name, create_audit_table
 
+log = logging.getLogger("eventops.store")
 AUDIT_PREFIX = "AUDIT#"
 DECISION_TTL_S = 90 * 86400  # first-click records, job markers and results (see the table above)
 STORM_BUCKET_S = 600
@@ -180,6 +183,10 @@ _LATENCY_PK = "LATENCY#delivery"
 _LATENCY_TTL_S = 2 * 3600  # /ops status looks back one hour
 _MAINT_PK = "MAINTENANCE"  # gsi1pk of the maintenance windows not ended yet
 _MAINT_KEEP_S = 30 * 86400  # a window and its held alerts are kept this long after its end
+# An event id may be claimed when nobody has, its record expired, or its claim's lease ran out.
+_EVENT_CLAIMABLE = "attribute_not_exists(pk) OR #ttl < :now OR (#st = :ip AND lease_until < :now)"
+_TX_MAX = 100  # TransactWriteItems takes at most 100 actions
+_TX_ATTEMPTS = 4  # a chunk whose claims keep failing some conditions: each attempt drops those
 _STATS_PREFIX = "STATS#"
 _STATS_TTL_S = 35 * 86400  # /ops report looks back up to 30 days
 _STATS_PER_WRITE = 40  # names per UpdateItem: an update expression is at most 4 KB
@@ -375,7 +382,7 @@ class Store:
                     "lease_until": _n(math.ceil(now + lease_s)),
                     "ttl": _n(now + ttl_hours * 3600),
                 },
-                ConditionExpression="attribute_not_exists(pk) OR #ttl < :now OR (#st = :ip AND lease_until < :now)",
+                ConditionExpression=_EVENT_CLAIMABLE,
                 ExpressionAttributeNames={"#ttl": "ttl", "#st": "status"},
                 ExpressionAttributeValues={":now": _n(now), ":ip": _s("in_progress")},
             )
@@ -387,6 +394,74 @@ class Store:
         if item and item.get("status", {}).get("S") == "in_progress":
             return EventClaim.IN_FLIGHT
         return EventClaim.SEEN
+
+    def claim_events(self, event_ids: Sequence[str], ttl_hours: int, lease_s: float) -> dict[str, EventClaim]:
+        """``claim_event`` for a batch: TransactWriteItems of up to ``_TX_MAX`` conditional puts,
+        so 500 new events cost 5 round trips, not 500. A transaction is all or nothing: when some
+        of its claims fail their condition (duplicates, ones in flight), DynamoDB says which (and
+        returns their items), the rest are claimed again without them. Ids given twice are
+        claimed once (the caller claims the second occurrence itself)."""
+        out: dict[str, EventClaim] = {}
+        ids = list(dict.fromkeys(event_ids))
+        for start in range(0, len(ids), _TX_MAX):
+            pending = ids[start : start + _TX_MAX]
+            for _ in range(_TX_ATTEMPTS):
+                if not pending:
+                    break
+                failed = self._claim_in_one_transaction(pending, ttl_hours, lease_s)
+                if failed is None:  # cancelled for another reason: these are claimed one by one
+                    break
+                for event_id, item in failed.items():
+                    in_flight = item is not None and item.get("status", {}).get("S") == "in_progress"
+                    out[event_id] = EventClaim.IN_FLIGHT if in_flight else EventClaim.SEEN
+                if not failed:
+                    out.update({e: EventClaim.CLAIMED for e in pending})
+                    break
+                pending = [e for e in pending if e not in failed]
+        return out
+
+    def _claim_in_one_transaction(
+        self, event_ids: list[str], ttl_hours: int, lease_s: float
+    ) -> dict[str, dict[str, Any] | None] | None:
+        """One TransactWriteItems of claims; {} when all were made, else the ids whose condition
+        failed (with the item that failed it) — and then none was made; None when DynamoDB
+        cancelled it for another reason (a conflicting transaction, throttling)."""
+        now = _now()
+        puts = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(f"EVENT#{e}"),
+                        "sk": _s("EVENT"),
+                        "status": _s("in_progress"),
+                        "lease_until": _n(math.ceil(now + lease_s)),
+                        "ttl": _n(now + ttl_hours * 3600),
+                    },
+                    "ConditionExpression": _EVENT_CLAIMABLE,
+                    "ExpressionAttributeNames": {"#ttl": "ttl", "#st": "status"},
+                    "ExpressionAttributeValues": {":now": _n(now), ":ip": _s("in_progress")},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            for e in event_ids
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=puts)
+            return {}
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+        failed = {
+            e: r.get("Item")
+            for e, r in zip(event_ids, reasons, strict=False)
+            if r.get("Code") == "ConditionalCheckFailed"
+        }
+        if not failed:
+            log.info("claiming %d events together was cancelled (%s)", len(event_ids), [r.get("Code") for r in reasons])
+            return None
+        return failed
 
     def complete_event(self, event_id: str) -> None:
         """The event is delivered: later deliveries of its id are duplicates until the TTL."""
