@@ -428,10 +428,6 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         decided = decided.model_copy(update={"correlation": corr.describe()})
     if corr.merged:  # one problem: its alerts share one fingerprint, the first message counts them
         alert = alert.model_copy(update={"fingerprint": corr.merged.key})
-    held = maintenance_hold(alert, route, rt, batch.maintenance)  # bot.maintenance: not posted
-    if held is not None:
-        return held
-
     known = batch.has_message.get(alert.fingerprint)
     if known is not None:  # this batch already met the problem's message: no lookup
         batch.decided[alert.id] = decided
@@ -447,6 +443,11 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         batch.has_message[alert.fingerprint] = existing.channel
         batch.decided[alert.id] = decided
         return _repeat(alert, existing.channel, batch, record_id, event_at)
+    # bot.maintenance: a new problem in a window's scope is held, not posted. A problem whose
+    # message exists was counted into it above — its resolution (an alarm back to OK) included.
+    held = maintenance_hold(alert, route, rt, batch.maintenance, decided)
+    if held is not None:
+        return held
     window_s = corr.merged.window_s if corr.merged else _window_s(rt)
     claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
     if claim is None:  # another invocation posted it a moment ago
@@ -627,7 +628,10 @@ def _alarm_graph(rt: Runtime, alert: Alert, channel_id: str, ts: str) -> None:
     if rt.config.graphs.enabled and alert.source_kind == "cloudwatch":
         from bot.graphs import queue_graph  # alarm graphs only: off the other alerts' path
 
-        queue_graph(rt, alert, channel_id, ts)
+        try:
+            queue_graph(rt, alert, channel_id, ts)
+        except Exception as exc:  # noqa: BLE001 - posted already: a graph must never make SQS post it again
+            log.warning("alert %s: alarm graph not queued: %s", alert.id, type(exc).__name__)
 
 
 def hides_severity(alert: Alert, thread: ResourceThread) -> bool:

@@ -39,6 +39,7 @@ _OUTCOME_TITLES = {
     "threaded": "Replied in the thread of its resource's message",
     "storm": "Part of a storm: listed in the storm summary's thread",
     "snoozed": "Held: a snooze covered it",
+    "held": "Held by a maintenance window",
 }
 
 

@@ -35,8 +35,9 @@ class ContextLookupError(EventOpsError):
 def index_keys(alert: Alert) -> list[tuple[str, str]]:
     """(key, why) of what ties ``alert`` to others: its resources, its principal, its access key."""
     keys = [(f"res:{r.key}", "same resource") for r in alert.resources[:2]]
-    if alert.principal:
-        keys.append((f"principal:{alert.principal}", "same principal"))
+    who = alert.principal_id or alert.principal  # the id: CloudTrail and GuardDuty both give it
+    if who:
+        keys.append((f"principal:{who}", "same principal"))
     if alert.access_key_id:
         keys.append((f"key:{alert.access_key_id}", "same access key"))
     return keys[:_INDEX_KEYS_MAX]

@@ -29,9 +29,14 @@ log = logging.getLogger("eventops.graphs")
 def queue_graph(rt: Runtime, alert: Alert, channel_id: str, ts: str) -> bool:
     """After ``alert`` was posted as ``ts`` in ``channel_id``: enqueue its graph job when it is
     a CloudWatch metric alarm in ALARM and graphs are on. Never raises; True when queued."""
-    if not rt.config.graphs.enabled or not wants_graph(alert):
+    try:
+        if not rt.config.graphs.enabled or not wants_graph(alert):
+            return False
+        query = alarm_query(alert, rt.config.graphs.window_minutes)
+    except Exception as exc:  # noqa: BLE001 - the alert is posted: an odd event must not undo that
+        log.warning("alert %s: no alarm graph: its alarm could not be read: %s", alert.id, type(exc).__name__)
+        rt.count("graph_skipped")
         return False
-    query = alarm_query(alert, rt.config.graphs.window_minutes)
     if isinstance(query, str):
         log.info("alert %s: no alarm graph: %s", alert.id, query)
         rt.count("graph_skipped")

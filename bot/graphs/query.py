@@ -108,8 +108,12 @@ def alarm_query(alert: Alert, window_minutes: int = 60) -> AlarmQuery | str:
         return "the alarm's metric has no namespace, name or stat"
     if not isinstance(period, int) or isinstance(period, bool) or period <= 0:
         return "the alarm's metric has no period"
+    if period > MAX_PERIOD_S:
+        return f"the alarm's period ({period} s) is longer than CloudWatch allows ({MAX_PERIOD_S} s)"
     dims = metric.get("dimensions") if isinstance(metric.get("dimensions"), dict) else {}
     breach = parse_time(str(ctx.get("breach_at") or "")) or alert.time.astimezone(UTC)
+    if not _EARLIEST < breach < _LATEST:  # an event's time is outside input: a graph needs real dates
+        return f"the breach time {breach.isoformat()} is out of range"
     threshold = ctx.get("threshold")
     return AlarmQuery(
         alarm_name=str(ctx.get("alarm_name") or ""),
@@ -123,6 +127,11 @@ def alarm_query(alert: Alert, window_minutes: int = 60) -> AlarmQuery | str:
         start=breach - timedelta(minutes=window_minutes),
         end=breach + timedelta(seconds=PERIODS_AFTER * period),
     )
+
+
+MAX_PERIOD_S = 86_400  # CloudWatch periods are at most a day (GetMetricData)
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def wants_graph(alert: Alert) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.approval import audit
+from bot.decisions import Decisions
 from bot.maintenance.schedule import occurrence
 from bot.maintenance.scope import Scope, ScopeError, parse_scope
 from bot.models import Actor, Alert, MaintenanceWindow, Route
@@ -110,9 +111,12 @@ def covering(windows: list[tuple[MaintenanceWindow, Scope]], alert: Alert, route
     return next((w for w, scope in windows if scope.covers(alert, route)), None)
 
 
-def hold(alert: Alert, route: Route, rt: Runtime, cache: MaintenanceCache) -> str | None:
+def hold(
+    alert: Alert, route: Route, rt: Runtime, cache: MaintenanceCache, decided: Decisions | None = None
+) -> str | None:
     """Hold ``alert`` when an open window covers it: stored (with a line saying which window
-    held it) and counted into the window, never posted. None when no window covers it."""
+    held it, and ``decided`` with outcome "held" for /ops explain) and counted into the window,
+    never posted. None when no window covers it."""
     windows = cache.open(rt)
     if not windows:
         return None
@@ -121,7 +125,8 @@ def hold(alert: Alert, route: Route, rt: Runtime, cache: MaintenanceCache) -> st
         return None
     note = f"held by maintenance on {window.scope} (id {window.id})"
     held = alert.model_copy(update={"fields": {**alert.fields, FIELD: note}})
-    rt.store.put_alert(held, channel=route.channel)
+    why = f"not posted: {note}; posted or counted when the window ends ({window.ends_at:%Y-%m-%d %H:%M} UTC)"
+    rt.store.put_alert(held, channel=route.channel, decisions=decided.decided("held", why) if decided else None)
     rt.store.hold_alert(window, held, route.channel)
     rt.count("maintenance_held")
     log.info("alert %s held by maintenance window %s (%s)", alert.id, window.id, window.scope)

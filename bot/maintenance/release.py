@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot import escalation
 from bot.aws import remediation_refusal
 from bot.errors import ConflictError, SlackError
 from bot.maintenance.hold import audit_window, open_windows
@@ -68,6 +69,8 @@ def end_window(rt: Runtime, window_id: str, actor: Actor, now: datetime | None =
     if window is None:
         return None
     released = release(rt, window)
+    if released.failed:  # nothing held is lost: the next housekeeping run posts these summaries
+        rt.store.set_release_pending(window, released.failed)
     why = "ended by hand" if not actor.is_system else "its time was up"
     audit_window(rt, window, "MAINTENANCE_ENDED", actor, f"{why}: {released.line()}")
     rt.count("maintenance_ended")
@@ -90,15 +93,34 @@ def housekeep(rt: Runtime, now: datetime | None = None) -> int:
     even before an alert meets them). Returns how many windows it ended."""
     now = now or datetime.now(UTC)
     ended = end_due(rt, now)
+    retry_releases(rt)
     open_windows(rt, now)
     return ended
 
 
-def release(rt: Runtime, window: MaintenanceWindow) -> Released:
-    """Post the window's summaries (one per channel), still-active alerts in their threads."""
+def retry_releases(rt: Runtime) -> int:
+    """Post the summaries an earlier end could not (Slack refused): each pending window's failed
+    channels again; those that fail again stay pending. Returns how many were posted now."""
+    posted = 0
+    for window, channels in rt.store.pending_releases():
+        again = release(rt, window, only=set(channels))
+        posted += len(again.channels)
+        if again.failed:
+            rt.store.set_release_pending(window, again.failed)
+        else:
+            rt.store.clear_release_pending(window.id)
+            log.info("maintenance %s: the summaries left over were posted (%s)", window.id, ", ".join(again.channels))
+    return posted
+
+
+def release(rt: Runtime, window: MaintenanceWindow, only: set[str] | None = None) -> Released:
+    """Post the window's summaries (one per channel; ``only`` those channels), still-active
+    alerts in their threads."""
     out = Released(window)
     per_channel: dict[str, list[HeldAlert]] = {}
     for held in rt.store.held_alerts(window.id):
+        if only is not None and held.channel not in only:
+            continue
         per_channel.setdefault(held.channel, []).append(held)
         out.held += 1
         out.events += held.events
@@ -178,6 +200,7 @@ def post_held(rt: Runtime, alert: Alert, channel: str, channel_id: str, thread_t
     ts = rt.slack.post_reply(channel_id, thread_ts, payload)
     rt.store.mark_message_posted(alert.fingerprint, ts, channel_id)
     rt.store.set_alert_message(alert.id, channel_id, ts)
+    escalation.schedule(rt, alert, route, channel_id, ts)  # released HIGH alerts escalate too; never raises
     for p in proposals:
         try:
             rt.store.save_proposal(

@@ -122,7 +122,7 @@ def _matches(event: dict[str, Any], attrs: list[dict[str, str]]) -> bool:
 def install(log: EventLog) -> None:
     """Answer moto's CloudTrail ``LookupEvents`` (in this process) from ``log``."""
     from moto.cloudtrail.responses import CloudTrailResponse  # the sandbox's AWS: moto, in-process
-    from moto.core.exceptions import JsonRESTError
+    from moto.core.exceptions import JsonRESTError  # moto only where the sandbox installs this
 
     def lookup_events(self: Any) -> str:
         body = json.loads(self.body or "{}")

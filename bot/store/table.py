@@ -124,6 +124,10 @@ MAINT#<window id>                 WINDOW    ``MaintenanceWindow`` JSON; while   
   maintenance.hold (scheduled windows),     (once per batch), commands, App Home;
   end_maintenance (conditional: ends it     maintenance_due ← housekeeping;
   once) ← commands, housekeeping            get_maintenance ← commands
+MAINTRETRY#<window id>            VALUE     an ended window and the channels     ends_at + 30 days
+                                            whose summary failed; gsi1 MAINTRETRY
+  set_release_pending,                      pending_releases (one Query) ← housekeeping
+  clear_release_pending ← maintenance.release
 MAINTHELD#<window id>             <finger-  the newest held Alert JSON of that   ends_at + 30 days
                                   print>    problem, its channel, events held
   hold_alert ← pipeline (maintenance.hold)  held_alerts (one Query) ← maintenance.release
@@ -1460,6 +1464,39 @@ class Store:
             if "LastEvaluatedKey" not in resp:
                 return sorted(out, key=lambda h: h.alert.time)
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def set_release_pending(self, window: MaintenanceWindow, channels: Sequence[str]) -> None:
+        """The ended window's summaries for ``channels`` could not be posted: kept for the next
+        housekeeping run (``pending_releases``), with the window, in gsi1 ``MAINTRETRY``."""
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                "pk": _s(f"MAINTRETRY#{window.id}"),
+                "sk": _s("VALUE"),
+                "data": _s(json.dumps({"window": window.model_dump(mode="json"), "channels": list(channels)})),
+                "gsi1pk": _s("MAINTRETRY"),
+                "gsi1sk": _s(window.id),
+                "ttl": _n(_now() + _MAINT_KEEP_S),
+            },
+        )
+
+    def pending_releases(self, limit: int = 20) -> list[tuple[MaintenanceWindow, list[str]]]:
+        """Ended windows whose summaries still wait to be posted (one Query)."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": _s("MAINTRETRY")},
+            Limit=limit,
+        )
+        out = []
+        for i in resp.get("Items", []):
+            data = json.loads(i["data"]["S"])
+            out.append((MaintenanceWindow.model_validate(data["window"]), [str(c) for c in data["channels"]]))
+        return out
+
+    def clear_release_pending(self, window_id: str) -> None:
+        self.client.delete_item(TableName=self.table, Key={"pk": _s(f"MAINTRETRY#{window_id}"), "sk": _s("VALUE")})
 
     # --- the App Home's reads (bot.home): each one bounded Query or BatchGetItem -----------
     def recent_stored_alerts(self, limit: int = 50) -> list[StoredAlert]:

@@ -136,6 +136,7 @@ def test_an_alert_sharing_only_the_access_key_is_also_open(trail):
         key = gd["detail"]["resource"]["accessKeyDetails"]["accessKeyId"]
         ct = _event("cloudtrail-sg-ingress-open-ssh")
         ct["detail"]["userIdentity"]["accessKeyId"] = key
+        ct["detail"]["userIdentity"]["principalId"] = "AIDAOTHERPRINCIPAL00"  # only the key is shared
         _send(world, gd)
         world.deliver_alerts()
         (gd_msg,) = _top(world)
@@ -147,6 +148,22 @@ def test_an_alert_sharing_only_the_access_key_is_also_open(trail):
         text = _text(reply)
         assert "GuardDuty finding" in text and "same access key" in text
         assert "No write events in that time" in text
+
+
+def test_an_alert_by_the_same_principal_is_also_open(trail):
+    """GuardDuty names the key's owner by principal id only (no ARN); CloudTrail gives both:
+    the id ties them (AIDACKCEVSQ6C2EXAMPLE in both samples; their keys differ)."""
+    with _world() as world:
+        _send(world, _event("guardduty-iam-maliciousipcaller"))
+        world.deliver_alerts()
+        (gd_msg,) = _top(world)
+        _send(world, _event("cloudtrail-sg-ingress-open-ssh"))
+        world.deliver_alerts()
+        world.drain()
+        (ct_msg,) = [m for m in _top(world) if m.ts != gd_msg.ts]
+        (reply,) = _replies(world, ct_msg.ts)
+        text = _text(reply)
+        assert "GuardDuty finding" in text and "same principal" in text, text
 
 
 def test_storms_and_repeats_make_no_lookup(trail):

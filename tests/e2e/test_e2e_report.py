@@ -87,7 +87,9 @@ def test_the_report_counts_events_messages_and_duplicates(ops: Ops) -> None:
     assert re.search(r"noisy-cert\S* \S*: 7 events|noisy-cert.*: 7 events", answer), answer
     assert "×" in answer and "less noise" in answer, answer
     # the message itself shows the repeats: what the report counts is what users saw grouped
-    ops.wait_for(lambda s: "7" in str(next(m for m in s["messages"] if m["ts"] == posted["ts"])["blocks"]) or None)
+    ops.wait_for(
+        lambda s: "seen 7 times" in str(next(m for m in s["messages"] if m["ts"] == posted["ts"])["blocks"]) or None
+    )
 
 
 def test_acknowledge_and_a_verified_remediation_reach_the_report(ops: Ops) -> None:
@@ -115,7 +117,8 @@ def test_a_bad_period_is_a_usage_error(ops: Ops) -> None:
     assert "Looking up" not in answer, answer
 
 
-def test_help_lists_report_and_anyone_allowed_may_read_it(ops: Ops) -> None:
+def test_help_lists_report_and_the_outsider_may_read_it_too(ops: Ops) -> None:
+    """A read-only command, like /ops status: anyone in the workspace's allowed teams may run it."""
     assert "report" in ops.command(OPERATOR, "help")
-    answer = ops.command(OUTSIDER, "report")
-    assert "events →" in answer or "not allowed" in answer.lower(), answer
+    answer = clean(ops.command(OUTSIDER, "report"))
+    assert "events →" in answer, answer

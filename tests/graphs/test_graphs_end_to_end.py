@@ -341,3 +341,22 @@ def test_an_unsealed_graph_job_is_refused(world):
     world.drain()
     assert world.rt.counts["job_refused"] == 1
     assert cloudwatch_calls(world) == []
+
+
+@pytest.mark.parametrize("odd", ["far-future breach", "period of a year"])
+def test_an_odd_alarm_is_posted_once_with_no_graph(world, caplog, odd):
+    """Outside input the graph cannot use (a breach in year 9999, a period CloudWatch refuses)
+    never fails the delivery after the post — which would make SQS post the alert again."""
+    ev = alarm_event()
+    state = ev["detail"]["state"]
+    data = json.loads(state["reasonData"])
+    if odd == "far-future breach":
+        data["startDate"] = "9999-12-31T23:59:59.000+0000"
+    else:
+        ev["detail"]["configuration"]["metrics"][0]["metricStat"]["period"] = 365 * 86400
+    state["reasonData"] = json.dumps(data)
+    deliver(world, ev)  # no batch item failures
+    msg = posted(world)
+    assert world.queued_jobs() == [], "no graph job"
+    assert thread(world, msg) == [], "nothing posted again in its thread"
+    assert any("no alarm graph" in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]

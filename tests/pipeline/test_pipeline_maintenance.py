@@ -156,3 +156,25 @@ def test_a_weekly_start_must_be_a_time_of_day():
                 {**weekly, "weekly": {**weekly["weekly"], "start": "03:00"}},
             )
         )
+
+
+@pytest.mark.config(_config(OPEN_NOW))
+def test_a_summary_slack_refused_is_posted_by_the_next_housekeeping_run(notify_env):
+    """Nothing held is lost when the end's summary post fails: the window is ended (once), the
+    summary waits (MAINTRETRY#), and the next housekeeping run posts it with its alert."""
+    from bot.maintenance.release import end_window, retry_releases
+    from bot.models import Actor
+
+    notify_env.send([event(detail={"n": 1}, resources=["arn:aws:ec2:us-east-1:1:instance/i-held"])])
+    [window] = notify_env.rt.store.active_maintenance()
+    notify_env.slack.fail_next("chat.postMessage", error="channel_not_found")
+    released = end_window(notify_env.rt, window.id, Actor.system())
+    assert released is not None and released.failed == ["#ops"] and notify_env.top("#ops") == []
+    assert [(w.id, chans) for w, chans in notify_env.rt.store.pending_releases()] == [(window.id, ["#ops"])]
+    assert end_window(notify_env.rt, window.id, Actor.system()) is None, "ended once"
+
+    assert retry_releases(notify_env.rt) == 1
+    [summary] = notify_env.top("#ops")
+    assert "Maintenance on account:prod ended" in summary.text and "1 alert held, 1 still active" in summary.text
+    assert notify_env.rt.store.pending_releases() == []
+    assert retry_releases(notify_env.rt) == 0, "posted once"

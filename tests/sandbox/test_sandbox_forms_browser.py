@@ -24,6 +24,7 @@ IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 @pytest.mark.browser
 def test_snooze_form_run_form_and_explain_shortcut_in_chromium(console: Console, tmp_path: Path) -> None:
     executable = chromium()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
     shots = IMAGES if os.environ.get("EVENTOPS_UPDATE_SCREENSHOTS") == "1" else tmp_path / "images"
@@ -70,8 +71,13 @@ def test_snooze_form_run_form_and_explain_shortcut_in_chromium(console: Console,
             expect(form).not_to_be_visible(timeout=10_000)
 
             # 3. Explain with EventOps from the ⋯ menu: an ephemeral explanation
-            alert.locator(".msg-menu summary").click()
-            alert.locator(".msg-menu .shortcut").click()
+            for _ in range(5):  # the console re-renders as replies arrive, closing an open menu
+                alert.locator(".msg-menu summary").click()
+                try:
+                    alert.locator(".msg-menu .shortcut").click(timeout=3_000)
+                    break
+                except PlaywrightTimeout:
+                    continue
             answer = page.locator(".message.ephemeral", has_text="Routing").last
             expect(answer).to_be_visible(timeout=15_000)
             expect(answer).to_contain_text("matched")
