@@ -208,6 +208,12 @@ def _local_commands(sub: Any) -> None:
         action="store_true",
         help="connect the bot to the local Slack over Socket Mode; clicks and commands travel as envelopes",
     )
+    p.add_argument(
+        "--housekeeping-interval",
+        type=float,
+        default=60.0,
+        help="seconds between housekeeping runs (escalations, reminders, expiries; deployed: 5 minutes); 0: none",
+    )
     p.set_defaults(func=_delegate("sandbox"))
 
     p = sub.add_parser("fire", help="send a sample or file event into the running sandbox")

@@ -57,6 +57,7 @@ def sandbox(args: argparse.Namespace) -> int:
         demo=not getattr(args, "no_demo", False),
         signing_secret=settings.slack_signing_secret,
         socket_mode=bool(getattr(args, "socket_mode", False)),
+        housekeeping_interval_s=float(getattr(args, "housekeeping_interval", 60.0)),
     )
     print("EventOps sandbox: starting moto and seeding the demo estate…", flush=True)
     try:

@@ -175,3 +175,34 @@ class SqsPoller:
         if self.on_batch:
             self.on_batch(self.name, len(done), len(failed))
         return len(messages)
+
+
+class Schedule:
+    """What EventBridge Scheduler does for housekeeping, on a thread: call ``fn`` every
+    ``interval_s`` (the first call one interval after ``start``) until ``stop``; a failure is
+    logged and the next tick comes anyway (the deployed schedule retries the same way)."""
+
+    def __init__(self, name: str, interval_s: float, fn: Callable[[], Any]) -> None:
+        self.name, self.interval_s, self.fn = name, interval_s, fn
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"schedule-{name}", daemon=True)
+
+    def start(self) -> Schedule:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.fn()
+            except Exception as exc:  # noqa: BLE001 - a failed run is logged; the schedule goes on
+                log.warning("sandbox: scheduled %s failed: %s: %s", self.name, type(exc).__name__, exc)
+            self.runs += 1
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)

@@ -50,7 +50,7 @@ from bot.runtime import Runtime, load_checked_config
 from bot.sandbox import estate as demo
 from bot.sandbox.cloudtrail_lookup import EventLog
 from bot.sandbox.cloudtrail_lookup import install as install_lookup_events
-from bot.sandbox.pollers import SqsPoller
+from bot.sandbox.pollers import Schedule, SqsPoller
 from bot.sandbox.server import APP_ID, ConsoleServer, PortInUseError
 from bot.sandbox.slack_fake import SlackFake, Workspace
 from bot.sources import parse_event
@@ -86,6 +86,10 @@ class SandboxOptions:
     socket_mode: bool = False
     # How often the app pings the Socket Mode server; a dropped connection is replaced within it.
     socket_ping_interval: float = 2.0
+    # handlers/housekeeping.py every this many seconds, as the deployed schedule runs it every 5
+    # minutes (escalations, reminders, expiries, maintenance ends); 0: never (tests that need it
+    # set it, so other tests' sandboxes are not changed under them by a timer).
+    housekeeping_interval_s: float = 0.0
 
 
 class _MotoServer(ThreadedMotoServer):
@@ -134,6 +138,7 @@ class Sandbox:
         self.options = options or SandboxOptions()
         self.signing_secret = self.options.signing_secret or secrets.token_hex(16)
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
+        self.schedules: list[Schedule] = []
         self.cloudtrail = EventLog()  # LookupEvents, which moto lacks (bot.sandbox.cloudtrail_lookup)
         self.app_token = f"xapp-1-{APP_ID}-{secrets.randbelow(10**12):012d}-{secrets.token_hex(16)}"
         self.socket_handler: Any = None  # the app's SocketModeHandler, in socket mode
@@ -219,6 +224,9 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
+        for schedule in self.schedules:
+            schedule.stop()
+        self.schedules.clear()
         for poller in self.pollers:
             poller.request_stop()
         for poller in self.pollers:
@@ -291,6 +299,20 @@ class Sandbox:
                 continue
             poller = SqsPoller(name, self._sqs, url, module.handler, region=demo.REGION, on_batch=self._on_batch)
             self.pollers.append(poller.start())
+        if self.options.housekeeping_interval_s > 0:
+            housekeeping = self._handler_module("housekeeping")
+            if housekeeping is not None:
+                tick = self._housekeeping_tick(housekeeping)
+                self.schedules.append(Schedule("housekeeping", self.options.housekeeping_interval_s, tick).start())
+
+    def _housekeeping_tick(self, module: ModuleType) -> Callable[[], None]:
+        def tick() -> None:
+            summary = module.handler({"task": "housekeeping"}, None)
+            done = {k: v for k, v in summary.items() if v and k != "heartbeat"}
+            if done and self.server is not None:
+                self.server.note("housekeeping", "housekeeping: " + ", ".join(f"{k} {v}" for k, v in done.items()))
+
+        return tick
 
     def _connect_socket_mode(self) -> None:
         """Connect the Bolt app to the fake over Socket Mode, as ``dev --socket-mode`` connects to Slack."""
