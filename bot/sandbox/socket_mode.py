@@ -478,13 +478,13 @@ class SocketModeServer:
         if problem is not None:
             status, why = problem
             body = why.encode()
+            with self._cond:  # recorded before the answer: whoever reads the answer sees the record
+                self.refused.append(why)
             conn.sock.sendall(
                 f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
                 f"Connection: close\r\n\r\n".encode()
                 + body
             )
-            with self._cond:
-                self.refused.append(why)
             return False
         conn.sock.sendall(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
