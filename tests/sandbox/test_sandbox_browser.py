@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sandbox_helpers import Console, button
@@ -32,6 +35,40 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REVOKE = "Revoke open ingress rule"
+
+
+def shots_dir(committed: Path, tmp_path: Path) -> Path:
+    """Where a test's screenshots go: ``committed`` (docs/…) when EVENTOPS_UPDATE_SCREENSHOTS=1,
+    else a temporary folder, so a test run leaves the tree clean."""
+    out = committed if os.environ.get("EVENTOPS_UPDATE_SCREENSHOTS") == "1" else tmp_path / "shots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@contextmanager
+def console_page(url: str, tmp_path: Path) -> Iterator[Any]:
+    """Debian's Chromium (a fresh profile) on the console at ``url``; the test fails afterwards
+    if the page raised any JavaScript error."""
+    executable = chromium()
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=executable,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1440, "height": 1000},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url)
+            yield page
+        finally:
+            context.close()
+    assert not errors, f"JavaScript errors in the console: {errors}"
 
 
 def chromium() -> str:

@@ -6,7 +6,6 @@ the <img> in the thread. Screenshot: docs/images/alarm-graph.png when EVENTOPS_U
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 from sandbox_helpers import Console, find_message
-from test_sandbox_browser import CHROMIUM_ARGS, chromium
+from test_sandbox_browser import console_page, shots_dir
 
 from bot.graphs.png import BREACH, LINE, read_png
 
@@ -75,38 +74,21 @@ def test_an_unknown_file_is_a_404(console: Console) -> None:
 
 @pytest.mark.browser
 def test_the_console_shows_the_graph_in_the_thread(console: Console, tmp_path: Path) -> None:
-    executable = chromium()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     alert = console.wait_for(lambda s: find_message(s, "Alarm:"))
     graph_reply(console, alert)
-    shots = IMAGES if os.environ.get("EVENTOPS_UPDATE_SCREENSHOTS") == "1" else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=executable,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1440, "height": 1000},
-        )
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(console.sandbox.url)
-            page.locator("#channels a[data-name='team-payments']").click()
-            msg = page.locator(".message", has_text="Alarm:").first
-            expect(msg).to_be_visible(timeout=20_000)
-            msg.locator(".replies").click()
-            img = page.locator("#thread .bk-file-image img").first
-            expect(img).to_be_visible(timeout=10_000)
-            # loaded and decoded by the browser: the real PNG's size, not a broken-image icon
-            page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
-            assert img.evaluate("el => [el.naturalWidth, el.naturalHeight]") == [600, 300]
-            expect(page.locator("#thread")).to_contain_text("CPUUtilization")
-            page.screenshot(path=str(shots / "alarm-graph.png"))
-        finally:
-            context.close()
-    assert not errors, f"JavaScript errors in the console: {errors}"
+    shots = shots_dir(IMAGES, tmp_path)
+    with console_page(console.sandbox.url, tmp_path) as page:
+        page.locator("#channels a[data-name='team-payments']").click()
+        msg = page.locator(".message", has_text="Alarm:").first
+        expect(msg).to_be_visible(timeout=20_000)
+        msg.locator(".replies").click()
+        img = page.locator("#thread .bk-file-image img").first
+        expect(img).to_be_visible(timeout=10_000)
+        # loaded and decoded by the browser: the real PNG's size, not a broken-image icon
+        page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
+        assert img.evaluate("el => [el.naturalWidth, el.naturalHeight]") == [600, 300]
+        expect(page.locator("#thread")).to_contain_text("CPUUtilization")
+        page.screenshot(path=str(shots / "alarm-graph.png"))
     assert (shots / "alarm-graph.png").stat().st_size > 10_000

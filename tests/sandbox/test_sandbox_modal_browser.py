@@ -8,60 +8,42 @@ EVENTOPS_UPDATE_SCREENSHOTS=1 (as the other console screenshots), else to a temp
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from sandbox_helpers import Console
-from test_sandbox_browser import CHROMIUM_ARGS, chromium
+from test_sandbox_browser import console_page, shots_dir
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 @pytest.mark.browser
 def test_dismiss_form_in_chromium(console: Console, tmp_path: Path) -> None:
-    executable = chromium()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    shots = IMAGES if os.environ.get("EVENTOPS_UPDATE_SCREENSHOTS") == "1" else tmp_path / "images"
-    shots.mkdir(parents=True, exist_ok=True)
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=executable,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1440, "height": 1000},
+    shots = shots_dir(IMAGES, tmp_path)
+    with console_page(console.sandbox.url, tmp_path) as page:
+        alert = page.locator(".message", has_text="opened to the internet").first
+        expect(alert).to_be_visible(timeout=20_000)
+
+        alert.get_by_role("button", name="Dismiss").click()
+        form = page.locator("dialog#modal")
+        expect(form).to_be_visible(timeout=10_000)
+        expect(form.locator("#modal-title")).to_have_text("Dismiss alert")
+        expect(form).to_contain_text("opened to the internet")
+
+        form.get_by_role("button", name="Dismiss").click()  # no reason picked
+        expect(form.locator(".modal-error[data-error-for='reason']")).to_have_text(
+            "Pick why this is not a problem.", timeout=10_000
         )
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(console.sandbox.url)
-            alert = page.locator(".message", has_text="opened to the internet").first
-            expect(alert).to_be_visible(timeout=20_000)
+        form.get_by_label("Accepted risk").check()
+        form.locator("textarea[name='note']").fill("Bastion host: SSH from anywhere is by design")
+        form.screenshot(path=str(shots / "modal-dismiss.png"))
+        form.get_by_role("button", name="Dismiss").click()
 
-            alert.get_by_role("button", name="Dismiss").click()
-            form = page.locator("dialog#modal")
-            expect(form).to_be_visible(timeout=10_000)
-            expect(form.locator("#modal-title")).to_have_text("Dismiss alert")
-            expect(form).to_contain_text("opened to the internet")
-
-            form.get_by_role("button", name="Dismiss").click()  # no reason picked
-            expect(form.locator(".modal-error[data-error-for='reason']")).to_have_text(
-                "Pick why this is not a problem.", timeout=10_000
-            )
-            form.get_by_label("Accepted risk").check()
-            form.locator("textarea[name='note']").fill("Bastion host: SSH from anywhere is by design")
-            form.screenshot(path=str(shots / "modal-dismiss.png"))
-            form.get_by_role("button", name="Dismiss").click()
-
-            expect(form).not_to_be_visible(timeout=10_000)
-            alert = page.locator(".message", has_text="opened to the internet").first
-            expect(alert).to_contain_text("Dismissed by", timeout=15_000)
-            expect(alert).to_contain_text("Accepted risk")
-        finally:
-            context.close()
-    assert not errors, f"JavaScript errors in the console: {errors}"
+        expect(form).not_to_be_visible(timeout=10_000)
+        alert = page.locator(".message", has_text="opened to the internet").first
+        expect(alert).to_contain_text("Dismissed by", timeout=15_000)
+        expect(alert).to_contain_text("Accepted risk")
     dismissed = [e for e in console.sandbox.runtime().store.recent_audit(limit=50) if e.outcome == "DISMISSED"]
     assert [e.result for e in dismissed] == ["reason: Accepted risk: Bastion host: SSH from anywhere is by design"]
