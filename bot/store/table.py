@@ -160,7 +160,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -1217,17 +1217,12 @@ class Store:
                     ":h": _s(f"H{start:%H}" if day.date() == start.date() else "H00"),
                 },
             }
-            while True:
-                resp = self.client.query(**kwargs)
-                for item in resp.get("Items", []):
-                    for name, value in item.items():
-                        if "N" in value and name not in ("ttl",):
-                            counts[name] = counts.get(name, 0) + int(value["N"])
-                        elif name.startswith("t.") and "S" in value:
-                            titles.setdefault(name[2:], value["S"])
-                if "LastEvaluatedKey" not in resp:
-                    break
-                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            for item in self._query_all(kwargs):
+                for name, value in item.items():
+                    if "N" in value and name not in ("ttl",):
+                        counts[name] = counts.get(name, 0) + int(value["N"])
+                    elif name.startswith("t.") and "S" in value:
+                        titles.setdefault(name[2:], value["S"])
             day += timedelta(days=1)
         return counts, titles
 
@@ -1381,13 +1376,7 @@ class Store:
             "ExpressionAttributeValues": {":p": _s(_MAINT_PK), name: _s(key)},
             "Limit": 100,  # a page; windows not ended are few (one scope, one window)
         }
-        out: list[MaintenanceWindow] = []
-        while True:
-            resp = self.client.query(**kwargs)
-            out += [MaintenanceWindow.model_validate_json(i["data"]["S"]) for i in resp.get("Items", [])]
-            if "LastEvaluatedKey" not in resp:
-                return out
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return [MaintenanceWindow.model_validate_json(i["data"]["S"]) for i in self._query_all(kwargs)]
 
     def get_maintenance(self, window_id: str) -> tuple[MaintenanceWindow, bool] | None:
         """A window by id, and whether it is still open (not ended by hand or by housekeeping)."""
@@ -1455,15 +1444,13 @@ class Store:
             "ExpressionAttributeValues": {":p": _s(f"MAINTHELD#{window_id}")},
             "ConsistentRead": True,
         }
-        out: list[HeldAlert] = []
-        while True:
-            resp = self.client.query(**kwargs)
-            for i in resp.get("Items", []):
-                alert = Alert.model_validate_json(i["data"]["S"])
-                out.append(HeldAlert(alert=alert, channel=i["channel"]["S"], events=int(i["events"]["N"])))
-            if "LastEvaluatedKey" not in resp:
-                return sorted(out, key=lambda h: h.alert.time)
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        out = [
+            HeldAlert(
+                alert=Alert.model_validate_json(i["data"]["S"]), channel=i["channel"]["S"], events=int(i["events"]["N"])
+            )
+            for i in self._query_all(kwargs)
+        ]
+        return sorted(out, key=lambda h: h.alert.time)
 
     def set_release_pending(self, window: MaintenanceWindow, channels: Sequence[str]) -> None:
         """The ended window's summaries for ``channels`` could not be posted: kept for the next
@@ -1734,6 +1721,16 @@ class Store:
             raise
 
     # --- internals ------------------------------------------------------------------------
+    def _query_all(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item of a Query, page after page (``kwargs`` as for ``client.query``)."""
+        request = dict(kwargs)
+        while True:
+            resp = self.client.query(**request)
+            yield from resp.get("Items", [])
+            if "LastEvaluatedKey" not in resp:
+                return
+            request["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         resp = self.client.get_item(TableName=self.table, Key={"pk": _s(pk), "sk": _s(sk)}, ConsistentRead=True)
         item = resp.get("Item")
