@@ -292,6 +292,15 @@ class Storm(_Strict):
     threshold_per_minute: int = 20
     # Storm alerts are listed in the summary's thread, this many per reply.
     alerts_per_reply: int = 25
+    # In a channel in a storm, a message's repeat counter is updated at most this often
+    # (chat.update is limited to ~50 a minute per workspace); the count catches up later.
+    update_interval_s: int = 30
+
+
+class Delivery(_Strict):
+    # A notify batch delivers this many channels' alerts at once (each channel's in order, and
+    # Slack's 1 post/s per channel kept); 1 delivers one record after another.
+    parallel_channels: int = Field(default=8, ge=1, le=32)
 
 
 class Publish(_Strict):
@@ -379,6 +388,7 @@ class Config(_Strict):
     blast_radius: BlastRadius = Field(default_factory=BlastRadius)
     dedup: Dedup = Field(default_factory=Dedup)
     storm: Storm = Field(default_factory=Storm)
+    delivery: Delivery = Field(default_factory=Delivery)
     publish: Publish = Field(default_factory=Publish)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
     correlation: list[CorrelationRule] = Field(default_factory=default_correlation)

@@ -44,6 +44,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Config.blast_radius": "Limits on how much the bot may change, whoever asks.",
     "Config.dedup": "Repeats of the same problem update the first message instead of posting again.",
     "Config.storm": "Many alerts at once in one channel are grouped into one summary thread.",
+    "Config.delivery": "How a notify batch delivers: several channels at once.",
     "Config.publish": "Optional copies of each alert: normalized to an EventBridge bus, raw to S3.",
     "Config.snooze_default_minutes": "How long the Snooze button silences an alert's repeats.",
     "Config.runbooks": "SSM Automation runbooks that `ssm.run-automation` may offer.",
@@ -111,6 +112,8 @@ DESCRIPTIONS: dict[str, str] = {
     "Dedup.max_updates_per_channel_per_batch": "Repeats coalesced into at most this many chat.update calls per channel per batch.",
     "Storm.threshold_per_minute": "More new posts than this per channel per minute start a storm summary.",
     "Storm.alerts_per_reply": "Storm alerts are listed in the summary's thread, this many per reply.",
+    "Delivery.parallel_channels": "A notify batch delivers this many channels' alerts at once (threads; each channel's alerts in order, Slack's 1 post/s per channel kept); 1 = one record after another.",
+    "Storm.update_interval_s": "In a channel in a storm, a message's repeat counter is updated at most once per this many seconds (Slack allows ~50 chat.update a minute per workspace); the count catches up on a later batch or housekeeping.",
     "CorrelationRule.name": "Shown by /ops explain and in logs; unique.",
     "CorrelationRule.match": "Which alerts the rule considers (the routing rules' matcher).",
     "CorrelationRule.group_by": "Keys whose values must all be present and equal: account, region, source, type, resource, principal, access_key, finding (a GuardDuty finding id, also from Security Hub's copy).",
@@ -210,7 +213,8 @@ kill_switch: false
 kill_switch_parameter: /eventops/prod/kill-switch
 blast_radius: {max_executions_per_account_per_hour: 10}
 dedup: {window_minutes: 1440, event_id_ttl_hours: 48, max_updates_per_channel_per_batch: 10}
-storm: {threshold_per_minute: 20, alerts_per_reply: 25}
+storm: {threshold_per_minute: 20, alerts_per_reply: 25, update_interval_s: 30}
+delivery: {parallel_channels: 8}
 publish: {bus_name: eventops-alerts, archive_bucket: my-eventops-archive}
 scorecard: {channel: "#ops-leads", days: 7}
 correlation:

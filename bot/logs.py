@@ -29,6 +29,7 @@ Example (a handler module)::
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -59,6 +60,7 @@ def begin_invocation(context: Any, correlation_id: str | None, **keys: Any) -> N
     if logger is None:
         return
     logger.clear_state()
+    logger.thread_safe_clear_keys()
     request_id = getattr(context, "aws_request_id", None)
     logger.append_keys(correlation_id=correlation_id, request_id=request_id if isinstance(request_id, str) else None)
     if keys:
@@ -69,4 +71,7 @@ def set_correlation(correlation_id: str | None, **keys: Any) -> None:
     """Change the correlation id (and ``keys``) for the lines that follow, e.g. per record."""
     if logger is None:
         return
-    logger.append_keys(correlation_id=correlation_id, **keys)
+    if threading.current_thread() is threading.main_thread():
+        logger.append_keys(correlation_id=correlation_id, **keys)
+    else:  # a notify batch delivers several channels at once: each thread's own record
+        logger.thread_safe_append_keys(correlation_id=correlation_id, **keys)

@@ -133,12 +133,14 @@ def alert_buttons(alert_id: str, proposals: list[Proposal]) -> list[Button | Men
 
 
 # --- re-rendering an alert message after repeats and decisions --------------------------------
-def refresh_fingerprint_message(rt: Runtime, fingerprint: str) -> None:
-    """Re-render the first message of a fingerprint with its current count (chat.update)."""
+def refresh_fingerprint_message(rt: Runtime, fingerprint: str, *, patient: bool = True) -> None:
+    """Re-render the first message of a fingerprint with its current count (chat.update).
+    ``patient=False``: a 429 is not waited out (``SlackPoster.update_message``); the message
+    stays dirty for the next refresh."""
     rec = rt.store.get_message(fingerprint)
     if rec is None or not rec.has_message or rec.ts is None:
         return
-    _rerender(rt, rec.owner_id, rec.alert_id, rec.channel, rec.ts, rec)
+    _rerender(rt, rec.owner_id, rec.alert_id, rec.channel, rec.ts, rec, patient=patient)
     rt.store.mark_message_updated(fingerprint, dirty=False)
 
 
@@ -156,7 +158,15 @@ def refresh_alert_message(rt: Runtime, alert_id: str, status: str | None = None)
 
 
 def _rerender(
-    rt: Runtime, owner_id: str, latest_id: str, channel: str, ts: str, rec: Any, status: str | None = None
+    rt: Runtime,
+    owner_id: str,
+    latest_id: str,
+    channel: str,
+    ts: str,
+    rec: Any,
+    status: str | None = None,
+    *,
+    patient: bool = True,
 ) -> None:
     """Render the newest event's content with the owner alert's buttons and the counter."""
     store = rt.store
@@ -179,7 +189,7 @@ def _rerender(
         link_hosts=rt.config.link_hosts,
         related=rec.related if rec else 0,
     )
-    rt.slack.update_message(channel, ts, payload)
+    rt.slack.update_message(channel, ts, payload, patient=patient)
 
 
 # --- status lines ------------------------------------------------------------------------------

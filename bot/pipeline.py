@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from bot.offers import decide_offers
 from bot.redrive import dlq_depths, dlq_summary
 from bot.remediations import remediations
 from bot.remediations.base import fits
-from bot.routing import route as route_alert  # noqa: F401 - re-exported: bot.__main__ (render) imports it from here
+from bot.routing import route as route_alert  # also re-exported: bot.__main__ (render) imports it from here
 from bot.routing import route_traced
 from bot.routing.tags import TagCache
 from bot.runtime import Runtime
@@ -161,7 +162,11 @@ class _Repeats:
 @dataclass
 class NotifyBatch:
     """Per-invocation state: the tag cache, what to send once per batch, and the batch's
-    delivery latencies (``bot.latency``: metrics as they happen, one table write in ``flush``)."""
+    delivery latencies (``bot.latency``: metrics as they happen, one table write in ``flush``).
+
+    The notify handler delivers several channels' records at once (``channel_of``, one thread
+    per lane); ``flush`` runs after them, alone. Per-record state is keyed by record, event,
+    fingerprint or channel, so lanes do not share entries; what two lanes can share is locked."""
 
     rt: Runtime
     tags: TagCache | None = None
@@ -178,6 +183,10 @@ class NotifyBatch:
     claims: dict[str, EventClaim] = field(default_factory=dict)  # event id → its claim, made for the batch
     decided: dict[str, Decisions] = field(default_factory=dict)  # repeat's alert id → its decisions (bot.decisions)
     maintenance: MaintenanceCache = field(default_factory=MaintenanceCache)  # open windows, read once
+    last_updates: dict[str, float] = field(default_factory=dict)  # fingerprint → its message's last chat.update
+    stormy_now: dict[str, bool] = field(default_factory=dict)  # channel → in a storm (for updates)
+    prefetched: dict[str, MessageRecord] = field(default_factory=dict)  # fingerprint → its existing message record
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -204,6 +213,33 @@ class NotifyBatch:
         except Exception as exc:  # noqa: BLE001 - each event is claimed on its own instead
             log.warning("claiming the batch's %d events together failed (%s): one by one", len(ids), exc)
             self.claims = {}
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Read the message records of the batch's problems together (one BatchGetItem per 100
+        fingerprints) so that a repeat of a problem with a message costs no lookup of its own.
+        Only a record that exists is used (``_deliver``): a new problem is looked up live, as
+        the batch may have posted its message or its resource's thread meanwhile."""
+        fingerprints: list[str] = []
+        for alert, _wants_tags in self.parsed.values():
+            corr = correlate(alert, self.rt.config.correlation)
+            fingerprints.append(corr.merged.key if corr.merged else alert.fingerprint)
+        unique = list(dict.fromkeys(fingerprints))
+        now = _now()
+        for i in range(0, len(unique), 100):
+            try:
+                found = self.rt.store.messages_for(unique[i : i + 100])
+            except Exception as exc:  # noqa: BLE001 - each problem is looked up on its own instead
+                log.warning("reading %d message records together failed (%s)", len(unique[i : i + 100]), exc)
+                continue
+            self.prefetched.update({fp: rec for fp, rec in found.items() if not rec.abandoned(now)})
+
+    def channel_of(self, record_id: str) -> str:
+        """The channel the record's event routes to, read from ``preclaim``'s parse (without
+        tags: a route on tags may differ; that costs only order across the two lanes), or ""
+        for a record it could not read. The notify handler delivers one lane per channel."""
+        pre = self.parsed.get(record_id)
+        return route_alert(pre[0], self.rt.config).channel if pre else ""
 
     def parse_context(self) -> ParseContext:
         return ParseContext(lookup_tags=self.tags, account_alias=self.rt.config.alias)
@@ -219,39 +255,67 @@ class NotifyBatch:
 
     def defer_repeat(self, alert: Alert, channel: str, record_id: str, event_at: datetime | None) -> None:
         """Count ``alert`` into its problem's existing message at flush (``_count_repeats``)."""
-        group = self.pending.get(alert.fingerprint)
-        if group is None:
-            group = self.pending[alert.fingerprint] = _Repeats(channel=channel, newest=alert)
-        group.add(alert, record_id, event_at)
+        with self.lock:  # two lanes may meet one problem (a route on tags)
+            group = self.pending.get(alert.fingerprint)
+            if group is None:
+                group = self.pending[alert.fingerprint] = _Repeats(channel=channel, newest=alert)
+            group.add(alert, record_id, event_at)
 
     def _count_repeats(self) -> None:
-        """One conditional write per problem for the batch's repeats of it (summed), the newest
-        event's content stored when it is newer than the message's, then their event claims
-        completed in one BatchWriteItem per 25. A problem whose write fails leaves its events
-        unclaimed and their records failed: SQS redelivers them and they are counted then."""
+        """One conditional write per problem for the batch's repeats of it (summed); the newest
+        events whose content is newer than their message's stored together (one BatchWriteItem
+        per 25); then their event claims completed in one BatchWriteItem per 25. A problem
+        whose count fails leaves its events unclaimed and their records failed: SQS redelivers
+        them and they are counted then."""
         store, done = self.rt.store, []
+        newest: list[tuple[_Repeats, MessageRecord]] = []
         for fp, group in self.pending.items():
             try:
-                rec, newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
-                if newest:
-                    store.put_alert(group.newest, channel=rec.channel, ts=None, decisions=self._grouped(group, rec))
-                    escalation.after_repeat(self.rt, rec, group.newest)  # over, or back; never raises
+                rec, is_newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
             except Exception as exc:  # noqa: BLE001 - these records are retried; the rest goes on
-                log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
-                for event_id in group.event_ids:
-                    self.rt.store.release_event(event_id)
-                self.failed_records.extend(group.record_ids)
+                self._repeats_failed(fp, group, exc)
                 continue
+            if is_newest:
+                newest.append((group, rec))
             done.extend(group.event_ids)
             if rec.has_message:
                 self.repeats[fp] = rec.channel
+                self.last_updates[fp] = rec.last_update
                 self.repeat_times.setdefault(fp, []).extend(group.event_times)
         self.pending.clear()
+        self._store_newest(newest)
         if done:
             try:
                 store.complete_events(done, self.rt.config.dedup.event_id_ttl_hours)
             except Exception as exc:  # noqa: BLE001 - counted already: the claims end with their lease
                 log.warning("completing %d event claims failed (they end with their lease): %s", len(done), exc)
+
+    def _repeats_failed(self, fp: str, group: _Repeats, exc: Exception) -> None:
+        log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
+        for event_id in group.event_ids:
+            self.rt.store.release_event(event_id)
+        self.failed_records.extend(group.record_ids)
+
+    def _store_newest(self, newest: list[tuple[_Repeats, MessageRecord]]) -> None:
+        """Store each counted problem's newest event (its message shows that content), all in
+        one batch write; then the resolution bookkeeping (an alarm back to OK) that reads it.
+        A failed batch write is retried one by one; an alert that cannot be stored is logged
+        (its count is in: retrying the records would count them twice)."""
+        if not newest:
+            return
+        rows = [(g.newest, rec.channel, self._grouped(g, rec)) for g, rec in newest]
+        try:
+            self.rt.store.put_alerts(rows)
+        except Exception as exc:  # noqa: BLE001 - one by one instead
+            log.warning("storing %d newest repeats together failed (%s): one by one", len(rows), exc)
+            for alert, channel, decisions in rows:
+                try:
+                    self.rt.store.put_alert(alert, channel=channel, decisions=decisions)
+                except Exception as one:  # noqa: BLE001 - counted already; only its content is missed
+                    log.error("storing the newest repeat %s failed: %s", alert.id, one)
+                    self.rt.count("bookkeeping_failed")
+        for group, rec in newest:
+            escalation.after_repeat(self.rt, rec, group.newest)  # over, or back; never raises
 
     def _grouped(self, group: _Repeats, rec: MessageRecord) -> Decisions | None:
         """The decisions of a batch's newest repeat of a problem: counted into its message."""
@@ -314,14 +378,25 @@ class NotifyBatch:
         self.delivered_ms = []
 
     def _flush_repeats(self) -> None:
+        """One chat.update per counted message, at most ``max_updates_per_channel_per_batch``
+        per channel; in a channel in a storm, a message updated less than
+        ``storm.update_interval_s`` ago waits. Updates are impatient (a 429 is not waited out,
+        and stops this batch's updates: the limit is per workspace). What is skipped stays
+        dirty: the next batch or housekeeping shows its count."""
         per_channel: dict[str, int] = {}
         cap = self.rt.config.dedup.max_updates_per_channel_per_batch
+        now = _now()
         for fp, channel in self.repeats.items():
             if per_channel.get(channel, 0) >= cap:
                 continue  # left dirty; housekeeping flushes it
+            if now - self.last_updates.get(fp, 0.0) < self.rt.config.storm.update_interval_s and self._stormy(channel):
+                continue  # left dirty: a storm's counters catch up later
             per_channel[channel] = per_channel.get(channel, 0) + 1
             try:
-                refresh_fingerprint_message(self.rt, fp)
+                refresh_fingerprint_message(self.rt, fp, patient=False)
+            except RetryLaterError as exc:
+                log.info("Slack rate-limited message updates; %d left dirty for later: %s", len(self.repeats), exc)
+                break
             except SlackError as exc:
                 log.warning("update of message for %s failed (left for housekeeping): %s", fp, exc)
                 continue
@@ -330,6 +405,18 @@ class NotifyBatch:
                 self.rt.measure(GROUPED_UPDATE_METRIC, latency_ms(at, done))
         self.repeats.clear()
         self.repeat_times.clear()
+        self.last_updates.clear()
+
+    def _stormy(self, channel: str) -> bool:
+        """Is ``channel`` in a storm (more than the threshold of new posts this minute or the
+        one before)? Read once per batch per channel."""
+        if channel not in self.stormy_now:
+            store, threshold = self.rt.store, self.rt.config.storm.threshold_per_minute
+            self.stormy_now[channel] = (
+                store.channel_posts_this_minute(channel) > threshold
+                or store.channel_posts_last_minute(channel) > threshold
+            )
+        return self.stormy_now[channel]
 
 
 def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record_id: str = "") -> str:
@@ -429,6 +516,8 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     if corr.merged:  # one problem: its alerts share one fingerprint, the first message counts them
         alert = alert.model_copy(update={"fingerprint": corr.merged.key})
     known = batch.has_message.get(alert.fingerprint)
+    if known is None and (pre := batch.prefetched.pop(alert.fingerprint, None)) is not None:
+        known = batch.has_message[alert.fingerprint] = pre.channel  # read with the batch's others
     if known is not None:  # this batch already met the problem's message: no lookup
         batch.decided[alert.id] = decided
         return _repeat(alert, known, batch, record_id, event_at)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -75,6 +76,8 @@ class Runtime:
     _secrets: SlackSecrets | None = field(default=None, repr=False)
     _metrics: Any = None
     _kill_cache: tuple[float, bool] | None = None
+    # counts and metrics: a notify batch delivers several channels' alerts at once
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.sessions is None:
@@ -152,24 +155,27 @@ class Runtime:
 
     @property
     def metrics(self) -> Any:
-        if self._metrics is None:
-            from aws_lambda_powertools import Metrics  # powertools metrics: on the first count
+        with self._lock:
+            if self._metrics is None:
+                from aws_lambda_powertools import Metrics  # powertools metrics: on the first count
 
-            self._metrics = Metrics(namespace="EventOps", service=self.settings.service)
-        return self._metrics
+                self._metrics = Metrics(namespace="EventOps", service=self.settings.service)
+            return self._metrics
 
     def count(self, name: str, value: int = 1) -> None:
         """Count in-process (tests, /ops status) and as a CloudWatch EMF metric."""
         from aws_lambda_powertools.metrics import MetricUnit  # loaded with Metrics, on the first count
 
-        self.counts[name] += value
-        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        with self._lock:
+            self.counts[name] += value
+            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
     def measure(self, name: str, milliseconds: float) -> None:
         """One duration sample as a CloudWatch EMF metric (unit Milliseconds)."""
         from aws_lambda_powertools.metrics import MetricUnit  # loaded with Metrics, on the first sample
 
-        self.metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=milliseconds)
+        with self._lock:
+            self.metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=milliseconds)
 
     def flush_metrics(self) -> None:
         """Emit what this invocation counted (EMF); nothing when nothing was counted (an empty

@@ -56,3 +56,20 @@ def process_records(records: object, handle: Callable[[dict[str, Any]], object])
         except Exception:  # noqa: BLE001 - the handler logged why; SQS retries this record
             failures.append({"itemIdentifier": mid})
     return {"batchItemFailures": failures}
+
+
+def process_lanes(
+    lanes: list[list[dict[str, Any]]], handle: Callable[[dict[str, Any]], object], workers: int
+) -> PartialBatchResponse:
+    """``process_records`` for each lane (a list of records handled in order), up to
+    ``workers`` lanes at once in threads: the notify function delivers one lane per channel,
+    so one channel's alerts keep their order while different channels wait on Slack together.
+    Failures come back in the lanes' order. One lane, or ``workers`` 1: no thread at all."""
+    if workers <= 1 or len(lanes) <= 1:
+        return process_records([r for lane in lanes for r in lane], handle)
+    # Threads only for a batch that spans channels: the cold path of one alert does not load them.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(lanes)), thread_name_prefix="lane") as pool:
+        results = list(pool.map(lambda lane: process_records(lane, handle), lanes))
+    return {"batchItemFailures": [f for r in results for f in r["batchItemFailures"]]}

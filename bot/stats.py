@@ -17,6 +17,7 @@ The counter names are the store's attribute names, one namespace per figure::
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -40,17 +41,23 @@ class _Seen:
 
 @dataclass
 class Tally:
-    """One batch's counts; ``counts`` and ``titles`` are what ``Store.record_stats`` writes."""
+    """One batch's counts; ``counts`` and ``titles`` are what ``Store.record_stats`` writes.
+    Thread-safe: a batch delivers several channels' alerts at once (``bot.pipeline``)."""
 
     pending: dict[str, _Seen] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     titles: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def seen(self, alert: Alert, rule: str) -> None:
         """``alert`` was routed by ``rule``: counted when ``settled`` says what became of it."""
         self.pending[alert.id] = _Seen(alert.severity.value, rule or "default", alert.fingerprint, alert.title)
 
     def settled(self, alert_id: str, outcome: str) -> None:
+        with self._lock:
+            self._settled(alert_id, outcome)
+
+    def _settled(self, alert_id: str, outcome: str) -> None:
         if outcome == "duplicate":
             self.counts["d"] += 1
             return

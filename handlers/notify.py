@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.logs import begin_invocation, configure_logging, set_correlation
 from bot.pipeline import NotifyBatch, handle_event
 from bot.runtime import RuntimeSlot
-from bot.sqs_batch import PartialBatchResponse, body, message_id, process_records
+from bot.sqs_batch import PartialBatchResponse, body, message_id, process_lanes
 
 # JSON lines at EVENTOPS_LOG_LEVEL; every line carries the event id as correlation_id.
 logger = configure_logging(Settings.from_env().log_level)
@@ -61,7 +61,11 @@ def handler(event: dict[str, Any], context: Any) -> PartialBatchResponse:
         logger.info("record %s: %s", mid, outcome)
         return outcome
 
-    response = process_records(records, record_handler)
+    # One lane per channel, delivered at once (bot.config Delivery); each lane in order.
+    lanes: dict[str, list[Any]] = {}
+    for record in records if isinstance(records, list) else []:
+        lanes.setdefault(batch.channel_of(message_id(record)), []).append(record)
+    response = process_lanes(list(lanes.values()), record_handler, rt.config.delivery.parallel_channels)
     set_correlation(batch_id, sqs_message_id=None)
     for record_id in batch.flush():
         response["batchItemFailures"].append({"itemIdentifier": record_id})

@@ -15,7 +15,8 @@ end is summarized like any other and the App Home lists it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.approval import audit
@@ -36,11 +37,13 @@ class MaintenanceCache:
     """The windows open during one notify batch, read on the first alert that needs them."""
 
     windows: list[tuple[MaintenanceWindow, Scope]] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def open(self, rt: Runtime) -> list[tuple[MaintenanceWindow, Scope]]:
-        if self.windows is None:
-            self.windows = open_windows(rt)
-        return self.windows
+        with self._lock:  # a batch's channels are delivered at once: one read for all of them
+            if self.windows is None:
+                self.windows = open_windows(rt)
+            return self.windows
 
 
 def read_scope(rt: Runtime, text: str) -> Scope:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from http.client import RemoteDisconnected
@@ -201,7 +202,7 @@ class SlackPoster:
         self._sleep = sleep
         self._last_post: dict[str, float] = {}
         self._paced: set[str] = set()  # channels Slack rate-limited this poster's posts to
-        self._posting_to = ""
+        self._posting = threading.local()  # .channel: where this thread is posting (a batch posts from several)
         self._base = urlsplit(base_url)
         self._retry_handlers: list[RetryHandler] = [
             BudgetedRateLimitRetryHandler(time_left=time_left, margin=margin + timeout, on_limited=self._limited),
@@ -210,6 +211,12 @@ class SlackPoster:
             ),
         ]
         self._client = WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=self._retry_handlers)
+        # Counter refreshes that can wait (``update_message(patient=False)``): 5xx are retried,
+        # a 429 is not waited out; until its Retry-After has passed, they do not call Slack.
+        self._impatient = WebClient(
+            token=token, base_url=base_url, timeout=timeout, retry_handlers=self._retry_handlers[1:]
+        )
+        self._updates_resume_at = 0.0
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -231,13 +238,27 @@ class SlackPoster:
         self._posted(channel_id)
         return channel_id, str(resp["ts"])
 
-    def update_message(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
-        """chat.update: replace the text, blocks and metadata of an existing message."""
+    def update_message(self, channel: str, ts: str, payload: dict[str, Any], *, patient: bool = True) -> None:
+        """chat.update: replace the text, blocks and metadata of an existing message.
+
+        ``patient=False`` is for an update that a later one supersedes (a repeat counter): on a
+        429 it raises ``RetryLaterError`` at once instead of sleeping Retry-After (chat.update's
+        limit is per workspace, so the next update would wait too), and until that Retry-After
+        has passed further impatient updates raise without calling Slack. The caller leaves the
+        message dirty; the next batch or housekeeping shows the count."""
+        if not patient and time.monotonic() < self._updates_resume_at:
+            wait = self._updates_resume_at - time.monotonic()
+            raise RetryLaterError(f"chat.update: rate-limited for {wait:.1f}s more; not sent", retry_after=wait)
         args = _message_args({**payload, "channel": channel})
         args["ts"] = ts
         for key in ("thread_ts", "unfurl_links", "unfurl_media", "reply_broadcast"):
             args.pop(key, None)
-        self._call("chat.update", args)
+        try:
+            self._call("chat.update", args, client=self._client if patient else self._impatient)
+        except RetryLaterError as exc:
+            if not patient:
+                self._updates_resume_at = time.monotonic() + max(exc.retry_after, _RETRY_AFTER_DEFAULT)
+            raise
 
     def post_reply(self, channel: str, thread_ts: str, payload: dict[str, Any]) -> str:
         """chat.postMessage in the thread of ``thread_ts``; returns the reply's ts."""
@@ -352,13 +373,14 @@ class SlackPoster:
     # -- internals -----------------------------------------------------------------------------
 
     def _limited(self, method: str) -> None:
-        if method == "chat.postMessage" and self._posting_to:
-            self._paced.add(self._posting_to)
+        channel = getattr(self._posting, "channel", "")
+        if method == "chat.postMessage" and channel:
+            self._paced.add(channel)
 
     def _pace(self, channel: str) -> None:
         """For a channel Slack rate-limited: wait out the rest of ``pace_s`` since this poster's
         last post to it, when the invocation has the time (else post now: a 429 is handled)."""
-        self._posting_to = channel
+        self._posting.channel = channel
         last = self._last_post.get(channel)
         if last is None or self._pace_s <= 0 or channel not in self._paced:
             return
@@ -372,9 +394,9 @@ class SlackPoster:
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "xox?-***") if self._token else text
 
-    def _call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, method: str, args: dict[str, Any], client: WebClient | None = None) -> dict[str, Any]:
         try:
-            resp = self._client.api_call(method, json=args)
+            resp = (client or self._client).api_call(method, json=args)
         except RetryLaterError:
             raise
         except SlackApiError as exc:

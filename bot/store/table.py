@@ -742,25 +742,13 @@ class Store:
         proposal_ids: list[str] | None = None,
         decisions: Decisions | None = None,
     ) -> None:
-        item: dict[str, Any] = {
-            "pk": _s(f"ALERT#{alert.id}"),
-            "sk": _s("ALERT"),
-            "data": _s(alert.model_dump_json()),
-            "ttl": _n(_now() + 30 * 86400),
-            "gsi1pk": _s("ALERTS"),
-            "gsi1sk": _s(f"{alert.time.isoformat()}#{alert.id}"),
-            "severity": _s(alert.severity.value),
-            "active": {"BOOL": alert.active},
-        }
-        if channel:
-            item["channel"] = _s(channel)
-        if ts:
-            item["ts"] = _s(ts)
-        if proposal_ids:
-            item["proposal_ids"] = {"SS": proposal_ids}
-        if decisions is not None:
-            item["decisions"] = _s(decisions.model_dump_json())
-        self.client.put_item(TableName=self.table, Item=item)
+        self.client.put_item(TableName=self.table, Item=_alert_item(alert, channel, ts, proposal_ids, decisions))
+
+    def put_alerts(self, alerts: Sequence[tuple[Alert, str | None, Decisions | None]]) -> None:
+        """Store several alerts (alert, channel, decisions) with BatchWriteItem, 25 per request:
+        the items ``put_alert`` writes (a batch's newest repeats of its problems). StoreError
+        when DynamoDB leaves some unprocessed after retries."""
+        self._batch_put([_alert_item(a, ch, None, None, d) for a, ch, d in alerts], "alert writes")
 
     def set_alert_status(self, alert_id: str, status: str) -> None:
         """The status line shown on an alert's message ("Acknowledged by …"), kept across re-renders."""
@@ -1069,6 +1057,10 @@ class Store:
         """New posts counted in ``channel`` the minute before this one: a storm outlives the
         minute it started in (the per-minute counter starts again at 0, the storm does not)."""
         return self._counter(f"STORM#{channel}#{int(_now() // 60) - 1}")
+
+    def channel_posts_this_minute(self, channel: str) -> int:
+        """New posts counted in ``channel`` this minute so far (read only)."""
+        return self._counter(f"STORM#{channel}#{int(_now() // 60)}")
 
     def count_storm(self, channel: str, bucket: int, severities: dict[str, int], held: bool = False) -> StormTally:
         """Add a batch's alerts (``severities``: severity → count) to the storm bucket;
@@ -1764,6 +1756,35 @@ def _thread_from_item(item: dict[str, Any]) -> ResourceThread:
         active=item.get("active", {}).get("BOOL", True),
         fingerprint=item.get("fp", {}).get("S", ""),
     )
+
+
+def _alert_item(
+    alert: Alert,
+    channel: str | None,
+    ts: str | None,
+    proposal_ids: list[str] | None,
+    decisions: Decisions | None,
+) -> dict[str, Any]:
+    """The ALERT# item of ``alert``: its JSON, where it was posted, its proposals and decisions."""
+    item: dict[str, Any] = {
+        "pk": _s(f"ALERT#{alert.id}"),
+        "sk": _s("ALERT"),
+        "data": _s(alert.model_dump_json()),
+        "ttl": _n(_now() + 30 * 86400),
+        "gsi1pk": _s("ALERTS"),
+        "gsi1sk": _s(f"{alert.time.isoformat()}#{alert.id}"),
+        "severity": _s(alert.severity.value),
+        "active": {"BOOL": alert.active},
+    }
+    if channel:
+        item["channel"] = _s(channel)
+    if ts:
+        item["ts"] = _s(ts)
+    if proposal_ids:
+        item["proposal_ids"] = {"SS": proposal_ids}
+    if decisions is not None:
+        item["decisions"] = _s(decisions.model_dump_json())
+    return item
 
 
 def _message_from_item(item: dict[str, Any]) -> MessageRecord:
