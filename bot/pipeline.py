@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import escalation
-from bot.context.job import after_delivery
+from bot.context.job import index_open, queue_context
 from bot.correlation import Correlation, correlate
 from bot.decisions import Decisions, Refusal
-from bot.errors import ConflictError, NotFoundError, RetryLaterError, SlackError
+from bot.errors import NotFoundError, RetryLaterError, SlackError
 from bot.latency import DELIVERY_METRIC, GROUPED_UPDATE_METRIC, event_time, latency_ms
 from bot.maintenance.hold import MaintenanceCache
 from bot.maintenance.hold import hold as maintenance_hold
@@ -187,6 +187,7 @@ class NotifyBatch:
     stormy_now: dict[str, bool] = field(default_factory=dict)  # channel → in a storm (for updates)
     prefetched: dict[str, MessageRecord] = field(default_factory=dict)  # fingerprint → its existing message record
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    completed: set[str] = field(default_factory=set)  # alert ids whose claim the post's bookkeeping completed
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -454,11 +455,14 @@ def handle_event(raw: Any, rt: Runtime, batch: NotifyBatch | None = None, record
         rt.store.release_event(alert.id)
         raise
     batch.tally.settled(alert.id, outcome)
-    if outcome != "grouped":  # a repeat's claim is completed when the batch counts it (flush)
+    written = alert.id in batch.completed  # completed and indexed with its post's bookkeeping
+    if outcome != "grouped" and not written:  # a repeat's claim is completed when the batch counts it
         # Delivered: a failure to say so must not make SQS retry the record (a repeat would be
         # counted); the claim then ends with its lease, and a late duplicate only counts as a repeat.
         _after_post(rt, alert, record_id, lambda: rt.store.complete_event(alert.id))
-    after_delivery(rt, alert, outcome)  # "what changed?": index it as open, queue its context job
+    if not written:
+        index_open(rt, alert, outcome)  # "what changed?": index it as open
+    queue_context(rt, alert, outcome)  # … and queue its context job
     rt.count(outcome)
     _publish(alert, raw, rt)
     if own and batch.flush():
@@ -668,18 +672,27 @@ def _post_new(
     batch.delivered(event_at)
 
     def remember() -> None:
-        store.mark_message_posted(alert.fingerprint, ts, channel_id)
-        store.set_alert_message(alert.id, channel_id, ts)
-        if thread_key:
-            store.set_resource_thread(channel, thread_key, ts, thread_ttl_s or _window_s(rt), alert)
-        for i, p in enumerate(proposals):
-            try:
+        # What the post changed, in one TransactWriteItems (bot.store.together), the event's
+        # completion and the open-alert index included (handle_event then skips them).
+        with store.writes_together() as group:
+            store.mark_message_posted(alert.fingerprint, ts, channel_id)
+            store.set_alert_message(alert.id, channel_id, ts)
+            if thread_key:
+                store.set_resource_thread(channel, thread_key, ts, thread_ttl_s or _window_s(rt), alert)
+            for i, p in enumerate(proposals):
                 proposals[i] = store.save_proposal(
                     p.model_copy(update={"message_ts": ts, "channel": channel_id}), ProposalState.PROPOSED, p.version
                 )
-            except ConflictError:
-                proposals[i] = store.get_proposal(p.id)  # someone clicked already; keep their state
-        escalation.schedule(rt, alert, route, channel_id, ts)  # never raises
+            escalation.schedule(rt, alert, route, channel_id, ts)  # never raises
+            store.complete_event(alert.id)
+            index_open(rt, alert, "posted")  # never raises
+            batch.completed.add(alert.id)
+        if group.conflicts:  # someone clicked a proposal already (or wrote first): keep their state
+            for i, p in enumerate(proposals):
+                try:
+                    proposals[i] = store.get_proposal(p.id)
+                except NotFoundError:
+                    continue
 
     if not _after_post(rt, alert, record_id, remember):
         return "posted"

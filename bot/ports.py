@@ -14,11 +14,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from bot.decisions import Decisions
     from bot.latency import LatencySummary
     from bot.models import Actor, Alert, AuditEntry, MaintenanceWindow, Proposal, ProposalState
     from bot.store.audit_log import ChainReport
     from bot.store.table import DueStep, EventClaim, HeldAlert, MessageRecord, ResourceThread, StoredAlert, StormTally
+    from bot.store.together import WriteGroup
 
 
 class StorePort(Protocol):
@@ -65,6 +68,7 @@ class StorePort(Protocol):
         proposal_ids: list[str] | None = None,
         decisions: Decisions | None = None,
     ) -> None: ...
+    def writes_together(self) -> AbstractContextManager[WriteGroup]: ...
     def put_alerts(self, alerts: Sequence[tuple[Alert, str | None, Decisions | None]]) -> None: ...
     def set_alert_status(self, alert_id: str, status: str) -> None: ...
     def set_alert_message(self, alert_id: str, channel: str, ts: str) -> None: ...

@@ -1,7 +1,7 @@
 """Context on every alert: "what changed?", as the alert's first thread reply.
 
 The notify side never waits on CloudTrail. Once an alert is posted (``bot.pipeline`` outcome
-``posted``), ``after_delivery`` indexes it as open (``OPEN#`` in ``bot.store``: by resource,
+``posted``), ``index_open`` indexes it as open (``OPEN#`` in ``bot.store``: by resource,
 principal and access key) and queues a sealed ``context`` job (``bot.approval.jobs``); alerts
 listed in a storm summary, threaded under their resource's message or grouped as repeats are
 indexed (storm, threaded) or nothing (repeats), and never looked up. The worker
@@ -43,18 +43,28 @@ log = logging.getLogger("eventops.context")
 _INDEXED_OUTCOMES = ("posted", "threaded", "storm")
 
 
-def after_delivery(rt: Runtime, alert: Alert, outcome: str) -> None:
-    """Notify, after the alert's outcome is settled: index it as open and, when it got its own
-    message, queue its context job. Never raises: the alert is out whatever happens here."""
-    cfg = rt.config.context
-    if not cfg.enabled or outcome not in _INDEXED_OUTCOMES or not alert.active:
+def index_open(rt: Runtime, alert: Alert, outcome: str) -> None:
+    """Index ``alert`` as open under its resource, principal and access key (``OPEN#``), for
+    the "also open" lines. Never raises."""
+    if not rt.config.context.enabled or outcome not in _INDEXED_OUTCOMES or not alert.active:
         return
     try:
         keys = [k for k, _ in index_keys(alert)]
         if keys:
             rt.store.index_open_alert(keys, alert.id, index_ref(alert), rt.config.dedup.window_minutes * 60)
-        if outcome == "posted" and alert.primary_resource is not None and rt.settings.jobs_queue_url:
-            enqueue(rt, Job(kind=JobKind.CONTEXT, alert_id=alert.id, actor=Actor.system(), correlation_id=alert.id))
+    except Exception as exc:  # noqa: BLE001 - context is extra: the alert is posted already
+        log.warning("alert %s not indexed as open: %s: %s", alert.id, type(exc).__name__, exc)
+        rt.count("context_failed")
+
+
+def queue_context(rt: Runtime, alert: Alert, outcome: str) -> None:
+    """Queue the context job of an alert that got its own message about a resource. Never raises."""
+    if not rt.config.context.enabled or outcome != "posted" or not alert.active:
+        return
+    if alert.primary_resource is None or not rt.settings.jobs_queue_url:
+        return
+    try:
+        enqueue(rt, Job(kind=JobKind.CONTEXT, alert_id=alert.id, actor=Actor.system(), correlation_id=alert.id))
     except Exception as exc:  # noqa: BLE001 - context is extra: the alert is posted already
         log.warning("context for alert %s not queued: %s: %s", alert.id, type(exc).__name__, exc)
         rt.count("context_failed")

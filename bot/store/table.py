@@ -158,9 +158,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -174,6 +176,7 @@ from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.latency import LatencySummary, histogram, summarize
 from bot.models import Actor, Alert, AuditEntry, MaintenanceWindow, Proposal, ProposalState, Severity
 from bot.store.audit_log import AuditLog, ChainReport, audit_table_name, create_audit_table
+from bot.store.together import WriteGroup
 
 log = logging.getLogger("eventops.store")
 AUDIT_PREFIX = "AUDIT#"
@@ -363,9 +366,38 @@ class Store:
     """Repository over the table and its audit table. ``client`` is a boto3 DynamoDB client."""
 
     def __init__(self, client: Any, table_name: str) -> None:
-        self.client = client
+        self._client = client
+        self._local = threading.local()  # .group: this thread's writes_together, if any
         self.table = table_name
         self.audit = AuditLog(client, audit_table_name(table_name))
+
+    @property
+    def client(self) -> Any:
+        """The DynamoDB client: inside ``writes_together`` (this thread's), the group recording writes."""
+        group = getattr(self._local, "group", None)
+        return group if group is not None else self._client
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self._client = value
+
+    @contextmanager
+    def writes_together(self) -> Iterator[WriteGroup]:
+        """The store's writes made in the block (by this thread) go out as one TransactWriteItems
+        when it ends (``bot.store.together``: refused, one by one). Nested: the outer one sends."""
+        outer = getattr(self._local, "group", None)
+        if outer is not None:
+            yield outer
+            return
+        group = self._local.group = WriteGroup(self._client)
+        try:
+            yield group
+        except BaseException:
+            self._local.group = None
+            group.commit()  # what was written before the failure is kept, as without a group
+            raise
+        self._local.group = None
+        group.commit()
 
     # --- event dedup ----------------------------------------------------------------------
     def claim_event(self, event_id: str, ttl_hours: int, lease_s: float) -> EventClaim:

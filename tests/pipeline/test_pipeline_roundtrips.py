@@ -170,8 +170,10 @@ def test_a_new_alert_writes_its_proposals_in_one_batch(notify_env, monkeypatch):
     notify_env.send([ev])
     (msg,) = notify_env.top("#ops")
     assert len(written) >= 3  # several offers
-    # one for the proposals, one for the open-alert index of "what changed?" (bot.context)
-    assert calls["dynamodb.BatchWriteItem"] == 2
+    # one for the proposals before the post; after it, one transaction for the message's ts,
+    # the proposals' message, the schedule, the event's completion and the open-alert index
+    assert calls["dynamodb.BatchWriteItem"] == 1
+    assert calls["dynamodb.TransactWriteItems"] == 1
     buttons = {
         e.get("value")
         for b in msg.blocks
@@ -187,3 +189,46 @@ def test_a_new_alert_writes_its_proposals_in_one_batch(notify_env, monkeypatch):
         same = {"message_ts", "channel", "version", "updated_at"}
         assert got.model_dump(exclude=same) == p.model_dump(exclude=same)
     assert {p.id for p in store.alert_proposals(written[0].alert_id)} == {p.id for p in written}
+
+
+@pytest.mark.config(
+    {"accounts": BASE_CONFIG["accounts"], "routing": {"default": {"channel": "#ops", "mode": "propose"}}}
+)
+def test_a_click_between_the_post_and_its_bookkeeping_keeps_the_clickers_state(notify_env, monkeypatch):
+    """The post's bookkeeping is one TransactWriteItems; when a proposal moved meanwhile (a
+    click on the fresh message), DynamoDB refuses it and every write goes one by one: the
+    rest is written, the clicked proposal keeps the clicker's state."""
+    from bot.models import ProposalState
+
+    store, slack = notify_env.rt.store, notify_env.rt.slack
+    real_post = slack.post
+
+    def post_then_click(payload):
+        out = real_post(payload)
+        (first, *_rest) = store.alert_proposals(payload["metadata"]["event_payload"]["alert_id"])
+        store.save_proposal(first.model_copy(update={"state": ProposalState.DISMISSED}), first.state, first.version)
+        return out
+
+    monkeypatch.setattr(slack, "post", post_then_click)
+    from bot.store.together import WriteGroup
+
+    groups: list[WriteGroup] = []
+    real_commit = WriteGroup.commit
+    monkeypatch.setattr(WriteGroup, "commit", lambda g: (groups.append(g), real_commit(g))[1])
+    ev = json.loads((EVENTS / "guardduty-ec2-cryptocurrency-critical.json").read_text())
+    assert notify_env.send([ev]) == {"batchItemFailures": []}
+    (msg,) = notify_env.top("#ops")
+    (group,) = groups
+    assert not group.together and group.conflicts == 1  # refused together; the clicked one skipped
+    alert_id = msg.metadata["event_payload"]["alert_id"]
+    states = sorted(p.state.value for p in store.alert_proposals(alert_id))
+    assert states.count(ProposalState.DISMISSED.value) == 1
+    assert states.count(ProposalState.PROPOSED.value) == len(states) - 1 >= 2
+    # the rest of the bookkeeping was written one by one
+    stored = store.get_alert(alert_id)
+    assert stored.ts == msg.ts
+    assert store.get_message(stored.alert.fingerprint).has_message
+    assert store.alert_for_message(stored.channel, msg.ts) == alert_id
+    assert all(p.message_ts == msg.ts for p in store.alert_proposals(alert_id) if p.state == ProposalState.PROPOSED)
+    assert notify_env.send([ev]) == {"batchItemFailures": []}  # the same event again: a duplicate
+    assert notify_env.rt.counts["duplicates_suppressed"] == 1
