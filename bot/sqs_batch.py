@@ -61,15 +61,37 @@ def process_records(records: object, handle: Callable[[dict[str, Any]], object])
 def process_lanes(
     lanes: list[list[dict[str, Any]]], handle: Callable[[dict[str, Any]], object], workers: int
 ) -> PartialBatchResponse:
-    """``process_records`` for each lane (a list of records handled in order), up to
-    ``workers`` lanes at once in threads: the notify function delivers one lane per channel,
-    so one channel's alerts keep their order while different channels wait on Slack together.
-    Failures come back in the lanes' order. One lane, or ``workers`` 1: no thread at all."""
+    """``process_records`` over lanes (lists of records, each handled in order), ``workers``
+    threads at once: the notify function makes one lane per channel. A thread takes the lane
+    at the head of the line, handles its next record and puts the lane back at the end, so no
+    lane is handled by two threads at once (a channel's alerts keep their order) and one
+    channel's posts are spaced by the other channels' (Slack takes ~1 post/s per channel) while
+    all wait on Slack together. One lane, or ``workers`` 1: in order, no thread at all."""
     if workers <= 1 or len(lanes) <= 1:
         return process_records([r for lane in lanes for r in lane], handle)
     # Threads only for a batch that spans channels: the cold path of one alert does not load them.
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    from collections import deque
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(lanes)), thread_name_prefix="lane") as pool:
-        results = list(pool.map(lambda lane: process_records(lane, handle), lanes))
-    return {"batchItemFailures": [f for r in results for f in r["batchItemFailures"]]}
+    line = deque(deque(lane) for lane in lanes if lane)
+    lock = threading.Lock()
+    failures: list[ItemFailure] = []
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not line:
+                    return  # the lanes still being handled go on in their own threads
+                lane = line.popleft()
+            failed = process_records([lane.popleft()], handle)["batchItemFailures"]
+            with lock:
+                failures.extend(failed)
+                if lane:
+                    line.append(lane)
+
+    threads = [threading.Thread(target=work, name=f"lane-{i}") for i in range(min(workers, len(line)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"batchItemFailures": failures}
