@@ -50,7 +50,7 @@ from bot.sources import parse_event
 from bot.sources.base import ParseContext
 from bot.stats import Tally
 from bot.store import STORM_BUCKET_S, EventClaim, ResourceThread
-from bot.store.table import MessageRecord
+from bot.store.table import Lookup, LookupResult, MessageRecord
 
 log = logging.getLogger("eventops.pipeline")
 
@@ -188,6 +188,8 @@ class NotifyBatch:
     prefetched: dict[str, MessageRecord] = field(default_factory=dict)  # fingerprint → its existing message record
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     completed: set[str] = field(default_factory=set)  # alert ids whose claim the post's bookkeeping completed
+    looked_up: dict[Lookup, LookupResult] = field(default_factory=dict)  # read for the batch (_prefetch)
+    threads: dict[tuple[str, str], ResourceThread] = field(default_factory=dict)  # (channel, key) → thread it started
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -217,23 +219,34 @@ class NotifyBatch:
         self._prefetch()
 
     def _prefetch(self) -> None:
-        """Read the message records of the batch's problems together (one BatchGetItem per 100
-        fingerprints) so that a repeat of a problem with a message costs no lookup of its own.
-        Only a record that exists is used (``_deliver``): a new problem is looked up live, as
-        the batch may have posted its message or its resource's thread meanwhile."""
-        fingerprints: list[str] = []
-        for alert, _wants_tags in self.parsed.values():
-            corr = correlate(alert, self.rt.config.correlation)
-            fingerprints.append(corr.merged.key if corr.merged else alert.fingerprint)
-        unique = list(dict.fromkeys(fingerprints))
-        now = _now()
-        for i in range(0, len(unique), 100):
-            try:
-                found = self.rt.store.messages_for(unique[i : i + 100])
-            except Exception as exc:  # noqa: BLE001 - each problem is looked up on its own instead
-                log.warning("reading %d message records together failed (%s)", len(unique[i : i + 100]), exc)
+        """What ``_deliver`` looks up for each of the batch's events (its problem's message, its
+        snoozes, its resource's thread), read together: one BatchGetItem per 100 keys, shared
+        keys once. A problem whose message exists is a repeat without a lookup of its own; a new
+        one uses the rest, overlaid with the threads this batch starts (``threads``). An event
+        routed differently once its tags are read finds nothing here and is looked up live."""
+        cfg = self.rt.config
+        requests: dict[str, Lookup] = {}
+        for record_id, (alert, _wants_tags) in self.parsed.items():
+            route = route_alert(alert, cfg)
+            if route.drop:
                 continue
-            self.prefetched.update({fp: rec for fp, rec in found.items() if not rec.abandoned(now)})
+            alias = cfg.alias(alert.account)
+            if alias and not alert.account_alias:
+                alert = alert.model_copy(update={"account_alias": alias})
+            corr = correlate(alert, cfg.correlation)
+            fingerprint = corr.merged.key if corr.merged else alert.fingerprint
+            requests[record_id] = _lookup_request(fingerprint, route, _thread_key(alert, corr))
+        if not requests:
+            return
+        try:
+            found = self.rt.store.lookup_many(list(dict.fromkeys(requests.values())))
+        except Exception as exc:  # noqa: BLE001 - each event is looked up on its own instead
+            log.warning("looking up the batch's %d events together failed (%s)", len(requests), exc)
+            return
+        self.looked_up = found
+        for request, (record, _snoozed, _thread) in found.items():
+            if record is not None:
+                self.prefetched[request.fingerprint] = record
 
     def channel_of(self, record_id: str) -> str:
         """The channel the record's event routes to, read from ``preclaim``'s parse (without
@@ -526,12 +539,14 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         batch.decided[alert.id] = decided
         return _repeat(alert, known, batch, record_id, event_at)
     thread_key = _thread_key(alert, corr)
-    existing, snoozed, thread = store.lookup(
-        alert.fingerprint,
-        [alert.fingerprint, f"rule:{route.rule}", f"channel:{route.channel}"],
-        route.channel,
-        thread_key,
-    )
+    request = _lookup_request(alert.fingerprint, route, thread_key)
+    read = batch.looked_up.get(request)
+    if read is None:
+        existing, snoozed, thread = store.lookup_many([request])[request]
+    else:  # read with the batch's others; a thread this batch started since is newer
+        existing, snoozed, thread = read
+        if thread is None and thread_key:
+            thread = batch.threads.get((route.channel, thread_key))
     if existing is not None:
         batch.has_message[alert.fingerprint] = existing.channel
         batch.decided[alert.id] = decided
@@ -560,6 +575,13 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
         store.drop_message_claim(alert.fingerprint)
         raise
+
+
+def _lookup_request(fingerprint: str, route: Route, thread_key: str | None) -> Lookup:
+    """What ``Store.lookup_many`` reads for an event: its problem's message, the snoozes that
+    cover it (problem, rule, channel), its thread in its channel."""
+    targets = (fingerprint, f"rule:{route.rule}", f"channel:{route.channel}")
+    return Lookup(fingerprint, targets, route.channel, thread_key)
 
 
 def _thread_key(alert: Alert, corr: Correlation) -> str | None:
@@ -664,10 +686,9 @@ def _post_new(
         buttons=alert_buttons(alert.id, proposals),
         link_hosts=rt.config.link_hosts,
     )
-    # Stored before posting, so a button can never point at a proposal that was not saved.
-    if proposals:
-        store.put_proposals(proposals)  # one BatchWriteItem, not one PutItem per offer
-    store.put_alert(alert, channel=channel, proposal_ids=[p.id for p in proposals], decisions=decided)
+    # Stored before posting, so a button can never point at a proposal that was not saved:
+    # the alert and its proposals in one BatchWriteItem.
+    store.put_alert_with_proposals(alert, channel, proposals, decisions=decided)
     channel_id, ts = rt.slack.post(payload)
     batch.delivered(event_at)
 
@@ -679,6 +700,9 @@ def _post_new(
             store.set_alert_message(alert.id, channel_id, ts)
             if thread_key:
                 store.set_resource_thread(channel, thread_key, ts, thread_ttl_s or _window_s(rt), alert)
+                batch.threads[(channel, thread_key)] = ResourceThread(
+                    ts, alert.severity, alert.active, alert.fingerprint
+                )
             for i, p in enumerate(proposals):
                 proposals[i] = store.save_proposal(
                     p.model_copy(update={"message_ts": ts, "channel": channel_id}), ProposalState.PROPOSED, p.version

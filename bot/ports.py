@@ -20,7 +20,17 @@ if TYPE_CHECKING:
     from bot.latency import LatencySummary
     from bot.models import Actor, Alert, AuditEntry, MaintenanceWindow, Proposal, ProposalState
     from bot.store.audit_log import ChainReport
-    from bot.store.table import DueStep, EventClaim, HeldAlert, MessageRecord, ResourceThread, StoredAlert, StormTally
+    from bot.store.table import (
+        DueStep,
+        EventClaim,
+        HeldAlert,
+        Lookup,
+        LookupResult,
+        MessageRecord,
+        ResourceThread,
+        StoredAlert,
+        StormTally,
+    )
     from bot.store.together import WriteGroup
 
 
@@ -69,6 +79,10 @@ class StorePort(Protocol):
         decisions: Decisions | None = None,
     ) -> None: ...
     def writes_together(self) -> AbstractContextManager[WriteGroup]: ...
+    def put_alert_with_proposals(
+        self, alert: Alert, channel: str, proposals: Sequence[Proposal], decisions: Decisions | None = None
+    ) -> None: ...
+    def lookup_many(self, requests: Sequence[Lookup]) -> dict[Lookup, LookupResult]: ...
     def put_alerts(self, alerts: Sequence[tuple[Alert, str | None, Decisions | None]]) -> None: ...
     def set_alert_status(self, alert_id: str, status: str) -> None: ...
     def set_alert_message(self, alert_id: str, channel: str, ts: str) -> None: ...

@@ -257,6 +257,36 @@ class ResourceThread:
     fingerprint: str = ""  # the thread parent's: its message counts the related alerts
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What ``Store.lookup`` reads for one event: its fingerprint's message, its snoozes, the
+    thread of its resource (or correlation group) in its channel."""
+
+    fingerprint: str
+    snooze_targets: tuple[str, ...]
+    channel: str
+    resource_key: str | None
+
+    def keys(self) -> list[str]:
+        """``pk|sk`` of every item it reads."""
+        keys = [f"FP#{self.fingerprint}|MSG"] + [f"SNOOZE#{t}|SNOOZE" for t in self.snooze_targets]
+        if self.resource_key:
+            keys.append(f"RES#{self.channel}#{self.resource_key}|MSG")
+        return keys
+
+    def result(self, live: dict[str, dict[str, Any]], now: float) -> LookupResult:
+        """(message record or None, snoozed?, resource thread or None) from the live items."""
+        fp = live.get(f"FP#{self.fingerprint}")
+        snoozed = any(
+            float(live[f"SNOOZE#{t}"]["until"]["N"]) > now for t in self.snooze_targets if f"SNOOZE#{t}" in live
+        )
+        thread = live.get(f"RES#{self.channel}#{self.resource_key}") if self.resource_key else None
+        record = _message_from_item(fp) if fp else None
+        if record is not None and record.abandoned(now):
+            record = None  # its invocation died before posting: this event posts it (claim_message)
+        return record, snoozed, (_thread_from_item(thread) if thread else None)
+
+
 @dataclass
 class MessageRecord:
     """The Slack message that represents one fingerprint.
@@ -288,6 +318,9 @@ class MessageRecord:
     def abandoned(self, now: float | None = None) -> bool:
         """Claimed by an invocation that is certainly gone (its lease ran out) and never posted."""
         return self.state == MessageState.CLAIMED and 0 < self.claim_until < (now or _now())
+
+
+LookupResult = tuple[MessageRecord | None, bool, ResourceThread | None]
 
 
 @dataclass(frozen=True)
@@ -664,10 +697,31 @@ class Store:
         """One round trip for what the notify side needs to know about a new event: the
         fingerprint's message, whether any of ``snooze_targets`` is snoozed, and the thread of
         the resource's message in ``channel``."""
-        keys = [(f"FP#{fingerprint}", "MSG")] + [(f"SNOOZE#{t}", "SNOOZE") for t in snooze_targets]
-        if resource_key:
-            keys.append((f"RES#{channel}#{resource_key}", "MSG"))
-        request = {self.table: {"Keys": [{"pk": _s(pk), "sk": _s(sk)} for pk, sk in keys], "ConsistentRead": True}}
+        request = Lookup(fingerprint, tuple(snooze_targets), channel, resource_key)
+        return self.lookup_many([request])[request]
+
+    def lookup_many(self, requests: Sequence[Lookup]) -> dict[Lookup, LookupResult]:
+        """``lookup`` for many events at once: their keys (shared ones once) in one consistent
+        BatchGetItem per 100 (a notify batch's, read before its events are handled)."""
+        keys: dict[str, None] = {}
+        for r in requests:
+            keys.update(dict.fromkeys(r.keys()))
+        items: dict[str, dict[str, Any]] = {}
+        pks = list(keys)
+        for i in range(0, len(pks), 100):
+            items.update(self._consistent_get(pks[i : i + 100]))
+        now = _now()
+        live = {pk: it for pk, it in items.items() if "ttl" not in it or float(it["ttl"]["N"]) >= now}
+        return {r: r.result(live, now) for r in requests}
+
+    def _consistent_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
+        """Items by ``pk`` for up to 100 ``pk|sk`` keys, strongly consistent."""
+        request = {
+            self.table: {
+                "Keys": [{"pk": _s(k.split("|", 1)[0]), "sk": _s(k.split("|", 1)[1])} for k in pks],
+                "ConsistentRead": True,
+            }
+        }
         items: dict[str, dict[str, Any]] = {}
         for _ in range(5):
             resp = self.client.batch_get_item(RequestItems=request)
@@ -675,19 +729,9 @@ class Store:
                 items[item["pk"]["S"]] = item
             request = resp.get("UnprocessedKeys") or {}
             if not request:
-                break
+                return items
             time.sleep(0.05)
-        else:
-            raise StoreError("DynamoDB left keys unprocessed five times (throttled)")
-        now = _now()
-        live = {pk: it for pk, it in items.items() if "ttl" not in it or float(it["ttl"]["N"]) >= now}
-        fp = live.get(f"FP#{fingerprint}")
-        snoozed = any(float(live[f"SNOOZE#{t}"]["until"]["N"]) > now for t in snooze_targets if f"SNOOZE#{t}" in live)
-        thread = live.get(f"RES#{channel}#{resource_key}") if resource_key else None
-        record = _message_from_item(fp) if fp else None
-        if record is not None and record.abandoned(now):
-            record = None  # its invocation died before posting: this event posts it (claim_message)
-        return record, snoozed, (_thread_from_item(thread) if thread else None)
+        raise StoreError("DynamoDB left keys unprocessed five times (throttled)")
 
     def mark_message_updated(self, fingerprint: str, dirty: bool) -> None:
         self.client.update_item(
@@ -775,6 +819,15 @@ class Store:
         decisions: Decisions | None = None,
     ) -> None:
         self.client.put_item(TableName=self.table, Item=_alert_item(alert, channel, ts, proposal_ids, decisions))
+
+    def put_alert_with_proposals(
+        self, alert: Alert, channel: str, proposals: Sequence[Proposal], decisions: Decisions | None = None
+    ) -> None:
+        """A new alert and its new proposals in one BatchWriteItem (up to 24 offers): what
+        ``put_proposals`` and ``put_alert`` write, before the message with their buttons is posted."""
+        items = [self._proposal_item(p) for p in proposals]
+        items.append(_alert_item(alert, channel, None, [p.id for p in proposals] or None, decisions))
+        self._batch_put(items, "alert and proposal writes")
 
     def put_alerts(self, alerts: Sequence[tuple[Alert, str | None, Decisions | None]]) -> None:
         """Store several alerts (alert, channel, decisions) with BatchWriteItem, 25 per request:

@@ -164,13 +164,15 @@ def test_a_new_alert_writes_its_proposals_in_one_batch(notify_env, monkeypatch):
     calls = count_aws_calls(notify_env.rt)  # before the store's client is made
     store = notify_env.rt.store
     written: list = []
-    real = store.put_proposals
-    monkeypatch.setattr(store, "put_proposals", lambda ps: (written.extend(ps), real(ps))[1])
+    real = store.put_alert_with_proposals
+    monkeypatch.setattr(
+        store, "put_alert_with_proposals", lambda a, ch, ps, **kw: (written.extend(ps), real(a, ch, ps, **kw))[1]
+    )
     ev = json.loads((EVENTS / "guardduty-ec2-cryptocurrency-critical.json").read_text())
     notify_env.send([ev])
     (msg,) = notify_env.top("#ops")
     assert len(written) >= 3  # several offers
-    # one for the proposals before the post; after it, one transaction for the message's ts,
+    # one for the alert and its proposals before the post; after it, one transaction for the message's ts,
     # the proposals' message, the schedule, the event's completion and the open-alert index
     assert calls["dynamodb.BatchWriteItem"] == 1
     assert calls["dynamodb.TransactWriteItems"] == 1
