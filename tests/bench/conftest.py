@@ -41,6 +41,7 @@ NAMES: dict[str, str] = {
     "ddb_calls_per_storm_event": "<= 0.5",
     "latency_distinct_events_per_s": ">= 30",
     "ddb_calls_per_new_alert": "<= 4",
+    "ddb_calls_per_new_alert_in_batch": "<= 4",
     "latency_ack_p99_ms": "<= 250",
     "cold_first_event_ratio_notify": "<= 1.2",
     "cold_first_request_ratio_slack": "<= 1.2",
