@@ -283,12 +283,16 @@ class NotifyBatch:
         them and they are counted then."""
         store, done = self.rt.store, []
         newest: list[tuple[_Repeats, MessageRecord]] = []
+        together = self._count_together()
         for fp, group in self.pending.items():
-            try:
-                rec, is_newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
-            except Exception as exc:  # noqa: BLE001 - these records are retried; the rest goes on
-                self._repeats_failed(fp, group, exc)
-                continue
+            if fp in together:
+                rec, is_newest = together[fp]
+            else:
+                try:
+                    rec, is_newest = store.bump_message(fp, group.newest.time, group.newest.id, count=group.count)
+                except Exception as exc:  # noqa: BLE001 - these records are retried; the rest goes on
+                    self._repeats_failed(fp, group, exc)
+                    continue
             if is_newest:
                 newest.append((group, rec))
             done.extend(group.event_ids)
@@ -303,6 +307,26 @@ class NotifyBatch:
                 store.complete_events(done, self.rt.config.dedup.event_id_ttl_hours)
             except Exception as exc:  # noqa: BLE001 - counted already: the claims end with their lease
                 log.warning("completing %d event claims failed (they end with their lease): %s", len(done), exc)
+
+    def _count_together(self) -> dict[str, tuple[MessageRecord, bool]]:
+        """The repeats of problems whose records the batch read (``_prefetch``), counted in one
+        TransactWriteItems per 100 (``Store.bump_messages``): fingerprint → (the record as read,
+        whether the batch's newest event is newer than its). The rest, and all of a refused
+        transaction, are counted one by one."""
+        known = {fp: g for fp, g in self.pending.items() if fp in self.prefetched}
+        if len(known) < 2:
+            return {}
+        plan = {
+            fp: (self.prefetched[fp], g.newest.time.isoformat() >= self.prefetched[fp].last_event_time)
+            for fp, g in known.items()
+        }
+        bumps = [(fp, g.count, g.newest.time, g.newest.id, plan[fp][1]) for fp, g in known.items()]
+        try:
+            counted = self.rt.store.bump_messages(bumps)
+        except Exception as exc:  # noqa: BLE001 - one by one instead
+            log.warning("counting %d problems together failed (%s): one by one", len(bumps), type(exc).__name__)
+            return {}
+        return {fp: plan[fp] for fp in counted}
 
     def _repeats_failed(self, fp: str, group: _Repeats, exc: Exception) -> None:
         log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
@@ -533,7 +557,7 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     if corr.merged:  # one problem: its alerts share one fingerprint, the first message counts them
         alert = alert.model_copy(update={"fingerprint": corr.merged.key})
     known = batch.has_message.get(alert.fingerprint)
-    if known is None and (pre := batch.prefetched.pop(alert.fingerprint, None)) is not None:
+    if known is None and (pre := batch.prefetched.get(alert.fingerprint)) is not None:
         known = batch.has_message[alert.fingerprint] = pre.channel  # read with the batch's others
     if known is not None:  # this batch already met the problem's message: no lookup
         batch.decided[alert.id] = decided

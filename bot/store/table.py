@@ -225,6 +225,10 @@ def _minute_key(at: float) -> str:
     return f"{int(at // 60):010d}"
 
 
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
@@ -690,6 +694,39 @@ class Store:
             ReturnValues="ALL_NEW",
         )
         return _message_from_item(resp["Attributes"]), False
+
+    def bump_messages(self, bumps: Sequence[tuple[str, int, datetime, str, bool]]) -> set[str]:
+        """``bump_message`` for a batch's problems whose records it read (fingerprint, count,
+        newest event time and id, whether that event is newer than the record's): one
+        TransactWriteItems per 100. Returns the fingerprints counted; a transaction DynamoDB
+        refuses (a newer event written meanwhile, a record gone) counts none of its problems —
+        the caller counts those one by one. A retried request is not counted twice (botocore
+        sends TransactWriteItems with an idempotency token)."""
+        now, done = _now(), set[str]()
+        for i in range(0, len(bumps), 100):
+            chunk = bumps[i : i + 100]
+            items = []
+            for fingerprint, count, event_time, alert_id, newer in chunk:
+                update: dict[str, Any] = {
+                    "TableName": self.table,
+                    "Key": {"pk": _s(f"FP#{fingerprint}"), "sk": _s("MSG")},
+                    "UpdateExpression": "ADD #count :n SET last_seen = :now, dirty = :t",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#count": "count"},
+                    "ExpressionAttributeValues": {":n": _n(count), ":now": _n(now), ":t": {"BOOL": True}},
+                }
+                if newer:
+                    update["UpdateExpression"] += ", last_event_time = :et, alert_id = :a"
+                    update["ConditionExpression"] += " AND last_event_time <= :et"
+                    update["ExpressionAttributeValues"].update({":et": _s(event_time.isoformat()), ":a": _s(alert_id)})
+                items.append({"Update": update})
+            try:
+                self.client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                log.info("counting %d problems together refused (%s): one by one", len(chunk), _error_code(exc))
+                continue
+            done.update(b[0] for b in chunk)
+        return done
 
     def lookup(
         self, fingerprint: str, snooze_targets: list[str], channel: str, resource_key: str | None
