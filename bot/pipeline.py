@@ -309,24 +309,29 @@ class NotifyBatch:
                 log.warning("completing %d event claims failed (they end with their lease): %s", len(done), exc)
 
     def _count_together(self) -> dict[str, tuple[MessageRecord, bool]]:
-        """The repeats of problems whose records the batch read (``_prefetch``), counted in one
-        TransactWriteItems per 100 (``Store.bump_messages``): fingerprint → (the record as read,
-        whether the batch's newest event is newer than its). The rest, and all of a refused
-        transaction, are counted one by one."""
-        known = {fp: g for fp, g in self.pending.items() if fp in self.prefetched}
-        if len(known) < 2:
+        """The batch's repeats counted in one TransactWriteItems per 100 problems
+        (``Store.bump_messages``): fingerprint → (its record, whether the batch's newest event
+        is newer than the record's). For a problem whose record the batch read (``_prefetch``),
+        that record; for one whose first event the batch itself delivered, its record read after
+        counting (one BatchGetItem per 100). A refused transaction counts none of its problems:
+        those, and any failure here, are counted one by one."""
+        if len(self.pending) < 2:
             return {}
-        plan = {
-            fp: (self.prefetched[fp], g.newest.time.isoformat() >= self.prefetched[fp].last_event_time)
-            for fp, g in known.items()
-        }
-        bumps = [(fp, g.count, g.newest.time, g.newest.id, plan[fp][1]) for fp, g in known.items()]
+        plan: dict[str, bool] = {}
+        for fp, g in self.pending.items():
+            read = self.prefetched.get(fp)
+            plan[fp] = read is None or g.newest.time.isoformat() >= read.last_event_time
+        bumps = [(fp, g.count, g.newest.time, g.newest.id, plan[fp]) for fp, g in self.pending.items()]
         try:
             counted = self.rt.store.bump_messages(bumps)
+            fresh = [fp for fp in counted if fp not in self.prefetched]
+            records = dict(self.prefetched)
+            for i in range(0, len(fresh), 100):
+                records.update(self.rt.store.messages_for(fresh[i : i + 100]))
         except Exception as exc:  # noqa: BLE001 - one by one instead
             log.warning("counting %d problems together failed (%s): one by one", len(bumps), type(exc).__name__)
             return {}
-        return {fp: plan[fp] for fp in counted}
+        return {fp: (records[fp], plan[fp]) for fp in counted if fp in records}
 
     def _repeats_failed(self, fp: str, group: _Repeats, exc: Exception) -> None:
         log.error("counting %d repeats of %s failed, they will be retried: %s", group.count, fp, exc)
@@ -585,6 +590,7 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     if claim is None:  # another invocation posted it a moment ago
         batch.decided[alert.id] = decided
         return _repeat(alert, route.channel, batch, record_id, event_at)
+    batch.has_message[alert.fingerprint] = route.channel  # the batch's next events of it are repeats
     try:
         if snoozed:
             store.put_alert(alert, channel=route.channel, decisions=_snoozed(rt, alert, route, decided))
