@@ -547,14 +547,16 @@ class Store:
         )
 
     def complete_events(self, event_ids: Sequence[str], ttl_hours: int) -> None:
-        """``complete_event`` for many, with BatchWriteItem (25 per request): each claim becomes
-        a delivered one (status done, no lease) that lasts ``ttl_hours`` from now."""
+        """``complete_event`` for many, 100 per TransactWriteItems (``writes_together``; 4 times
+        fewer round trips than BatchWriteItem's 25): each claim becomes a delivered one (status
+        done, no lease) that lasts ``ttl_hours`` from now."""
         ttl = _now() + ttl_hours * 3600
         items = [
             {"pk": _s(f"EVENT#{e}"), "sk": _s("EVENT"), "status": _s("done"), "ttl": _n(ttl)}
             for e in dict.fromkeys(event_ids)
         ]
-        self._batch_put(items, "event completions")
+        with self.writes_together():
+            self._batch_put(items, "event completions")
 
     def release_event(self, event_id: str) -> None:
         """Forget an event id so a failed delivery can be retried by SQS."""
