@@ -295,6 +295,10 @@ class Storm(_Strict):
     # In a channel in a storm, a message's repeat counter is updated at most this often
     # (chat.update is limited to ~50 a minute per workspace); the count catches up later.
     update_interval_s: int = 30
+    # A batch that alone brings a channel more new problems than threshold_per_minute is a storm
+    # at once: all of them go to the summary (false: the first threshold_per_minute are posted
+    # one by one first, which at Slack's 1 post/s takes most of a minute).
+    burst_to_summary: bool = True
 
 
 class Delivery(_Strict):

@@ -113,6 +113,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Storm.threshold_per_minute": "More new posts than this per channel per minute start a storm summary.",
     "Storm.alerts_per_reply": "Storm alerts are listed in the summary's thread, this many per reply.",
     "Delivery.parallel_channels": "A notify batch delivers this many channels' alerts at once (threads; each channel's alerts in order, Slack's 1 post/s per channel kept); 1 = one record after another.",
+    "Storm.burst_to_summary": "A notify batch that alone brings a channel more new problems than threshold_per_minute is a storm at once: all of them go to the summary's thread. false: the first threshold_per_minute are posted one by one first (at Slack's 1 post/s, most of a minute).",
     "Storm.update_interval_s": "In a channel in a storm, a message's repeat counter is updated at most once per this many seconds (Slack allows ~50 chat.update a minute per workspace); the count catches up on a later batch or housekeeping.",
     "CorrelationRule.name": "Shown by /ops explain and in logs; unique.",
     "CorrelationRule.match": "Which alerts the rule considers (the routing rules' matcher).",
@@ -213,7 +214,7 @@ kill_switch: false
 kill_switch_parameter: /eventops/prod/kill-switch
 blast_radius: {max_executions_per_account_per_hour: 10}
 dedup: {window_minutes: 1440, event_id_ttl_hours: 48, max_updates_per_channel_per_batch: 10}
-storm: {threshold_per_minute: 20, alerts_per_reply: 25, update_interval_s: 30}
+storm: {threshold_per_minute: 20, alerts_per_reply: 25, update_interval_s: 30, burst_to_summary: true}
 delivery: {parallel_channels: 8}
 publish: {bus_name: eventops-alerts, archive_bucket: my-eventops-archive}
 scorecard: {channel: "#ops-leads", days: 7}

@@ -190,6 +190,7 @@ class NotifyBatch:
     completed: set[str] = field(default_factory=set)  # alert ids whose claim the post's bookkeeping completed
     looked_up: dict[Lookup, LookupResult] = field(default_factory=dict)  # read for the batch (_prefetch)
     threads: dict[tuple[str, str], ResourceThread] = field(default_factory=dict)  # (channel, key) → thread it started
+    burst: dict[str, int] = field(default_factory=dict)  # channel → new problems the batch brings it (_prefetch)
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -244,9 +245,13 @@ class NotifyBatch:
             log.warning("looking up the batch's %d events together failed (%s)", len(requests), exc)
             return
         self.looked_up = found
+        new: dict[str, set[str]] = {}  # channel → the batch's problems that have no message yet
         for request, (record, _snoozed, _thread) in found.items():
             if record is not None:
                 self.prefetched[request.fingerprint] = record
+            else:
+                new.setdefault(request.channel, set()).add(request.fingerprint)
+        self.burst = {channel: len(fps) for channel, fps in new.items()}
 
     def channel_of(self, record_id: str) -> str:
         """The channel the record's event routes to, read from ``preclaim``'s parse (without
@@ -700,7 +705,12 @@ def _post_new(
     if _in_storm(rt, batch, channel):
         bucket = int(_now() // STORM_BUCKET_S)
         threshold = rt.config.storm.threshold_per_minute
-        why = f"storm: more than {threshold} new posts a minute in {channel}; listed in the storm summary's thread"
+        burst = batch.burst.get(channel, 0)
+        why = (
+            f"storm: this batch brought {burst} new problems to {channel} at once (more than {threshold} a minute)"
+            if burst > threshold and rt.config.storm.burst_to_summary
+            else f"storm: more than {threshold} new posts a minute in {channel}"
+        ) + "; listed in the storm summary's thread"
         store.put_alert(alert, channel=channel, decisions=decided.decided("storm", why))
         batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id, event_at))
         store.mark_message_storm(alert.fingerprint)
@@ -830,11 +840,15 @@ def _auto(rt: Runtime, proposals: list[Proposal]) -> None:
 def _in_storm(rt: Runtime, batch: NotifyBatch, channel: str) -> bool:
     """Count one new post in ``channel``; True when it belongs in a storm summary instead: the
     channel passed ``storm.threshold_per_minute`` this minute, or did the minute before (a
-    storm that outlives its first minute stays one summary, not another burst of full posts)."""
+    storm that outlives its first minute stays one summary, not another burst of full posts),
+    or this batch alone brings it more new problems than that (a burst: its first alerts are
+    not posted one by one — at Slack's 1 post/s that is most of a minute — before the summary)."""
     store = rt.store
     threshold = rt.config.storm.threshold_per_minute
     if store.count_channel_post(channel) > threshold:
         return True
+    if rt.config.storm.burst_to_summary and batch.burst.get(channel, 0) > threshold:
+        return True  # the batch alone brings more new problems than a minute's worth: a storm now
     if channel not in batch.stormy_last_minute:
         batch.stormy_last_minute[channel] = store.channel_posts_last_minute(channel) > threshold
     return batch.stormy_last_minute[channel]

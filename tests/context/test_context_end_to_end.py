@@ -168,7 +168,9 @@ def test_an_alert_by_the_same_principal_is_also_open(trail):
 
 def test_storms_and_repeats_make_no_lookup(trail):
     _seed_story(trail)
-    cfg = make_config(context=ContextConfig(cache_minutes=0), storm=Storm(threshold_per_minute=1))
+    cfg = make_config(
+        context=ContextConfig(cache_minutes=0), storm=Storm(threshold_per_minute=1, burst_to_summary=False)
+    )
     with interact_world(cfg) as world:
         groups = [f"sg-0{i:016x}" for i in range(1, 5)]
         _send(world, *[_config_noncompliant(g) for g in groups])

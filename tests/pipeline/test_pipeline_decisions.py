@@ -72,7 +72,7 @@ def test_an_alert_about_a_resource_with_a_message_records_the_thread(notify_env)
     assert d.outcome == "threaded" and "replied in its thread" in d.reason
 
 
-@pytest.mark.config({**BASE_CONFIG, "storm": {"threshold_per_minute": 1}})
+@pytest.mark.config({**BASE_CONFIG, "storm": {"threshold_per_minute": 1, "burst_to_summary": False}})
 def test_a_storm_alert_records_the_storm(notify_env):
     notify_env.send([event(detail_type=f"Thing {i}", event_id=f"s-{i}") for i in range(3)])
     outcomes = {i: _decisions(notify_env, f"s-{i}").outcome for i in range(3)}

@@ -17,7 +17,7 @@ ARN = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"
     {
         **BASE_CONFIG,
         "routing": {"default": {"channel": "#ops", "mode": "notify"}},
-        "storm": {"threshold_per_minute": 2, "alerts_per_reply": 50},
+        "storm": {"threshold_per_minute": 2, "alerts_per_reply": 50, "burst_to_summary": False},
     }
 )
 def test_posts_and_storm_lines_are_measured_with_one_table_write_per_batch(notify_env, monkeypatch):

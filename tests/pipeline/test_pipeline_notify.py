@@ -337,3 +337,30 @@ def test_the_daily_heartbeat_posts_what_was_seen(notify_env):
     beat = [m for m in notify_env.top("#ops") if "heartbeat" in m.text]
     assert len(beat) == 1
     assert "1 INFO" in json.dumps(beat[0].blocks)
+
+
+@pytest.mark.config({"routing": {"default": {"channel": "#ops"}}, "storm": {"threshold_per_minute": 3}})
+def test_a_burst_bigger_than_a_minutes_threshold_goes_to_the_summary_at_once(notify_env):
+    """One batch bringing #ops 6 new problems (threshold 3 a minute): no alert is posted on its
+    own first (at Slack's 1 post/s that alone would take seconds); one summary lists all 6."""
+    events = [event(detail_type=f"Burst {i}", resources=[f"{ARN[:-3]}{i:03x}"]) for i in range(6)]
+    assert notify_env.handle(events) == {"batchItemFailures": []}
+    top = notify_env.top("#ops")
+    assert [m.metadata["event_type"] for m in top] == ["eventops_storm"]
+    lines = [
+        ln
+        for r in notify_env.replies("#ops", top[0].ts)
+        for b in r.blocks
+        if b["type"] == "section"
+        for ln in b["text"]["text"].split("\n")[1:]
+    ]
+    assert sorted(e["id"] for e in events) == sorted(ln.rsplit("`", 2)[1] for ln in lines)
+    decided = notify_env.rt.store.get_alert(events[0]["id"]).decisions
+    assert decided is not None and "brought 6 new problems to #ops at once" in decided.model_dump_json()
+
+
+@pytest.mark.config({"routing": {"default": {"channel": "#ops"}}, "storm": {"threshold_per_minute": 3}})
+def test_a_batch_within_the_threshold_is_posted_one_by_one(notify_env):
+    events = [event(detail_type=f"Calm {i}", resources=[f"{ARN[:-3]}{i:03x}"]) for i in range(3)]
+    assert notify_env.handle(events) == {"batchItemFailures": []}
+    assert [m.metadata["event_type"] for m in notify_env.top("#ops")] == ["eventops_alert"] * 3

@@ -46,7 +46,8 @@ def _posts(world: World) -> int:
 @pytest.fixture
 def world() -> Iterator[World]:
     cfg = make_config(
-        storm=Storm(threshold_per_minute=3, alerts_per_reply=25), scorecard=ScorecardConfig(channel="#leads")
+        storm=Storm(threshold_per_minute=3, alerts_per_reply=25, burst_to_summary=False),
+        scorecard=ScorecardConfig(channel="#leads"),
     )
     with interact_world(cfg) as w:
         yield w
