@@ -186,7 +186,9 @@ class LatencyModel:
     calls: Counter[str]
     aws_slept_s: float = 0.0
     aws_call_s: float = 0.0  # before-call → after-call: botocore + moto + the modelled sleep
-    moto_s: float = 0.0  # CPU inside moto's in-process backend (what the modelled sleep stands for)
+    moto_wall_s: float = 0.0  # inside moto's in-process backend (what the modelled sleep stands for)
+    moto_cpu_s: float = 0.0  # the same, CPU time of the calling threads
+    threads: bool = False  # several threads made the calls (lanes): moto_s is its CPU time
     retry_after_s: float = 0.0  # the bot's Slack client sleeping Retry-After on 429s
     slack: SlackFake | None = None
     active: bool = True
@@ -198,14 +200,21 @@ class LatencyModel:
     def ddb_calls(self) -> int:
         return sum(n for op, n in self.calls.items() if op.startswith("dynamodb."))
 
+    @property
+    def moto_s(self) -> float:
+        """moto's time the modelled figure leaves out: its wall time when one thread made the
+        calls (on the critical path: exact), its CPU time when several did (a thread waiting
+        for the GIL inside moto is not moto's work, and the threads' wall times overlap)."""
+        return self.moto_cpu_s if self.threads else self.moto_wall_s
+
     def modelled_s(self, wall_s: float) -> float:
-        """``wall_s`` as deployed: minus the CPU time spent inside moto's in-process backend,
-        which the modelled ``aws_ms`` per call stands for (DynamoDB answers in ~5 ms whatever the
-        table holds; moto's TransactWriteItems deep-copies the whole table once per item, so on
-        a 10 000-event table its time says nothing about AWS). botocore's own work stays counted.
-        One lane (the storm): moto's time is on the critical path, and this is exact. Several
-        lanes in threads: moto's CPU holds the GIL the others need, so removing it shortens the
-        run by up to that much — an estimate, reported beside the wall figure with moto in."""
+        """``wall_s`` as deployed: minus moto's in-process backend time (``moto_s``), which the
+        modelled ``aws_ms`` per call stands for (DynamoDB answers in ~5 ms whatever the table
+        holds; moto's TransactWriteItems copies the whole table, so on a 10 000-event table
+        its time says nothing about AWS). botocore's own work stays counted. With several
+        threads (lanes) this is an estimate: moto's CPU holds the GIL the others need, so
+        removing it shortens the run by up to that much; the wall figure with moto in is
+        reported beside it."""
         return max(1e-9, wall_s - self.moto_s)
 
     def split(self, wall_s: float) -> dict[str, float]:
@@ -220,6 +229,8 @@ class LatencyModel:
             "aws_sleep_s": round(aws, 2),
             "aws_botocore_s": round(max(0.0, self.aws_call_s - aws - self.moto_s), 2),
             "moto_backend_s (not in modelled_s)": round(self.moto_s, 2),
+            "moto_backend_wall_s": round(self.moto_wall_s, 2),
+            "moto_backend_cpu_s": round(self.moto_cpu_s, 2),
             "slack_sleep_s": round(slack, 2),
             "slack_retry_after_wait_s": round(waits, 2),
             "rest_s": round(max(0.0, wall_s - self.aws_call_s - slack - waits), 2),
@@ -284,15 +295,15 @@ def latency_model(
     orig_process = BotocoreStubber.process_request
 
     def process(self: Any, request: Any) -> Any:
-        # CPU time of this thread: with several lanes, a thread waiting for the GIL inside moto
-        # is not moto's work (wall time summed over threads would exceed the run's)
-        t0 = time.thread_time()
+        # wall and CPU time of this thread inside moto (see LatencyModel.modelled_s)
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             return orig_process(self, request)
         finally:
             if lm.active:
                 with lock:
-                    lm.moto_s += time.thread_time() - t0
+                    lm.moto_wall_s += time.perf_counter() - t0
+                    lm.moto_cpu_s += time.thread_time() - c0
 
     BotocoreStubber.process_request = process  # type: ignore[method-assign]
     undo_snapshot = _one_snapshot_per_transaction()

@@ -188,6 +188,7 @@ def test_latency_distinct(bench):
         world.rt.counts.clear()
         todo = events
         with latency_model(world.rt, slack=world.slack) as model:
+            model.threads = True  # 50 channels: lanes in threads (delivery.parallel_channels)
             took, rounds, redelivered, pending = _deliver(world, todo)
             split = model.split(took)
             modelled = model.modelled_s(took)
