@@ -109,10 +109,16 @@ class WriteGroup:
                 self._one_by_one(self.calls[i : i + TRANSACT_MAX])
 
     def _one_by_one(self, calls: list[tuple[str, dict[str, Any]]]) -> None:
+        """Each write on its own, in order; one that fails (not on its condition) does not keep
+        the others from being sent: the first such failure is raised after them."""
+        failed: ClientError | None = None
         for call, kw in calls:
             try:
                 getattr(self.real, call)(**kw)
             except ClientError as exc:
-                if not _conditional(exc):
-                    raise
-                self.conflicts += 1
+                if _conditional(exc):
+                    self.conflicts += 1
+                elif failed is None:
+                    failed = exc
+        if failed is not None:
+            raise failed

@@ -61,14 +61,17 @@ class Throttle:
         self.writes = 0
         self.raised: list[str] = []
         self._nth: int | None = None
+        self._also = 0
         self._every = False
         self._lock = threading.Lock()
         hook_all_clients(sessions, "before-call.dynamodb.*", self._hook)
 
-    def arm(self, *, nth_write: int | None = None, every: bool = False) -> None:
+    def arm(self, *, nth_write: int | None = None, every: bool = False, and_next: int = 0) -> None:
+        """``and_next``: the ``and_next`` writes after the nth fail too."""
         with self._lock:
             self.writes = 0
             self._nth = nth_write
+            self._also = and_next
             self._every = every
 
     def disarm(self) -> None:
@@ -81,7 +84,7 @@ class Throttle:
             fail = self._every
             if name in WRITES:
                 self.writes += 1
-                fail = fail or self.writes == self._nth
+                fail = fail or (self._nth is not None and self._nth <= self.writes <= self._nth + self._also)
             if fail:
                 self.raised.append(f"{name} in Store.{_store_method()}")
         if fail:

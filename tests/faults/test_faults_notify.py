@@ -124,14 +124,34 @@ def test_dynamodb_throttling_at_every_write_never_loses_or_doubles_a_post(world)
     assert doubled == [], f"posted twice: {doubled}"
 
 
-def test_throttled_write_after_the_post_does_not_post_twice(world):
+def test_throttled_bookkeeping_after_the_post_is_written_one_by_one(world):
     throttle = Throttle(world.rt.sessions)
-    rec = sqs_record(_event(998), str(uuid.uuid4()))
-    # claim_event, claim_message, count_channel_post, put_alert (with proposal ids), the post, then mark_message_posted
+    rec = sqs_record(_event(997), str(uuid.uuid4()))
+    # claim_event, claim_message, count_channel_post, the alert with its proposals, the post,
+    # then the post's bookkeeping in one TransactWriteItems
     throttle.arm(nth_write=5)
     first = world.run({"Records": [rec]})
     throttle.disarm()
-    assert throttle.raised == ["UpdateItem in Store.mark_message_posted"]
+    assert throttle.raised == ["TransactWriteItems in Store.writes_together"]
+    assert first["batchItemFailures"] == [] and world.rt.counts["bookkeeping_failed"] == 0
+    (msg,) = _messages_about(world, f"i-{997:017x}")
+    alert_id = msg.metadata["event_payload"]["alert_id"]
+    assert world.rt.store.get_alert(alert_id).ts == msg.ts  # written one by one instead
+    world.run({"Records": [rec]})  # an SQS redelivery is a duplicate
+    assert len(_messages_about(world, f"i-{997:017x}")) == 1
+
+
+def test_throttled_write_after_the_post_does_not_post_twice(world):
+    throttle = Throttle(world.rt.sessions)
+    rec = sqs_record(_event(998), str(uuid.uuid4()))
+    # the bookkeeping transaction and, one by one then, its first write (mark_message_posted)
+    throttle.arm(nth_write=5, and_next=1)
+    first = world.run({"Records": [rec]})
+    throttle.disarm()
+    assert throttle.raised == [
+        "TransactWriteItems in Store.writes_together",
+        "UpdateItem in Store.writes_together",
+    ]
     # Slack has the message: the record is not retried (that would post twice); the failure is counted
     assert first["batchItemFailures"] == []
     assert world.rt.counts["bookkeeping_failed"] == 1
@@ -142,10 +162,10 @@ def test_throttled_write_after_the_post_does_not_post_twice(world):
 def test_throttled_put_alert_after_the_claim_does_not_lose_the_alert(world):
     throttle = Throttle(world.rt.sessions)
     rec = sqs_record(_event(999), str(uuid.uuid4()))
-    throttle.arm(nth_write=4)  # claim_event, claim_message, count_channel_post, put_alert
+    throttle.arm(nth_write=4)  # claim_event, claim_message, count_channel_post, put_alert_with_proposals
     first = world.run({"Records": [rec]})
     throttle.disarm()
-    assert throttle.raised == ["PutItem in Store.put_alert"]
+    assert throttle.raised == ["BatchWriteItem in Store.put_alert_with_proposals"]
     assert first["batchItemFailures"]
     world.run({"Records": [rec]})
     assert len(_messages_about(world, f"i-{999:017x}")) == 1
