@@ -1,7 +1,9 @@
 """Decisions at ack time: one click (or one ``/ops run``, or auto mode) → one conditional write.
 
 Inside Slack's 3 seconds: parse → authorize (fail closed) → one conditional DynamoDB write →
-SQS send → ``chat.update`` of the message. Nothing touches AWS resources here. A refusal answers
+SQS send → ``chat.update`` of the message. Nothing touches AWS resources here. Triage clicks
+(Acknowledge, Snooze, Dismiss) stop after the SQS send: their audit record and message update
+are the worker's (``bot.approval.followups``), so a click never waits on, or loses to, a 429. A refusal answers
 with an ephemeral reason; a refused click writes a ``DENIED`` audit record but leaves the
 proposal open, so a stranger's click cannot lock the people who *are* allowed out of it.
 
@@ -48,7 +50,8 @@ from bot.approval.authz import (
     triage_of,
     undo_approvals_needed,
 )
-from bot.approval.jobs import Job, JobKind
+from bot.approval.followups import follow_up
+from bot.approval.jobs import AuditNote, Job, JobKind
 from bot.approval.proposal import (
     KILL_SWITCH_MESSAGE,
     S,
@@ -508,24 +511,19 @@ def _first_to(
 
 
 def _ack(rt: Runtime, click: ActionRequest) -> Decision:
+    """Acknowledge: before the ack, one read (the alert, for the triage check) and one
+    conditional write (the first-to-acknowledge claim); the audit record and the message's
+    status line follow in a queued ``message`` job (``bot.approval.followups``)."""
     found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
-    alert, channel, ts = found.alert, found.channel, found.ts
+    alert = found.alert
     refusal = _first_to(rt, click, rt.store.claim_ack, rt.store.acked_by, alert.id, "acknowledged")
     if refusal:
         return refusal
-    audit.record(
-        rt,
-        key=f"ack:{alert.id}",
-        action="alert.acknowledge",
-        outcome="ACKNOWLEDGED",
-        actor=click.actor,
-        alert_id=alert.id,
-        channel=channel,
-        ts=ts,
-    )
-    refresh_message(rt, alert.id, f"👀 Acknowledged by {who(click.actor)} at {clock(now_utc())}")
+    note = AuditNote(key=f"ack:{alert.id}", action="alert.acknowledge", outcome="ACKNOWLEDGED")
+    status = f"👀 Acknowledged by {who(click.actor)} at {clock(now_utc())}"
+    follow_up(rt, alert.id, click.actor, status, note, message=(found.channel, found.ts))
     return Decision("acknowledged")
 
 
@@ -566,18 +564,9 @@ def snooze_alert(rt: Runtime, click: ActionRequest, seconds: float, label: str, 
             except ConflictError:
                 continue
     result = f"until {datetime.fromtimestamp(until, UTC).isoformat()}" + (f"; reason: {reason}" if reason else "")
-    audit.record(
-        rt,
-        key=f"snooze:{alert.id}:{click.click_id}",
-        action=f"alert.snooze.{label}",
-        outcome="SNOOZED",
-        actor=click.actor,
-        alert_id=alert.id,
-        result=result,
-        channel=channel,
-        ts=ts,
-    )
-    refresh_message(rt, alert.id, f"😴 Snoozed by {who(click.actor)} until {clock(until)}")
+    note = AuditNote(key=f"snooze:{alert.id}:{click.click_id}", action=f"alert.snooze.{label}", outcome="SNOOZED")
+    status = f"😴 Snoozed by {who(click.actor)} until {clock(until)}"
+    follow_up(rt, alert.id, click.actor, status, note.model_copy(update={"result": result}), message=(channel, ts))
     return Decision("snoozed")
 
 
@@ -704,8 +693,9 @@ def _dismiss(rt: Runtime, click: ActionRequest) -> Decision:
 def dismiss_alert(rt: Runtime, click: ActionRequest, reason: DismissReason) -> Decision:
     """Dismiss the clicked alert for ``reason`` (the Dismiss modal's submission).
 
-    The decision is stored first (the first-to-dismiss claim, then the audit record with the
-    reason); only then are the proposals closed and the source write-backs queued."""
+    The decision is stored first (the first-to-dismiss claim); only then are the proposals
+    closed and the source write-backs queued. The audit record with the reason and the message
+    update follow in a queued ``message`` job (``bot.approval.followups``)."""
     found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
@@ -713,16 +703,11 @@ def dismiss_alert(rt: Runtime, click: ActionRequest, reason: DismissReason) -> D
     refusal = _first_to(rt, click, rt.store.claim_dismissal, rt.store.dismissed_by, alert.id, "dismissed")
     if refusal:
         return refusal
-    audit.record(
-        rt,
+    note = AuditNote(
         key=f"dismiss:{alert.id}",
         action="alert.dismiss",
         outcome="DISMISSED",
-        actor=click.actor,
-        alert_id=alert.id,
         result=f"reason: {reason.sentence()}",
-        channel=channel,
-        ts=ts,
         params={"reason": reason.code, "note": reason.note},
     )
     written_back = []
@@ -739,7 +724,7 @@ def dismiss_alert(rt: Runtime, click: ActionRequest, reason: DismissReason) -> D
     status = f"🚫 Dismissed by {who(click.actor)} at {clock(now_utc())} ({reason.label})"
     if written_back:
         status += " — writing back: " + ", ".join(written_back)
-    refresh_message(rt, alert.id, status)
+    follow_up(rt, alert.id, click.actor, status, note, message=(channel, ts))
     return Decision("dismissed")
 
 
