@@ -221,6 +221,7 @@ def test_row3_genuine_requests_served(world, shape):
 
     resp = slack_handler.handler(_ack_event(world, **shape), None)
     assert resp["statusCode"] == 200
+    world.drain()  # the click's message job writes its audit record
     assert [e.outcome for e in world.audit()] == ["ACKNOWLEDGED"]
 
 
@@ -586,6 +587,7 @@ def test_row15_every_terminal_path_writes_exactly_one_record(world):
     world.click("eventops:dismiss", world.alert.id, CAROL)  # second dismiss: told, not recorded
     world.click("eventops:ack", world.alert.id, CAROL)
     world.click("eventops:ack", world.alert.id, ALICE)
+    world.drain()  # the triage clicks' message jobs write their audit records
 
     for pid, outcome in outcomes.items():
         entries = world.audit(pid)
