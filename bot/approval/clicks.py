@@ -1,10 +1,10 @@
 """Decisions at ack time: one click (or one ``/ops run``, or auto mode) → one conditional write.
 
 Inside Slack's 3 seconds: parse → authorize (fail closed) → one conditional DynamoDB write →
-SQS send → ``chat.update`` of the message. Nothing touches AWS resources here. Triage clicks
-(Acknowledge, Snooze, Dismiss) stop after the SQS send: their audit record and message update
-are the worker's (``bot.approval.followups``), so a click never waits on, or loses to, a 429. A refusal answers
-with an ephemeral reason; a refused click writes a ``DENIED`` audit record but leaves the
+SQS send. Nothing touches AWS resources here. Acknowledge, Snooze, Dismiss, Remediate and
+Approve leave their audit record (triage) and their message update to the worker
+(``bot.approval.followups``), so the ack never waits on, or loses to, a 429; Undo and refusals
+still call Slack in the request. A refusal answers with an ephemeral reason; a refused click writes a ``DENIED`` audit record but leaves the
 proposal open, so a stranger's click cannot lock the people who *are* allowed out of it.
 
 At most once: every transition is conditional on (state, version), so of five concurrent
@@ -288,7 +288,7 @@ def _request(rt: Runtime, p: Proposal, actor: Actor, channel: str) -> Decision:
         except ConflictError:
             return Decision("already", already_message(rt.store.get_proposal(p.id)))
         note = queue_job(rt, Job(kind=JobKind.EXECUTE, proposal_id=saved.id, actor=actor))
-        refresh_message(rt, p.alert_id, requested_line(p, actor))
+        _show(rt, saved, actor, requested_line(p, actor))
         return Decision("queued", note or "")
     if p.requester is not None:
         if p.requester.user_id == actor.user_id:
@@ -306,8 +306,17 @@ def _request(rt: Runtime, p: Proposal, actor: Actor, channel: str) -> Decision:
             return Decision("already", f"Already requested by {who(fresh.requester)}; use Approve.")
         return Decision("already", already_message(fresh))
     note = queue_job(rt, Job(kind=JobKind.DRY_RUN, proposal_id=saved.id, actor=actor))
-    refresh_message(rt, p.alert_id, awaiting_line(p, actor, 0, needed))
+    _show(rt, saved, actor, awaiting_line(p, actor, 0, needed))
     return Decision("awaiting_approval", note or "")
+
+
+def _show(rt: Runtime, p: Proposal, actor: Actor, status: str) -> None:
+    """A remediation click's status line on its alert's message, from the worker's ``message``
+    job (``bot.approval.followups``): it follows the job this click queued, and a line the
+    job's outcome wrote later stands. An ``/ops run`` proposal has no alert message."""
+    if p.is_manual:
+        return
+    follow_up(rt, p.alert_id, actor, status, message=(p.channel, p.message_ts))
 
 
 def _approve(rt: Runtime, click: ActionRequest) -> Decision:
@@ -345,11 +354,11 @@ def _approve(rt: Runtime, click: ActionRequest) -> Decision:
     names = ", ".join(who(a.actor) for a in saved.approvals)
     if saved.state == S.APPROVED:
         note = queue_job(rt, Job(kind=JobKind.EXECUTE, proposal_id=saved.id, actor=saved.requester or click.actor))
-        refresh_message(rt, saved.alert_id, f"⏳ {title} — requested by {who(saved.requester)}, approved by {names}")
+        _show(rt, saved, click.actor, f"⏳ {title} — requested by {who(saved.requester)}, approved by {names}")
         _ephemeral(rt, click, note or f"Approved ({len(saved.approvals)}/{needed}); {title} is queued.")
         return Decision("approved")
     status = f"🔐 {title} — requested by {who(saved.requester)}; approved by {names} ({len(saved.approvals)}/{needed})"
-    refresh_message(rt, saved.alert_id, status)
+    _show(rt, saved, click.actor, status)
     _ephemeral(rt, click, f"Approved ({len(saved.approvals)}/{needed}); waiting for another approver.")
     return Decision("approval_recorded")
 

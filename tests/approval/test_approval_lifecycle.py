@@ -214,8 +214,8 @@ def test_slack_500_in_ack_path_still_records_and_queues(world):
     world.slack.fail_next("chat.update", status=500, times=5)
     resp = world.click(REMEDIATE, p.id, ALICE)
     assert resp["statusCode"] == 200
-    # no 5xx retries inside Slack's ack window (counted, not timed)
-    assert [c.status for c in world.slack.calls("chat.update")] == [500]
+    # the message update is the worker's: Slack's 5xx never reaches the ack window
+    assert world.slack.calls("chat.update") == []
     assert world.rt.store.get_proposal(p.id).state == ProposalState.APPROVED
     world.slack._faults.clear()
     world.drain()
