@@ -316,7 +316,7 @@ def _show(rt: Runtime, p: Proposal, actor: Actor, status: str) -> None:
     job's outcome wrote later stands. An ``/ops run`` proposal has no alert message."""
     if p.is_manual:
         return
-    follow_up(rt, p.alert_id, actor, status, message=(p.channel, p.message_ts))
+    follow_up(rt, p.alert_id, actor, status, message=(p.channel, p.message_ts), proposal_id=p.id)
 
 
 def _approve(rt: Runtime, click: ActionRequest) -> Decision:

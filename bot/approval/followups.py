@@ -51,15 +51,18 @@ def follow_up(
     note: AuditNote | None = None,
     *,
     message: tuple[str | None, str | None] = (None, None),
+    proposal_id: str = "",
 ) -> str:
     """After a click's decision is stored: queue its audit record and message update, or do
     them now when nothing can be queued. ``message``: the alert message's (channel, ts), as
-    the audit record names it. Returns "queued" or "inline". Never raises for a Slack failure
+    the audit record names it; ``proposal_id``: the proposal a remediation click decided (the
+    worker logs the job under it, as it logs that proposal's own job). Returns "queued" or "inline". Never raises for a Slack failure
     (the decision is stored; inline, the message update is best effort as it always was)."""
     channel, ts = message
     job = Job(
         kind=JobKind.MESSAGE,
         alert_id=alert_id,
+        proposal_id=proposal_id,
         actor=actor,
         status=status,
         audit=note,
