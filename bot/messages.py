@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Actor, Proposal, ProposalState, Risk
+from bot.models import Actor, Alert, Proposal, ProposalState, Risk
 from bot.remediations import remediations
 from bot.routing import route as route_alert
 from bot.runtime import Runtime
@@ -144,17 +144,28 @@ def refresh_fingerprint_message(rt: Runtime, fingerprint: str, *, patient: bool 
     rt.store.mark_message_updated(fingerprint, dirty=False)
 
 
-def refresh_alert_message(rt: Runtime, alert_id: str, status: str | None = None) -> None:
-    """Re-render an alert's message with its proposals' current state and a status line."""
+def refresh_alert_message(
+    rt: Runtime, alert_id: str, status: str | None = None, *, since: datetime | None = None
+) -> None:
+    """Re-render an alert's message with its proposals' current state and a status line.
+
+    ``since``: when ``status`` was decided (a queued click's time, ``bot.approval.followups``).
+    If one of the alert's proposals changed after that (a remediation ran meanwhile), the newer
+    status line on record is kept and only the buttons follow the store. Reads the alert item
+    twice (the alert; its proposal ids and status line), its message record and its proposals."""
     stored = rt.store.get_alert(alert_id)
     alert, channel, ts = stored.alert, stored.channel, stored.ts
     if not channel or not ts:
         return
+    rec = rt.store.get_message(alert.fingerprint)
+    proposals, stored_status = rt.store.alert_message_state(alert_id)
+    if status and since is not None and any(p.updated_at > since for p in proposals):
+        status = None  # a later decision's line stands
     if status:
         rt.store.set_alert_status(alert_id, status)
-    rec = rt.store.get_message(alert.fingerprint)
     latest_id = rec.alert_id if rec and rec.owner_id == alert_id else alert_id
-    _rerender(rt, alert_id, latest_id, channel, ts, rec, status=status)
+    latest = alert if latest_id == alert_id else None
+    _rerender(rt, alert_id, latest_id, channel, ts, rec, status=status or stored_status, state=(proposals, latest))
 
 
 def _rerender(
@@ -165,17 +176,24 @@ def _rerender(
     ts: str,
     rec: Any,
     status: str | None = None,
+    state: tuple[list[Proposal], Alert | None] | None = None,
     *,
     patient: bool = True,
 ) -> None:
-    """Render the newest event's content with the owner alert's buttons and the counter."""
+    """Render the newest event's content with the owner alert's buttons and the counter.
+    ``state``: the owner's proposals and the newest alert when the caller has read them already."""
     store = rt.store
-    try:
-        latest = store.get_alert(latest_id).alert
-    except Exception:  # noqa: BLE001 - fall back to the owner's content
-        latest = store.get_alert(owner_id).alert
-    proposals, stored_status = store.alert_message_state(owner_id)
-    status = stored_status if status is None else status
+    latest = state[1] if state else None
+    if latest is None:
+        try:
+            latest = store.get_alert(latest_id).alert
+        except Exception:  # noqa: BLE001 - fall back to the owner's content
+            latest = store.get_alert(owner_id).alert
+    if state is not None:
+        proposals = state[0]
+    else:
+        proposals, stored_status = store.alert_message_state(owner_id)
+        status = stored_status if status is None else status
     route = route_alert(latest, rt.config)
     payload = render_alert(
         latest,

@@ -5,7 +5,9 @@ refused one is audited and dropped. Remediation jobs (execute, undo, dry run) go
 ``bot.approval.worker.process_job``; a queued ``/ops`` sub-command goes to
 ``bot.commands.answer_job``, which answers through the request's response_url; an alarm graph
 goes to ``bot.graphs.draw.run_graph_job`` (imported on that path only); a ``context`` job (a
-posted alert's "what changed?" reply) goes to ``bot.context.job.run_context_job``.
+posted alert's "what changed?" reply) goes to ``bot.context.job.run_context_job``; a ``message``
+job (a triage click's audit record and message update, after its ack) goes to
+``bot.approval.followups.run_message_job``.
 
 Partial batch failures (``bot.sqs_batch``): a record whose job raised is reported
 failed, SQS delivers it again after the visibility timeout and, after the queue's
@@ -19,6 +21,7 @@ import logging
 from typing import Any
 
 from bot.approval import audit
+from bot.approval.followups import run_message_job
 from bot.approval.jobs import Job, JobKind, job_refusal
 from bot.approval.worker import process_job
 from bot.commands import answer_job
@@ -62,6 +65,8 @@ def run_job(rt: Runtime, job: Job) -> str:
         return run_graph_job(rt, job)
     if job.kind == JobKind.CONTEXT:
         return run_context_job(rt, job)
+    if job.kind == JobKind.MESSAGE:
+        return run_message_job(rt, job)
     return process_job(rt, job)
 
 

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
-from bot.models import Actor, AuditEntry, Proposal
+from bot.models import Actor, AuditEntry, Proposal, utcnow
 from bot.runtime import Runtime
 
 log = logging.getLogger("eventops.audit")
@@ -85,8 +86,10 @@ def record(
     ts: str | None = None,
     resolve_permalink: bool = False,
     params: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> bool:
-    """Write one audit record under ``key``; False when one already exists for it."""
+    """Write one audit record under ``key``; False when one already exists for it. ``at`` is
+    when it happened (default now; a worker writing a click's record passes the click's time)."""
     channel = channel or (proposal.channel if proposal else None)
     ts = ts or (proposal.message_ts if proposal else None)
     permalink = None
@@ -97,6 +100,7 @@ def record(
             log.warning("permalink for the audit record failed: %s", type(exc).__name__)
     entry = AuditEntry(
         id=uuid.uuid4().hex,
+        at=at or utcnow(),
         proposal_id=proposal.id if proposal else None,
         alert_id=alert_id or (proposal.alert_id if proposal else None),
         action=action,

@@ -1,8 +1,10 @@
 """Decisions at ack time: one click (or one ``/ops run``, or auto mode) → one conditional write.
 
 Inside Slack's 3 seconds: parse → authorize (fail closed) → one conditional DynamoDB write →
-SQS send → ``chat.update`` of the message. Nothing touches AWS resources here. A refusal answers
-with an ephemeral reason; a refused click writes a ``DENIED`` audit record but leaves the
+SQS send. Nothing touches AWS resources here. Acknowledge, Snooze, Dismiss, Remediate and
+Approve leave their audit record (triage) and their message update to the worker
+(``bot.approval.followups``), so the ack never waits on, or loses to, a 429; Undo and refusals
+still call Slack in the request. A refusal answers with an ephemeral reason; a refused click writes a ``DENIED`` audit record but leaves the
 proposal open, so a stranger's click cannot lock the people who *are* allowed out of it.
 
 At most once: every transition is conditional on (state, version), so of five concurrent
@@ -48,7 +50,8 @@ from bot.approval.authz import (
     triage_of,
     undo_approvals_needed,
 )
-from bot.approval.jobs import Job, JobKind
+from bot.approval.followups import follow_up
+from bot.approval.jobs import AuditNote, Job, JobKind
 from bot.approval.proposal import (
     KILL_SWITCH_MESSAGE,
     S,
@@ -285,7 +288,7 @@ def _request(rt: Runtime, p: Proposal, actor: Actor, channel: str) -> Decision:
         except ConflictError:
             return Decision("already", already_message(rt.store.get_proposal(p.id)))
         note = queue_job(rt, Job(kind=JobKind.EXECUTE, proposal_id=saved.id, actor=actor))
-        refresh_message(rt, p.alert_id, requested_line(p, actor))
+        _show(rt, saved, actor, requested_line(p, actor))
         return Decision("queued", note or "")
     if p.requester is not None:
         if p.requester.user_id == actor.user_id:
@@ -303,8 +306,17 @@ def _request(rt: Runtime, p: Proposal, actor: Actor, channel: str) -> Decision:
             return Decision("already", f"Already requested by {who(fresh.requester)}; use Approve.")
         return Decision("already", already_message(fresh))
     note = queue_job(rt, Job(kind=JobKind.DRY_RUN, proposal_id=saved.id, actor=actor))
-    refresh_message(rt, p.alert_id, awaiting_line(p, actor, 0, needed))
+    _show(rt, saved, actor, awaiting_line(p, actor, 0, needed))
     return Decision("awaiting_approval", note or "")
+
+
+def _show(rt: Runtime, p: Proposal, actor: Actor, status: str) -> None:
+    """A remediation click's status line on its alert's message, from the worker's ``message``
+    job (``bot.approval.followups``): it follows the job this click queued, and a line the
+    job's outcome wrote later stands. An ``/ops run`` proposal has no alert message."""
+    if p.is_manual:
+        return
+    follow_up(rt, p.alert_id, actor, status, message=(p.channel, p.message_ts), proposal_id=p.id)
 
 
 def _approve(rt: Runtime, click: ActionRequest) -> Decision:
@@ -342,11 +354,11 @@ def _approve(rt: Runtime, click: ActionRequest) -> Decision:
     names = ", ".join(who(a.actor) for a in saved.approvals)
     if saved.state == S.APPROVED:
         note = queue_job(rt, Job(kind=JobKind.EXECUTE, proposal_id=saved.id, actor=saved.requester or click.actor))
-        refresh_message(rt, saved.alert_id, f"⏳ {title} — requested by {who(saved.requester)}, approved by {names}")
+        _show(rt, saved, click.actor, f"⏳ {title} — requested by {who(saved.requester)}, approved by {names}")
         _ephemeral(rt, click, note or f"Approved ({len(saved.approvals)}/{needed}); {title} is queued.")
         return Decision("approved")
     status = f"🔐 {title} — requested by {who(saved.requester)}; approved by {names} ({len(saved.approvals)}/{needed})"
-    refresh_message(rt, saved.alert_id, status)
+    _show(rt, saved, click.actor, status)
     _ephemeral(rt, click, f"Approved ({len(saved.approvals)}/{needed}); waiting for another approver.")
     return Decision("approval_recorded")
 
@@ -508,24 +520,19 @@ def _first_to(
 
 
 def _ack(rt: Runtime, click: ActionRequest) -> Decision:
+    """Acknowledge: before the ack, one read (the alert, for the triage check) and one
+    conditional write (the first-to-acknowledge claim); the audit record and the message's
+    status line follow in a queued ``message`` job (``bot.approval.followups``)."""
     found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
-    alert, channel, ts = found.alert, found.channel, found.ts
+    alert = found.alert
     refusal = _first_to(rt, click, rt.store.claim_ack, rt.store.acked_by, alert.id, "acknowledged")
     if refusal:
         return refusal
-    audit.record(
-        rt,
-        key=f"ack:{alert.id}",
-        action="alert.acknowledge",
-        outcome="ACKNOWLEDGED",
-        actor=click.actor,
-        alert_id=alert.id,
-        channel=channel,
-        ts=ts,
-    )
-    refresh_message(rt, alert.id, f"👀 Acknowledged by {who(click.actor)} at {clock(now_utc())}")
+    note = AuditNote(key=f"ack:{alert.id}", action="alert.acknowledge", outcome="ACKNOWLEDGED")
+    status = f"👀 Acknowledged by {who(click.actor)} at {clock(now_utc())}"
+    follow_up(rt, alert.id, click.actor, status, note, message=(found.channel, found.ts))
     return Decision("acknowledged")
 
 
@@ -566,18 +573,9 @@ def snooze_alert(rt: Runtime, click: ActionRequest, seconds: float, label: str, 
             except ConflictError:
                 continue
     result = f"until {datetime.fromtimestamp(until, UTC).isoformat()}" + (f"; reason: {reason}" if reason else "")
-    audit.record(
-        rt,
-        key=f"snooze:{alert.id}:{click.click_id}",
-        action=f"alert.snooze.{label}",
-        outcome="SNOOZED",
-        actor=click.actor,
-        alert_id=alert.id,
-        result=result,
-        channel=channel,
-        ts=ts,
-    )
-    refresh_message(rt, alert.id, f"😴 Snoozed by {who(click.actor)} until {clock(until)}")
+    note = AuditNote(key=f"snooze:{alert.id}:{click.click_id}", action=f"alert.snooze.{label}", outcome="SNOOZED")
+    status = f"😴 Snoozed by {who(click.actor)} until {clock(until)}"
+    follow_up(rt, alert.id, click.actor, status, note.model_copy(update={"result": result}), message=(channel, ts))
     return Decision("snoozed")
 
 
@@ -704,8 +702,9 @@ def _dismiss(rt: Runtime, click: ActionRequest) -> Decision:
 def dismiss_alert(rt: Runtime, click: ActionRequest, reason: DismissReason) -> Decision:
     """Dismiss the clicked alert for ``reason`` (the Dismiss modal's submission).
 
-    The decision is stored first (the first-to-dismiss claim, then the audit record with the
-    reason); only then are the proposals closed and the source write-backs queued."""
+    The decision is stored first (the first-to-dismiss claim); only then are the proposals
+    closed and the source write-backs queued. The audit record with the reason and the message
+    update follow in a queued ``message`` job (``bot.approval.followups``)."""
     found = _triage_alert(rt, click)
     if isinstance(found, Decision):
         return found
@@ -713,16 +712,11 @@ def dismiss_alert(rt: Runtime, click: ActionRequest, reason: DismissReason) -> D
     refusal = _first_to(rt, click, rt.store.claim_dismissal, rt.store.dismissed_by, alert.id, "dismissed")
     if refusal:
         return refusal
-    audit.record(
-        rt,
+    note = AuditNote(
         key=f"dismiss:{alert.id}",
         action="alert.dismiss",
         outcome="DISMISSED",
-        actor=click.actor,
-        alert_id=alert.id,
         result=f"reason: {reason.sentence()}",
-        channel=channel,
-        ts=ts,
         params={"reason": reason.code, "note": reason.note},
     )
     written_back = []
@@ -739,7 +733,7 @@ def dismiss_alert(rt: Runtime, click: ActionRequest, reason: DismissReason) -> D
     status = f"🚫 Dismissed by {who(click.actor)} at {clock(now_utc())} ({reason.label})"
     if written_back:
         status += " — writing back: " + ", ".join(written_back)
-    refresh_message(rt, alert.id, status)
+    follow_up(rt, alert.id, click.actor, status, note, message=(channel, ts))
     return Decision("dismissed")
 
 

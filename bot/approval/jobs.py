@@ -7,7 +7,8 @@ succeed and posts the answer with an Approve button, ``command`` answers a slow 
 sub-command through its response_url (read-only), ``graph`` draws a CloudWatch alarm's metric
 and uploads it into the alert's thread (``bot.graphs``; queued by the notify side after the post),
 ``context`` posts a posted alert's "what changed?" reply (``bot.context``, read-only; queued by
-notify as the system actor).
+notify as the system actor), ``message`` is what a triage click leaves for after its ack: the
+click's audit record and the re-render of its alert's message (``bot.approval.followups``).
 
 The queue is not trusted: anyone who may ``sqs:SendMessage`` on it could write a job. So
 ``enqueue`` seals every job with an HMAC-SHA256 over its body (``signature``), under a key
@@ -31,6 +32,7 @@ import hmac
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +49,20 @@ class JobKind(StrEnum):
     COMMAND = "command"
     GRAPH = "graph"
     CONTEXT = "context"
+    MESSAGE = "message"
+
+
+class AuditNote(BaseModel):
+    """The audit record a ``message`` job writes (once: ``key`` is its unique key), as the
+    click decided it; who and when are the job's ``actor`` and ``enqueued_at``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    action: str
+    outcome: str
+    result: str | None = None
+    params: dict[str, Any] | None = None
 
 
 class Job(BaseModel):
@@ -64,9 +80,13 @@ class Job(BaseModel):
     channel: str = ""
     response_url: str | None = None
     # graph and context jobs: the alert (context: whose "what changed?" reply to post, bot.context);
-    # graph jobs: its message's ts (the thread the image goes to; channel above)
+    # graph jobs: its message's ts (the thread the image goes to; channel above); message jobs:
+    # the alert message's channel and ts, as the click's audit record names them
     alert_id: str = ""
     thread_ts: str = ""
+    # message jobs: the status line to show on the alert's message, and the click's audit record
+    status: str = ""
+    audit: AuditNote | None = None
     # HMAC-SHA256 (hex) of the job without this field, set by ``enqueue`` (see the module doc)
     signature: str = ""
 

@@ -15,7 +15,9 @@ def test_click_stops_instance_end_to_end(world):
     # the ack changed nothing in AWS; it recorded the decision and queued the job
     assert world.sessions.mutations() == []
     assert world.rt.store.get_proposal(p.id).state == ProposalState.APPROVED
-    assert "requested by @alice" in world.message().text + str(world.message().blocks)
+    assert world.slack.calls("chat.update") == [], "the ack makes no Slack call"
+    [shown] = [j for j in world.queued_jobs() if j["kind"] == "message"]  # the status line, from the worker
+    assert "requested by @alice" in shown["status"]
 
     world.drain()
 

@@ -163,7 +163,7 @@ def test_row2_slack_retry_runs_nothing(world):
 def test_row2_redelivered_job_runs_once(world):
     p = world.post_alert()
     world.click(REMEDIATE, p.id, ALICE)
-    [job] = world.queued_jobs()
+    [job] = [j for j in world.queued_jobs() if j["kind"] == "execute"]  # (and the click's message job)
     world.sqs.send_message(QueueUrl=world.queue_url, MessageBody=json.dumps(job))  # SQS at-least-once
     world.drain()
     world.sqs.send_message(QueueUrl=world.queue_url, MessageBody=json.dumps(job))  # and much later
@@ -221,6 +221,7 @@ def test_row3_genuine_requests_served(world, shape):
 
     resp = slack_handler.handler(_ack_event(world, **shape), None)
     assert resp["statusCode"] == 200
+    world.drain()  # the click's message job writes its audit record
     assert [e.outcome for e in world.audit()] == ["ACKNOWLEDGED"]
 
 
@@ -433,7 +434,9 @@ def test_row6_slack_down_reaches_dlq(world):
     world.slack.fail_next("chat.update", status=500, times=1000)
     for _ in range(5):
         world.drain(rounds=1)
-    assert [j["proposal_id"] for j in _dlq_bodies(world)] == [p.id]
+    dead = _dlq_bodies(world)
+    assert [j["proposal_id"] for j in dead if j["kind"] == "execute"] == [p.id]
+    assert [j["alert_id"] for j in dead if j["kind"] == "message"] == [p.alert_id], "the status line is not lost"
     assert world.sessions.mutations() == ["StopInstances"]
 
 
@@ -586,6 +589,7 @@ def test_row15_every_terminal_path_writes_exactly_one_record(world):
     world.click("eventops:dismiss", world.alert.id, CAROL)  # second dismiss: told, not recorded
     world.click("eventops:ack", world.alert.id, CAROL)
     world.click("eventops:ack", world.alert.id, ALICE)
+    world.drain()  # the triage clicks' message jobs write their audit records
 
     for pid, outcome in outcomes.items():
         entries = world.audit(pid)

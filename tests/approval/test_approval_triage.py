@@ -90,6 +90,7 @@ def test_people_listed_in_a_tier_may_triage_by_default(triage_world: World, acti
     world.click(action, world.alert.id, DAVE)  # DAVE is only a HIGH approver
     if action == "eventops:dismiss":  # Dismiss asks why first
         world.submit_view({"reason": "accepted_risk"}, DAVE)
+    world.drain()  # the click's message job writes its audit record
     assert len(_triage_audit(world, outcome, DAVE)) == 1
     assert not _triage_audit(world, "DENIED", DAVE)
 
@@ -104,6 +105,7 @@ def test_an_explicit_triage_tier_and_max_snooze(make_world: Callable[..., World]
     assert len(_triage_audit(world, "DENIED", ALICE)) == 1 and len(_triage_audit(world, "DENIED", BOB)) == 1
 
     world.click("eventops:snooze:4h", world.alert.id, BOB)
+    world.drain()  # the click's message job writes its audit record
     assert len(world.rt.store.snoozes()) == 1 and len(_triage_audit(world, "SNOOZED", BOB)) == 1
 
 

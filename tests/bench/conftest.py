@@ -43,6 +43,7 @@ NAMES: dict[str, str] = {
     "ddb_calls_per_new_alert": "<= 4",
     "ddb_calls_per_new_alert_in_batch": "<= 4",
     "latency_ack_p99_ms": "<= 250",
+    "ack_to_message_updated_p50_ms": "",
     "cold_first_event_ratio_notify": "<= 1.2",
     "cold_first_request_ratio_slack": "<= 1.2",
     # one peer side by side (tests/bench/test_bench_peer.py): Cloud Custodian's notifier

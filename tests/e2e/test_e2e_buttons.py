@@ -52,7 +52,7 @@ def test_snooze_hides_the_remediation_buttons(ops: Ops) -> None:
     alert = _alert(ops, "Alarm:")
     assert _remediations(alert), "the CPU alarm offers Reboot"
     ops.click(OPERATOR, alert, "Snooze 1 hour")
-    edited = _edited(ops, alert["ts"], "nooze")
+    edited = _edited(ops, alert["ts"], "Snoozed by")  # the worker's message job (the menu says "Snooze" too)
     assert _remediations(edited) == []
     assert ops.sb.runtime().store.snoozes(), "the snooze is stored"
     ops.audited("snoozed")
