@@ -262,7 +262,7 @@ class ProposalState(StrEnum):
 class Actor(BaseModel):
     """Who did something: a Slack identity, or the bot itself for auto mode."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use: off the notify cold path
 
     user_id: str
     team_id: str | None = None
@@ -308,6 +308,9 @@ MANUAL_ALERT_PREFIX = "manual-"  # the alert_id of a proposal made with ``/ops r
 
 class Proposal(BaseModel):
     """One remediation offered on one alert; a button's value is only ``id``."""
+
+    # Built on first use: off the notify cold path (notify mode, or nothing offered).
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     alert_id: str
@@ -384,6 +387,8 @@ class MaintenanceWindow(BaseModel):
     ``started_by`` is the Slack user id of whoever started it with ``/ops maintenance start``,
     or ``eventops.yml`` for a window scheduled in the config; ``scope`` is as written
     (``account:prod``, ``region:eu-west-1``, ``tag:env=staging``, ``rule:prod-sg``)."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: off the notify cold path (no window open)
 
     id: str
     scope: str
