@@ -124,6 +124,15 @@ def fixers(problems: Iterable[str]) -> list[tuple[str, Remediation]]:
     return [(str(name), rem) for name, rem in remediations.held()]
 
 
+def catalog_order(names: Iterable[str]) -> dict[str, int]:
+    """A rank per remediation, in catalog order, for ``names`` and whatever else is imported:
+    sorting by it orders ``names`` as the whole catalog would, importing only their modules.
+    A name the catalog does not know is left out (it imports the rest of the catalog once)."""
+    for name in names:
+        remediations.get(name)
+    return {str(name): i for i, (name, _) in enumerate(remediations.held())}
+
+
 def _position(rem: Remediation) -> int:
     module = type(rem).__module__
     return PLUGIN_MODULES.index(module) if module in PLUGIN_MODULES else len(PLUGIN_MODULES)
@@ -142,6 +151,7 @@ __all__ = [
     "Remediation",
     "RemediationContext",
     "RemediationParams",
+    "catalog_order",
     "fixers",
     "load_all",
     "problem_family",
