@@ -174,17 +174,17 @@ class Alert(BaseModel):
     account_alias: str | None = None
     region: str = ""
     time: datetime = Field(default_factory=utcnow)
-    resources: list[Resource] = Field(default_factory=list)
+    resources: list[Resource] = []
     fields: dict[str, str] = Field(default_factory=dict)
-    links: list[Link] = Field(default_factory=list)
-    remediations: list[RemediationOffer] = Field(default_factory=list)
+    links: list[Link] = []
+    remediations: list[RemediationOffer] = []
     # Machine-readable facts remediations act on (see bot/sources/CONTEXT.md), e.g.
     # {"security_group_rule_ids": ["sgr-0abc"], "guardduty": {"detector_id": ..., "finding_id": ...}}
     context: dict[str, Any] = Field(default_factory=dict)
     # What the alert is about, as ``<source>:<what>`` keys (bot/sources/CONTEXT.md), e.g.
     # ["securityhub-control:EC2.18", "config-rule:restricted-ssh"]: a remediation is offered only
     # where its ``fixes`` match one (``bot.remediations.base.fits``).
-    problems: list[str] = Field(default_factory=list)
+    problems: list[str] = []
     # False when the event says the problem is over (alarm back to OK, finding resolved).
     active: bool = True
     # Parse problems, shown in the message and logged; a generic alert made from an
@@ -238,7 +238,7 @@ class Route(BaseModel):
 
     rule: str
     channel: str
-    mentions: list[str] = Field(default_factory=list)
+    mentions: list[str] = []
     mode: Mode = Mode.NOTIFY
     remediations: list[str] | None = None  # None: every applicable remediation
     drop: bool = False
@@ -294,7 +294,7 @@ class UndoRequest(BaseModel):
 
     requester: Actor
     at: datetime = Field(default_factory=utcnow)
-    approvals: list[Approval] = Field(default_factory=list)
+    approvals: list[Approval] = []
     # All approvals were given (or none were needed) and the undo job was queued.
     queued: bool = False
     # The thread reply that carried the Undo button, re-rendered as the undo goes on.
@@ -324,7 +324,7 @@ class Proposal(BaseModel):
     message_ts: str | None = None
     state: ProposalState = ProposalState.PROPOSED
     requester: Actor | None = None
-    approvals: list[Approval] = Field(default_factory=list)
+    approvals: list[Approval] = []
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
