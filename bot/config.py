@@ -140,7 +140,7 @@ class Account(_Strict):
     # infra/member-account-role.yml creates it.
     read_role_arn: str | None = None
     external_id: str | None = None
-    regions: list[str] = Field(default_factory=list)
+    regions: list[str] = []
 
     @field_validator("id")
     @classmethod
@@ -160,9 +160,9 @@ class Escalation(_Strict):
     every route; a route's block overrides the keys it sets). Nothing is on until a key is set."""
 
     after_minutes: int | None = Field(default=None, gt=0)
-    mention: list[str] = Field(default_factory=list)
+    mention: list[str] = []
     then_after_minutes: int | None = Field(default=None, gt=0)
-    then_mention: list[str] = Field(default_factory=list)
+    then_mention: list[str] = []
     min_severity: Severity = Severity.HIGH
     remind_every_hours: float | None = Field(default=None, gt=0)
     max_reminders: int = Field(default=6, ge=1, le=48)
@@ -185,13 +185,13 @@ class EscalationDefaults(Escalation):
 class Match(_Strict):
     """What a routing rule matches. Every listed condition must hold; empty lists match all."""
 
-    source: list[str] = Field(default_factory=list)
-    detail_type: list[str] = Field(default_factory=list)
-    source_kind: list[str] = Field(default_factory=list)
-    severity: list[Severity] = Field(default_factory=list)
+    source: list[str] = []
+    detail_type: list[str] = []
+    source_kind: list[str] = []
+    severity: list[Severity] = []
     min_severity: Severity | None = None
-    account: list[str] = Field(default_factory=list)
-    region: list[str] = Field(default_factory=list)
+    account: list[str] = []
+    region: list[str] = []
     tags: dict[str, str] = Field(default_factory=dict)
 
 
@@ -199,7 +199,7 @@ class Rule(_Strict):
     name: str
     match: Match = Field(default_factory=Match)
     channel: str | None = None
-    mentions: list[str] = Field(default_factory=list)
+    mentions: list[str] = []
     mention_min_severity: Severity = Severity.HIGH
     mode: Mode = Mode.NOTIFY
     remediations: list[str] | None = None
@@ -209,7 +209,7 @@ class Rule(_Strict):
 
 class DefaultRoute(_Strict):
     channel: str
-    mentions: list[str] = Field(default_factory=list)
+    mentions: list[str] = []
     mention_min_severity: Severity = Severity.HIGH
     mode: Mode = Mode.NOTIFY
     remediations: list[str] | None = None
@@ -217,7 +217,7 @@ class DefaultRoute(_Strict):
 
 
 class Routing(_Strict):
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[Rule] = []
     # A resource's `team` tag value → channel, applied when a rule leaves `channel` unset.
     team_channels: dict[str, str] = Field(default_factory=dict)
     team_tag: str = "team"
@@ -228,13 +228,13 @@ class Routing(_Strict):
 class Tier(_Strict):
     """Who may act at one risk tier. Empty ``users`` and ``user_groups`` means nobody."""
 
-    users: list[str] = Field(default_factory=list)
-    user_groups: list[str] = Field(default_factory=list)
-    channels: list[str] = Field(default_factory=list)
+    users: list[str] = []
+    user_groups: list[str] = []
+    channels: list[str] = []
     # Approvals by people other than the requester before it runs. HIGH is always >= 2.
     approvals: int = 0
     # Who may approve; empty = the tier's users (and user_groups).
-    approvers: list[str] = Field(default_factory=list)
+    approvers: list[str] = []
     approval_ttl_minutes: int = 60
 
 
@@ -246,9 +246,9 @@ class Triage(_Strict):
     Empty ``users`` and ``user_groups`` means nobody; ``channels`` empty means any channel.
     """
 
-    users: list[str] = Field(default_factory=list)
-    user_groups: list[str] = Field(default_factory=list)
-    channels: list[str] = Field(default_factory=list)
+    users: list[str] = []
+    user_groups: list[str] = []
+    channels: list[str] = []
     max_snooze_hours: float = Field(default=24, gt=0)
 
 
@@ -260,7 +260,7 @@ class UndoRule(_Strict):
 
 
 class Policy(_Strict):
-    teams: list[str] = Field(default_factory=list)
+    teams: list[str] = []
     enterprise_id: str | None = None
     tiers: dict[Risk, Tier] = Field(default_factory=dict)
     # Slack user group id → member user ids, for offline resolution (sandbox, tests).
@@ -375,7 +375,7 @@ class Runbook(_Strict):
 
     document: str
     title: str | None = None
-    resource_types: list[str] = Field(default_factory=list)
+    resource_types: list[str] = []
     parameters: dict[str, str] = Field(default_factory=dict)
     risk: Risk = Risk.MEDIUM
 
@@ -384,7 +384,7 @@ _HOST_NAME_RE = re.compile(r"^(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
 
 
 class Config(_Strict):
-    accounts: list[Account] = Field(default_factory=list)
+    accounts: list[Account] = []
     routing: Routing = Field(default_factory=Routing)
     policy: Policy | None = None
     kill_switch: bool = False
@@ -399,18 +399,18 @@ class Config(_Strict):
     graphs: Graphs = Field(default_factory=Graphs)
     context: ContextConfig = Field(default_factory=ContextConfig)
     snooze_default_minutes: int = 60
-    runbooks: list[Runbook] = Field(default_factory=list)
+    runbooks: list[Runbook] = []
     slash_command: str = "/ops"
     # The daily "EventOps is alive" message goes here (default: the default route's channel),
     # so a silent day means trouble, not calm.
     heartbeat_channel: str | None = None
     # Hosts besides *.aws.amazon.com that messages may link to: an alarm description's runbook
     # URL (e.g. your wiki) is linked only when its host is listed here.
-    link_hosts: list[str] = Field(default_factory=list)
+    link_hosts: list[str] = []
     # Re-announce unacknowledged HIGH/CRITICAL alerts, remind about long CloudWatch alarms.
     escalation: EscalationDefaults = Field(default_factory=EscalationDefaults)
     # Maintenance windows planned ahead (bot.maintenance.schedule): alerts in scope are held.
-    maintenance: list[MaintenanceSchedule] = Field(default_factory=list)
+    maintenance: list[MaintenanceSchedule] = []
 
     @field_validator("link_hosts")
     @classmethod

@@ -41,7 +41,7 @@ class RuleCheck(BaseModel):
 class RouteTrace(BaseModel):
     """The rules tried before (and including) the one that matched, and where the channel came from."""
 
-    checks: list[RuleCheck] = Field(default_factory=list)
+    checks: list[RuleCheck] = []
     more: int = 0  # rules tried beyond MAX_RULES (not recorded)
     channel_reason: str = ""
 
@@ -68,13 +68,13 @@ class Decisions(BaseModel):
     rule: str
     channel: str
     mode: str
-    mentions: list[str] = Field(default_factory=list)
+    mentions: list[str] = []
     trace: RouteTrace = Field(default_factory=RouteTrace)
     outcome: str = ""
     reason: str = ""
     correlation: str = ""  # the correlation rule that took the alert, and how (bot.correlation)
-    offered: list[str] = Field(default_factory=list)
-    refused: list[Refusal] = Field(default_factory=list)
+    offered: list[str] = []
+    refused: list[Refusal] = []
     refused_more: int = 0
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.models import Actor, Alert, Proposal, ProposalState, Risk
-from bot.remediations import remediations
+from bot.remediations import catalog_order, remediations
 from bot.routing import route as route_alert
 from bot.runtime import Runtime
 from bot.slack import blocks as bk
@@ -122,8 +122,8 @@ def alert_buttons(alert_id: str, proposals: list[Proposal]) -> list[Button | Men
     HIGH ones ``danger``), Acknowledge, one Snooze menu and Dismiss."""
     out: list[Button | Menu] = []
     primary_left = True
-    order = {str(name): i for i, name in enumerate(remediations)}
     # the catalog's order, as when first posted: a re-render never moves a button (or the primary)
+    order = catalog_order(p.remediation for p in proposals)
     for p in sorted(proposals, key=lambda p: order.get(p.remediation, len(order))):
         button = remediation_button(p, primary=primary_left and p.risk != Risk.HIGH)
         if button is not None:

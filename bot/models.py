@@ -174,17 +174,17 @@ class Alert(BaseModel):
     account_alias: str | None = None
     region: str = ""
     time: datetime = Field(default_factory=utcnow)
-    resources: list[Resource] = Field(default_factory=list)
+    resources: list[Resource] = []
     fields: dict[str, str] = Field(default_factory=dict)
-    links: list[Link] = Field(default_factory=list)
-    remediations: list[RemediationOffer] = Field(default_factory=list)
+    links: list[Link] = []
+    remediations: list[RemediationOffer] = []
     # Machine-readable facts remediations act on (see bot/sources/CONTEXT.md), e.g.
     # {"security_group_rule_ids": ["sgr-0abc"], "guardduty": {"detector_id": ..., "finding_id": ...}}
     context: dict[str, Any] = Field(default_factory=dict)
     # What the alert is about, as ``<source>:<what>`` keys (bot/sources/CONTEXT.md), e.g.
     # ["securityhub-control:EC2.18", "config-rule:restricted-ssh"]: a remediation is offered only
     # where its ``fixes`` match one (``bot.remediations.base.fits``).
-    problems: list[str] = Field(default_factory=list)
+    problems: list[str] = []
     # False when the event says the problem is over (alarm back to OK, finding resolved).
     active: bool = True
     # Parse problems, shown in the message and logged; a generic alert made from an
@@ -238,7 +238,7 @@ class Route(BaseModel):
 
     rule: str
     channel: str
-    mentions: list[str] = Field(default_factory=list)
+    mentions: list[str] = []
     mode: Mode = Mode.NOTIFY
     remediations: list[str] | None = None  # None: every applicable remediation
     drop: bool = False
@@ -262,7 +262,7 @@ class ProposalState(StrEnum):
 class Actor(BaseModel):
     """Who did something: a Slack identity, or the bot itself for auto mode."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use: off the notify cold path
 
     user_id: str
     team_id: str | None = None
@@ -294,7 +294,7 @@ class UndoRequest(BaseModel):
 
     requester: Actor
     at: datetime = Field(default_factory=utcnow)
-    approvals: list[Approval] = Field(default_factory=list)
+    approvals: list[Approval] = []
     # All approvals were given (or none were needed) and the undo job was queued.
     queued: bool = False
     # The thread reply that carried the Undo button, re-rendered as the undo goes on.
@@ -309,6 +309,9 @@ MANUAL_ALERT_PREFIX = "manual-"  # the alert_id of a proposal made with ``/ops r
 class Proposal(BaseModel):
     """One remediation offered on one alert; a button's value is only ``id``."""
 
+    # Built on first use: off the notify cold path (notify mode, or nothing offered).
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     alert_id: str
     fingerprint: str
@@ -321,7 +324,7 @@ class Proposal(BaseModel):
     message_ts: str | None = None
     state: ProposalState = ProposalState.PROPOSED
     requester: Actor | None = None
-    approvals: list[Approval] = Field(default_factory=list)
+    approvals: list[Approval] = []
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
@@ -384,6 +387,8 @@ class MaintenanceWindow(BaseModel):
     ``started_by`` is the Slack user id of whoever started it with ``/ops maintenance start``,
     or ``eventops.yml`` for a window scheduled in the config; ``scope`` is as written
     (``account:prod``, ``region:eu-west-1``, ``tag:env=staging``, ``rule:prod-sg``)."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: off the notify cold path (no window open)
 
     id: str
     scope: str

@@ -16,7 +16,7 @@ import logging
 from bot.aws import remediation_refusal
 from bot.decisions import Refusal
 from bot.models import Alert, Mode, RemediationOffer, Route
-from bot.remediations import remediations
+from bot.remediations import fixers
 from bot.remediations.base import EXEMPT_TAG, Remediation, fits
 from bot.runtime import Runtime
 
@@ -30,7 +30,7 @@ def candidates(alert: Alert) -> list[tuple[str, Remediation]]:
     probe = alert if alert.active else alert.model_copy(update={"active": True})
     return [
         (str(name), rem)
-        for name, rem in remediations.items()
+        for name, rem in fixers(probe.problems)
         if fits(rem, probe) and (tuple(rem.fixes) != ("*",) or _applies(rem, probe))
     ]
 

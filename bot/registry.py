@@ -32,17 +32,49 @@ class Registry(Generic[T]):
         self.kind = kind
         self._items: dict[Hashable, T] = {}
         self._loader: Callable[[], object] | None = None
+        self._key_loader: Callable[[Hashable], object] | None = None
+        self._position: Callable[[T], int] | None = None
 
-    def load_with(self, loader: Callable[[], object]) -> None:
+    def load_with(self, loader: Callable[[], object], key_loader: Callable[[Hashable], object] | None = None) -> None:
         """Plugins are imported on demand: ``loader`` imports the rest of them the first time
         the registry is listed, or asked for a key it does not hold yet. Until then it holds
-        what was imported (bot.sources imports one source's modules per new source)."""
+        what was imported (bot.sources imports one source's modules per new source).
+
+        ``key_loader``, when given, is tried first for a key not held yet: it imports the one
+        module that registers that key (bot.remediations: a static name → module table), and
+        ``loader`` runs only when the key is still missing after it."""
         self._loader = loader
+        self._key_loader = key_loader
+
+    def keep_sorted(self, position: Callable[[T], int]) -> None:
+        """List the entries by ``position(entry)`` (stable), whatever order their modules were
+        imported in: the order of a registry loaded on demand stays the order of one loaded
+        whole."""
+        self._position = position
+        self._sort()
+
+    def _sort(self) -> None:
+        position = self._position
+        if position is not None:
+            self._items = dict(sorted(self._items.items(), key=lambda kv: position(kv[1])))
 
     def _complete(self) -> None:
         loader, self._loader = self._loader, None
         if loader is not None:
             loader()
+
+    def _find(self, key: Hashable) -> None:
+        """Import what registers ``key`` when it is not held yet (its module, else the rest)."""
+        if key in self._items:
+            return
+        if self._key_loader is not None and self._loader is not None:
+            self._key_loader(key)
+        if key not in self._items:
+            self._complete()
+
+    def held(self) -> list[tuple[Hashable, T]]:
+        """The entries imported so far, without importing more (``items()`` imports them all)."""
+        return list(self._items.items())
 
     def register(self, *keys: Hashable) -> Callable[[T], T]:
         def deco(obj: T) -> T:
@@ -56,10 +88,10 @@ class Registry(Generic[T]):
         if key in self._items:
             raise DuplicateRegistrationError(f"{self.kind} {key!r} is already registered")
         self._items[key] = obj
+        self._sort()
 
     def get(self, key: Hashable) -> T | None:
-        if key not in self._items:
-            self._complete()
+        self._find(key)
         return self._items.get(key)
 
     def __getitem__(self, key: Hashable) -> T:
@@ -69,8 +101,8 @@ class Registry(Generic[T]):
         return found
 
     def __contains__(self, key: object) -> bool:
-        if key not in self._items:
-            self._complete()
+        if isinstance(key, Hashable):
+            self._find(key)
         return key in self._items
 
     def __iter__(self) -> Iterator[Hashable]:

@@ -68,7 +68,8 @@ class AuditNote(BaseModel):
 class Job(BaseModel):
     """One unit of work for ``handlers/worker.py``."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: off the notify cold path (a job is enqueued only for context).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: JobKind
     proposal_id: str = ""

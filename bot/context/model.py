@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 class Change(BaseModel):
     """One CloudTrail write event on the resource."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use: off the notify cold path
 
     event_id: str
     event_name: str
@@ -25,7 +25,7 @@ class Change(BaseModel):
 class OpenAlert(BaseModel):
     """Another open alert on the same resource, principal or access key."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use: off the notify cold path
 
     alert_id: str
     fingerprint: str = ""
@@ -39,6 +39,8 @@ class OpenAlert(BaseModel):
 class Context(BaseModel):
     """Everything one context reply says. ``changes`` is None when no lookup was made (rate
     limited, or the account cannot be read): the reply then lists only ``also_open``."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: off the notify cold path
 
     resource_label: str
     window_hours: int

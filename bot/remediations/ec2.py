@@ -352,7 +352,7 @@ class TerminateInstance(_InstanceAction):
 
 class SnapshotParams(RemediationParams):
     instance_id: str | None = Field(default=None, pattern=INSTANCE_ID)
-    volume_ids: list[str] = Field(default_factory=list)
+    volume_ids: list[str] = []
 
     @model_validator(mode="after")
     def _one_target(self) -> SnapshotParams:
@@ -663,7 +663,7 @@ SSH_PORT = 22
 class RevokeIngressParams(RemediationParams):
     group_id: str = Field(pattern=GROUP_ID)
     # The rules the alert named (CloudTrail knows their ids; ASFF and Config do not: empty).
-    rule_ids: list[str] = Field(default_factory=list)
+    rule_ids: list[str] = []
     # The ports that must not stay open to the world: every rule opening one of them to
     # 0.0.0.0/0 or ::/0 is revoked, whatever its id. The alert's ports, else SSH.
     ports: list[int] = Field(default_factory=lambda: [SSH_PORT], min_length=1)

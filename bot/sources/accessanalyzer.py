@@ -31,7 +31,7 @@ class AnalyzerFinding(Detail):
     is_public: bool = Field(False, alias="isPublic")
     is_deleted: bool = Field(False, alias="isDeleted")
     principal: dict[str, Any] = Field(default_factory=dict)
-    action: list[str] = Field(default_factory=list)
+    action: list[str] = []
     condition: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     account_id: str = Field("", alias="accountId")

@@ -46,7 +46,7 @@ class EventEnvelope(BaseModel):
     account: str = ""
     time: datetime
     region: str = ""
-    resources: list[str] = Field(default_factory=list)
+    resources: list[str] = []
     detail: dict[str, Any] = Field(default_factory=dict)
 
 

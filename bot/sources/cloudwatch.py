@@ -52,7 +52,7 @@ class AlarmMetric(Detail):
 
 class AlarmConfiguration(Detail):
     description: str | None = None
-    metrics: list[AlarmMetric] = Field(default_factory=list)
+    metrics: list[AlarmMetric] = []
     alarm_rule: str | None = Field(None, alias="alarmRule")
     actions_suppressor: str | None = Field(None, alias="actionsSuppressor")
     actions_suppressor_wait_period: int | None = Field(None, alias="actionsSuppressorWaitPeriod")

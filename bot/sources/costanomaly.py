@@ -38,7 +38,7 @@ class Anomaly(Detail):
     anomaly_end_date: str | None = Field(None, alias="anomalyEndDate")
     dimensional_value: str | None = Field(None, alias="dimensionalValue")
     impact: Impact = Field(default_factory=Impact)
-    root_causes: list[RootCause] = Field(default_factory=list, alias="rootCauses")
+    root_causes: list[RootCause] = Field([], alias="rootCauses")
 
 
 def severity_for(total_impact: float) -> Severity:

@@ -44,11 +44,11 @@ class CustomAlert(_Strict):
     severity: Severity = Severity.INFO
     resource: CustomResource | None = None
     fields: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    links: list[CustomLink] = Field(default_factory=list, max_length=5)
+    links: list[CustomLink] = Field([], max_length=5)
     dedup_key: str | None = Field(None, min_length=1, max_length=256)
     resolved: bool = False
     # Remediations to offer (still only where they can name their target: ``applies_to``).
-    remediations: list[str] = Field(default_factory=list, max_length=10)
+    remediations: list[str] = Field([], max_length=10)
 
     @field_validator("severity", mode="before")
     @classmethod

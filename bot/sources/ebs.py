@@ -34,7 +34,7 @@ class SnapshotStatus(Detail):
 
 
 class MultiVolumeSnapshots(EbsNotification):
-    snapshots: list[SnapshotStatus] = Field(default_factory=list)
+    snapshots: list[SnapshotStatus] = []
 
 
 # Results that mean the action is done and fine.

@@ -102,7 +102,7 @@ class EcrImageScan(Detail):
     scan_status: str = Field(default="", alias="scan-status")
     repository_name: str = Field(default="", alias="repository-name")
     image_digest: str = Field(default="", alias="image-digest")
-    image_tags: list[str] = Field(default_factory=list, alias="image-tags")
+    image_tags: list[str] = Field([], alias="image-tags")
     finding_severity_counts: dict[str, Any] = Field(default_factory=dict, alias="finding-severity-counts")
 
 

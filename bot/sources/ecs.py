@@ -26,7 +26,7 @@ class TaskStateChange(Detail):
     stopped_reason: str | None = Field(None, alias="stoppedReason")
     group: str | None = None
     launch_type: str | None = Field(None, alias="launchType")
-    containers: list[Container] = Field(default_factory=list)
+    containers: list[Container] = []
 
 
 class DeploymentStateChange(Detail):

@@ -15,8 +15,8 @@ class ServiceAction(Detail):
     event_name: str = Field(alias="eventName", min_length=1)
     cluster_arn: str = Field("", alias="clusterArn")
     reason: str | None = None
-    capacity_provider_arns: list[str] = Field(default_factory=list, alias="capacityProviderArns")
-    container_instance_arns: list[str] = Field(default_factory=list, alias="containerInstanceArns")
+    capacity_provider_arns: list[str] = Field([], alias="capacityProviderArns")
+    container_instance_arns: list[str] = Field([], alias="containerInstanceArns")
 
 
 # eventType → severity (the event's own classification).

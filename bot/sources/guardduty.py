@@ -22,14 +22,14 @@ class SecurityGroupRef(Detail):
 
 
 class NetworkInterface(Detail):
-    security_groups: list[SecurityGroupRef] = Field(default_factory=list, alias="securityGroups")
+    security_groups: list[SecurityGroupRef] = Field([], alias="securityGroups")
 
 
 class InstanceDetails(Detail):
     instance_id: str = Field("", alias="instanceId")
     instance_type: str | None = Field(None, alias="instanceType")
-    tags: list[Tag] = Field(default_factory=list)
-    network_interfaces: list[NetworkInterface] = Field(default_factory=list, alias="networkInterfaces")
+    tags: list[Tag] = []
+    network_interfaces: list[NetworkInterface] = Field([], alias="networkInterfaces")
 
 
 class AccessKeyDetails(Detail):
@@ -63,7 +63,7 @@ class FindingResource(Detail):
     resource_type: str = Field("", alias="resourceType")
     instance_details: InstanceDetails | None = Field(None, alias="instanceDetails")
     access_key_details: AccessKeyDetails | None = Field(None, alias="accessKeyDetails")
-    s3_bucket_details: list[S3BucketDetail] = Field(default_factory=list, alias="s3BucketDetails")
+    s3_bucket_details: list[S3BucketDetail] = Field([], alias="s3BucketDetails")
     eks_cluster_details: NamedDetail | None = Field(None, alias="eksClusterDetails")
     ecs_cluster_details: NamedDetail | None = Field(None, alias="ecsClusterDetails")
     lambda_details: LambdaDetails | None = Field(None, alias="lambdaDetails")

@@ -40,8 +40,8 @@ class HealthDetail(Detail):
     event_region: str | None = Field(None, alias="eventRegion")
     start_time: str | None = Field(None, alias="startTime")
     end_time: str | None = Field(None, alias="endTime")
-    event_description: list[Description] = Field(default_factory=list, alias="eventDescription")
-    affected_entities: list[AffectedEntity] = Field(default_factory=list, alias="affectedEntities")
+    event_description: list[Description] = Field([], alias="eventDescription")
+    affected_entities: list[AffectedEntity] = Field([], alias="affectedEntities")
 
 
 def severity_for(detail: HealthDetail) -> Severity:

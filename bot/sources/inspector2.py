@@ -53,8 +53,8 @@ class _Cvss(Detail):
 
 class _PackageDetails(Detail):
     vulnerability_id: str = Field(default="", alias="vulnerabilityId")
-    vulnerable_packages: list[_Package] = Field(default_factory=list, alias="vulnerablePackages")
-    cvss: list[_Cvss] = Field(default_factory=list)
+    vulnerable_packages: list[_Package] = Field([], alias="vulnerablePackages")
+    cvss: list[_Cvss] = []
 
 
 class _PortRange(Detail):
@@ -74,7 +74,7 @@ class _CodeFile(Detail):
 
 
 class _CodeDetails(Detail):
-    cwes: list[str] = Field(default_factory=list)
+    cwes: list[str] = []
     detector_name: str = Field(default="", alias="detectorName")
     file_path: _CodeFile = Field(default_factory=_CodeFile, alias="filePath")
 
@@ -98,7 +98,7 @@ class Finding(Detail):
     fix_available: str = Field(default="", alias="fixAvailable")
     exploit_available: str = Field(default="", alias="exploitAvailable")
     remediation: dict[str, Any] = Field(default_factory=dict)
-    resources: list[_FindingResource] = Field(default_factory=list)
+    resources: list[_FindingResource] = []
     package_details: _PackageDetails | None = Field(default=None, alias="packageVulnerabilityDetails")
     network_details: _NetworkDetails | None = Field(default=None, alias="networkReachabilityDetails")
     code_details: _CodeDetails | None = Field(default=None, alias="codeVulnerabilityDetails")
@@ -306,7 +306,7 @@ class ScanSummary(Detail):
     scan_status: str = Field(default="", alias="scan-status")
     repository_name: str = Field(default="", alias="repository-name")
     image_digest: str = Field(default="", alias="image-digest")
-    image_tags: list[str] = Field(default_factory=list, alias="image-tags")
+    image_tags: list[str] = Field([], alias="image-tags")
     instance_id: str = Field(default="", alias="instance-id")
     finding_severity_counts: dict[str, Any] = Field(default_factory=dict, alias="finding-severity-counts")
 

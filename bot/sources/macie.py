@@ -45,11 +45,11 @@ class Detection(Detail):
 class SensitiveDataItem(Detail):
     category: str = ""
     total_count: int | None = Field(None, alias="totalCount")
-    detections: list[Detection] = Field(default_factory=list)
+    detections: list[Detection] = []
 
 
 class ClassificationResult(Detail):
-    sensitive_data: list[SensitiveDataItem] = Field(default_factory=list, alias="sensitiveData")
+    sensitive_data: list[SensitiveDataItem] = Field([], alias="sensitiveData")
 
 
 class ClassificationDetails(Detail):

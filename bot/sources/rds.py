@@ -29,7 +29,7 @@ _SOURCE_TYPES = {
 
 
 class RdsEvent(Detail):
-    event_categories: list[str] = Field(default_factory=list, alias="EventCategories")
+    event_categories: list[str] = Field([], alias="EventCategories")
     source_type: str = Field("", alias="SourceType")
     source_arn: str | None = Field(None, alias="SourceArn")
     source_identifier: str = Field(alias="SourceIdentifier", min_length=1)

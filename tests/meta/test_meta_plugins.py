@@ -1,7 +1,7 @@
 """Plugins can't go missing silently: every plugin file is discovered, every plugin class defined
 in it is registered, and every registry entry comes from a discovered module.
 
-``bot/remediations/__init__.py`` and ``bot/sources/__init__.py`` import their plugin modules with
+``bot/remediations/__init__.py`` and ``bot/sources/__init__.py`` find their plugin modules with
 ``pkgutil`` (every module but the package's ``INFRASTRUCTURE``). These tests list the files on
 disk independently and import every one of them, infrastructure included, then compare. Each
 test collects every offender and fails once with the whole list.
