@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.moto_serial import serialize_moto
+
+# moto handles one request at a time, as a real service's writes are atomic (a notify batch
+# delivers several channels at once in threads): bot/sandbox/moto_serial.py
+serialize_moto()
+
 EVENTS_DIR = Path(__file__).parent / "events"
 
 # Never reach a real AWS account from a test, whatever the developer's shell has set.

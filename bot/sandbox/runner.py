@@ -50,6 +50,7 @@ from bot.runtime import Runtime, load_checked_config
 from bot.sandbox import estate as demo
 from bot.sandbox.cloudtrail_lookup import EventLog
 from bot.sandbox.cloudtrail_lookup import install as install_lookup_events
+from bot.sandbox.moto_serial import serialize_moto
 from bot.sandbox.pollers import Schedule, SqsPoller
 from bot.sandbox.server import APP_ID, ConsoleServer, PortInUseError
 from bot.sandbox.slack_fake import SlackFake, Workspace
@@ -98,6 +99,7 @@ class _MotoServer(ThreadedMotoServer):
     error: BaseException | None = None
 
     def _server_entry(self) -> None:
+        serialize_moto()  # its request threads and the bot's lanes: one moto request at a time
         try:
             super()._server_entry()
         except (OSError, SystemExit) as exc:  # werkzeug turns EADDRINUSE into sys.exit(1)

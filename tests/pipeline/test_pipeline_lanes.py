@@ -105,3 +105,30 @@ def test_a_record_that_is_not_json_is_delivered_beside_the_lanes(notify_env):
     assert resp == {"batchItemFailures": []}
     assert all(len(notify_env.top(ch)) == 1 for ch in CHANNELS)
     assert len(notify_env.top("#elsewhere")) == 1  # the generic alert, routed by default
+
+
+WIDE = [f"{310000000000 + i:012d}" for i in range(20)]
+
+
+@pytest.mark.config(
+    {
+        **BASE_CONFIG,
+        "accounts": [],
+        "routing": {
+            "rules": [
+                {"name": f"w-{i}", "match": {"account": [a]}, "channel": f"#wide-{i}", "mode": "notify"}
+                for i, a in enumerate(WIDE)
+            ],
+            "default": {"channel": "#elsewhere", "mode": "notify"},
+        },
+    }
+)
+def test_a_wide_batch_keeps_every_posts_bookkeeping(notify_env):
+    """20 channels × 6 new alerts in one batch, 8 lanes at once: every post's bookkeeping
+    transaction lands (moto handles one request at a time: bot/sandbox/moto_serial.py)."""
+    events = [event(detail={"host": f"h-{i}"}, account=WIDE[i % 20]) for i in range(120)]
+    assert notify_env.handle(events) == {"batchItemFailures": []}
+    assert notify_env.rt.counts["posted"] == 120 and notify_env.rt.counts["bookkeeping_failed"] == 0
+    for e in events:
+        stored = notify_env.rt.store.get_alert(e["id"])
+        assert stored.ts and notify_env.rt.store.alert_for_message(stored.channel, stored.ts) == e["id"]
