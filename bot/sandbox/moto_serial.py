@@ -7,6 +7,11 @@ another thread writes to it ("dictionary changed size during iteration"). A noti
 delivers several channels at once (``delivery.parallel_channels``), and the sandbox's moto
 server answers each request in its own thread, so moto's request handling is serialized here —
 for the in-process mock and the server alike, every service.
+
+And its TransactWriteItems snapshots (for rollback) the whole table once per item: 100 copies
+of the table per call, minutes of CPU once a table holds thousands of items. Here each table is
+copied once per call — the same snapshot, since the copies are all taken before any item of the
+transaction is written (and, serialized, nothing else writes meanwhile).
 """
 
 from __future__ import annotations
@@ -34,4 +39,35 @@ def serialize_moto() -> None:
                 return original(self)
 
         BaseResponse.call_action = call_action  # type: ignore[method-assign]
+        _one_snapshot_per_transaction()
         _installed = True
+
+
+def _one_snapshot_per_transaction() -> None:
+    import copy as real_copy
+    import types
+
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.table import Table
+
+    memo = threading.local()
+
+    def deepcopy(obj: Any, *args: Any) -> Any:
+        snapshots = getattr(memo, "tables", None)
+        if snapshots is None or not isinstance(obj, Table):
+            return real_copy.deepcopy(obj, *args)
+        if id(obj) not in snapshots:
+            snapshots[id(obj)] = real_copy.deepcopy(obj, *args)
+        return snapshots[id(obj)]
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact(self: Any, transact_items: Any) -> Any:
+        memo.tables = {}
+        try:
+            return original(self, transact_items)
+        finally:
+            memo.tables = None
+
+    models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=real_copy.copy)  # type: ignore[assignment]
+    models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]

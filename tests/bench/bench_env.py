@@ -306,7 +306,6 @@ def latency_model(
                     lm.moto_cpu_s += time.thread_time() - c0
 
     BotocoreStubber.process_request = process  # type: ignore[method-assign]
-    undo_snapshot = _one_snapshot_per_transaction()
     saved = (slack.latency_s, slack.rate_limit) if slack is not None else None
     if slack is not None:
         slack.latency_s, slack.rate_limit = slack_ms / 1000, True
@@ -317,51 +316,8 @@ def latency_model(
         lm.active = False
         _RL.prepare_for_next_attempt = orig_prepare  # type: ignore[method-assign]
         BotocoreStubber.process_request = orig_process  # type: ignore[method-assign]
-        undo_snapshot()
         if slack is not None and saved is not None:
             slack.latency_s, slack.rate_limit = saved
-
-
-def _one_snapshot_per_transaction() -> Any:
-    """moto's TransactWriteItems deep-copies the whole table once per item (for its rollback):
-    100 copies of a 10 000-item table per call. Here it copies each table once per call — the
-    same snapshot, since the copies are taken before any item is written — so moto's CPU does
-    not crowd the lanes' threads out of the GIL. Semantics unchanged; returns the undo."""
-    import copy as real_copy
-    import threading
-    import types
-
-    import moto.dynamodb.models as models
-    from moto.dynamodb.models.table import Table
-
-    memo = threading.local()
-
-    def deepcopy(obj: Any, *args: Any) -> Any:
-        snapshots = getattr(memo, "tables", None)
-        if snapshots is None or not isinstance(obj, Table):
-            return real_copy.deepcopy(obj, *args)
-        if id(obj) not in snapshots:
-            snapshots[id(obj)] = real_copy.deepcopy(obj, *args)
-        return snapshots[id(obj)]
-
-    orig = models.DynamoDBBackend.transact_write_items
-
-    def transact(self: Any, transact_items: Any) -> Any:
-        memo.tables = {}
-        try:
-            return orig(self, transact_items)
-        finally:
-            memo.tables = None
-
-    saved_copy = models.copy
-    models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=real_copy.copy)  # type: ignore[assignment]
-    models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
-
-    def undo() -> None:
-        models.copy = saved_copy  # type: ignore[assignment]
-        models.DynamoDBBackend.transact_write_items = orig  # type: ignore[method-assign]
-
-    return undo
 
 
 def slack_view(slack: SlackFake, channels: list[str]) -> dict[str, int]:
