@@ -5,8 +5,12 @@ table half-written. moto's backends are plain Python dicts with no locking: two 
 once can both pass the same condition, and its TransactWriteItems deep-copies a table while
 another thread writes to it ("dictionary changed size during iteration"). A notify batch
 delivers several channels at once (``delivery.parallel_channels``), and the sandbox's moto
-server answers each request in its own thread, so moto's request handling is serialized here —
-for the in-process mock and the server alike, every service.
+server answers each request in its own thread, so moto's DynamoDB request handling is
+serialized here, for the in-process mock and the server alike.
+
+Only DynamoDB: moto's SQS ReceiveMessage long-polls inside the request (up to 20 s of
+WaitTimeSeconds against an empty queue), and a process-wide lock held through that wait stalled
+every other AWS call in the sandbox for as long — the worker's next job, the click's remediation.
 
 And its TransactWriteItems snapshots (for rollback) the whole table once per item: 100 copies
 of the table per call, minutes of CPU once a table holds thousands of items. Here each table is
@@ -16,7 +20,9 @@ transaction is written (and, serialized, nothing else writes meanwhile).
 
 from __future__ import annotations
 
+import copy as real_copy
 import threading
+import types
 from typing import Any
 
 _lock = threading.RLock()
@@ -24,7 +30,7 @@ _installed = False
 
 
 def serialize_moto() -> None:
-    """Make moto handle one request at a time, process-wide (idempotent)."""
+    """Make moto handle one DynamoDB request at a time, process-wide (idempotent)."""
     global _installed
     with _lock:
         if _installed:
@@ -35,6 +41,8 @@ def serialize_moto() -> None:
         original = BaseResponse.call_action
 
         def call_action(self: Any) -> Any:
+            if self.service_name != "dynamodb":
+                return original(self)
             with _lock:
                 return original(self)
 
@@ -44,11 +52,9 @@ def serialize_moto() -> None:
 
 
 def _one_snapshot_per_transaction() -> None:
-    import copy as real_copy
-    import types
-
+    # moto only where the sandbox or the tests run: never on the deployed path
     import moto.dynamodb.models as models
-    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.models.table import Table  # moto, as above
 
     memo = threading.local()
 
