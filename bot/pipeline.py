@@ -138,6 +138,16 @@ class _StormItem:
 
 
 @dataclass
+class _Counted:
+    """A channel's new posts counted ahead in one write (``NotifyBatch.post_count``): the
+    minute they count in, the number the next one takes, how many are left."""
+
+    minute: int
+    next: int
+    left: int
+
+
+@dataclass
 class _Repeats:
     """A batch's repeats of one problem whose message exists: counted into it once, at flush
     (one write for all of them, not one each), and their event claims completed together."""
@@ -191,6 +201,8 @@ class NotifyBatch:
     looked_up: dict[Lookup, LookupResult] = field(default_factory=dict)  # read for the batch (_prefetch)
     threads: dict[tuple[str, str], ResourceThread] = field(default_factory=dict)  # (channel, key) → thread it started
     burst: dict[str, int] = field(default_factory=dict)  # channel → new problems the batch brings it (_prefetch)
+    posts_counted: dict[str, int] = field(default_factory=dict)  # channel → new posts counted so far
+    counted: dict[str, _Counted] = field(default_factory=dict)  # channel → its new posts counted ahead
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -259,6 +271,37 @@ class NotifyBatch:
         for a record it could not read. The notify handler delivers one lane per channel."""
         pre = self.parsed.get(record_id)
         return route_alert(pre[0], self.rt.config).channel if pre else ""
+
+    def post_count(self, channel: str) -> int:
+        """Count one new post in ``channel`` this minute; returns its number in the minute
+        (the channel's storm counter, shared by every invocation). The batch's new problems
+        for a channel (``burst``) are counted in one write when its first one is, and take
+        their numbers in turn; what was counted but not posted is taken back at ``flush``."""
+        minute = int(_now() // 60)
+        with self.lock:  # lanes are per channel, but a route on tags may cross them
+            ahead = self.counted.get(channel)
+            if ahead is not None and (ahead.left == 0 or ahead.minute != minute):
+                self._uncount(channel)
+                ahead = None
+            if ahead is None:
+                n = max(1, self.burst.get(channel, 0) - self.posts_counted.get(channel, 0))
+                counted_minute, total = self.rt.store.count_channel_posts(channel, n)
+                ahead = self.counted[channel] = _Counted(counted_minute, total - n + 1, n)
+            number = ahead.next
+            ahead.next += 1
+            ahead.left -= 1
+            self.posts_counted[channel] = self.posts_counted.get(channel, 0) + 1
+            return number
+
+    def _uncount(self, channel: str) -> None:
+        """Take back the posts counted ahead for ``channel`` that the batch did not make."""
+        ahead = self.counted.pop(channel, None)
+        if ahead is None or ahead.left <= 0:
+            return
+        try:
+            self.rt.store.uncount_channel_posts(channel, ahead.minute, ahead.left)
+        except Exception as exc:  # noqa: BLE001 - a storm counter a little high, never a record lost
+            log.warning("taking back %d posts counted ahead in %s failed: %s", ahead.left, channel, type(exc).__name__)
 
     def parse_context(self) -> ParseContext:
         return ParseContext(lookup_tags=self.tags, account_alias=self.rt.config.alias)
@@ -397,33 +440,29 @@ class NotifyBatch:
             for it in items:
                 self.delivered(it.event_at)
         self.storms.clear()
-        self._record_latencies()
-        self._record_stats()
+        for channel in list(self.counted):
+            self._uncount(channel)
+        self._record_figures()
         return self.failed_records
 
-    def _record_stats(self) -> None:
-        """The batch's ``bot.stats`` counters into this hour's item: one write per batch;
-        like the latencies, a failure costs a figure, never a record."""
+    def _record_figures(self) -> None:
+        """The batch's delivery latencies (for ``/ops status``) and ``bot.stats`` counters (the
+        scorecard) in one round trip (``Store.record_figures``). A failure costs a figure,
+        never a record: the alerts are out; only a status line or a scorecard would miss them."""
         counts, titles = self.tally.take()
-        if not counts:
+        samples, self.delivered_ms = self.delivered_ms, []
+        if not samples and not counts:
             return
         try:
-            self.rt.store.record_stats(counts, titles)
-        except Exception as exc:  # noqa: BLE001 - the scorecard must not fail the batch
-            log.warning("recording the batch's scorecard counters failed: %s", type(exc).__name__)
-            self.rt.count("stats_record_failed")
-
-    def _record_latencies(self) -> None:
-        """The batch's samples into the table for ``/ops status``: one write per batch, never
-        a failed record (the alerts are out; only the status line would miss them)."""
-        if not self.delivered_ms:
-            return
-        try:
-            self.rt.store.record_latencies(self.delivered_ms)
-        except Exception as exc:  # noqa: BLE001 - a figure for /ops status must not fail the batch
-            log.warning("recording %d delivery latencies failed: %s", len(self.delivered_ms), type(exc).__name__)
-            self.rt.count("latency_record_failed")
-        self.delivered_ms = []
+            self.rt.store.record_figures(samples, counts, titles)
+        except Exception as exc:  # noqa: BLE001 - the batch's figures must not fail the batch
+            log.warning(
+                "recording the batch's figures (%d latencies, %d counters) failed: %s",
+                len(samples),
+                len(counts),
+                type(exc).__name__,
+            )
+            self.rt.count("figures_record_failed")
 
     def _flush_repeats(self) -> None:
         """One chat.update per counted message, at most ``max_updates_per_channel_per_batch``
@@ -845,7 +884,7 @@ def _in_storm(rt: Runtime, batch: NotifyBatch, channel: str) -> bool:
     not posted one by one — at Slack's 1 post/s that is most of a minute — before the summary)."""
     store = rt.store
     threshold = rt.config.storm.threshold_per_minute
-    if store.count_channel_post(channel) > threshold:
+    if batch.post_count(channel) > threshold:
         return True
     if rt.config.storm.burst_to_summary and batch.burst.get(channel, 0) > threshold:
         return True  # the batch alone brings more new problems than a minute's worth: a storm now

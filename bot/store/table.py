@@ -71,7 +71,7 @@ NOTIFIED#<proposal id>:<state>    VALUE     "1"                                 
 RATE#<account|default>#<hour>     COUNTER   executions started in that UTC hour  2 hours
   count_execution ← worker (blast radius)   count_execution (returns the new count)
 STORM#<channel>#<minute>          COUNTER   new posts in the channel that minute 1 hour
-  count_channel_post ← pipeline             count_channel_post (returns the new count),
+  count_channel_posts ← pipeline            count_channel_posts (returns the new count),
                                             channel_posts_last_minute ← pipeline
 STORMTOTAL#<channel>#<bucket>     COUNTER   alerts listed in the storm bucket    2 buckets + 1 h
 STORMSEV#<channel>#<bucket>#<sev> COUNTER   … of one severity                    2 buckets + 1 h
@@ -1173,9 +1173,16 @@ class Store:
         return self._incr(f"RATE#{account or 'default'}#{hour}", ttl_s=2 * 3600)
 
     # --- storms (bot.pipeline) -------------------------------------------------------------
-    def count_channel_post(self, channel: str) -> int:
-        """Count one new post in ``channel`` this minute; returns the count (storm detection)."""
-        return self._incr(f"STORM#{channel}#{int(_now() // 60)}", ttl_s=3600)
+    def count_channel_posts(self, channel: str, n: int = 1) -> tuple[int, int]:
+        """Count ``n`` new posts in ``channel`` this minute, at once (storm detection: a notify
+        batch counts its new problems for a channel in one write); returns (the minute, the new
+        count): the posts so counted are numbered up to it."""
+        minute = int(_now() // 60)
+        return minute, self._incr(f"STORM#{channel}#{minute}", ttl_s=3600, by=n)
+
+    def uncount_channel_posts(self, channel: str, minute: int, n: int) -> None:
+        """Take back ``n`` posts ``count_channel_posts`` counted in ``minute`` that were not made."""
+        self._incr(f"STORM#{channel}#{minute}", ttl_s=3600, by=-n)
 
     def channel_posts_last_minute(self, channel: str) -> int:
         """New posts counted in ``channel`` the minute before this one: a storm outlives the
@@ -1240,16 +1247,18 @@ class Store:
         occupied = sorted(histogram(samples_ms).items())
         now = _now()
         for start in range(0, len(occupied), _LATENCY_BINS_PER_WRITE):
-            chunk = occupied[start : start + _LATENCY_BINS_PER_WRITE]
-            values: dict[str, Any] = {f":b{i}": _n(n) for i, n in chunk}
-            values[":ttl"] = _n(now + _LATENCY_TTL_S)
-            self.client.update_item(
-                TableName=self.table,
-                Key={"pk": _s(_LATENCY_PK), "sk": _s(_minute_key(now))},
-                UpdateExpression="ADD " + ", ".join(f"b{i} :b{i}" for i, _ in chunk) + " SET #ttl = :ttl",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues=values,
-            )
+            self.client.update_item(**self._latency_update(now, occupied[start : start + _LATENCY_BINS_PER_WRITE]))
+
+    def _latency_update(self, now: float, bins: list[tuple[int, int]]) -> dict[str, Any]:
+        values: dict[str, Any] = {f":b{i}": _n(n) for i, n in bins}
+        values[":ttl"] = _n(now + _LATENCY_TTL_S)
+        return {
+            "TableName": self.table,
+            "Key": {"pk": _s(_LATENCY_PK), "sk": _s(_minute_key(now))},
+            "UpdateExpression": "ADD " + ", ".join(f"b{i} :b{i}" for i, _ in bins) + " SET #ttl = :ttl",
+            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "ExpressionAttributeValues": values,
+        }
 
     def delivery_latency(self, window_s: int = 3600) -> LatencySummary | None:
         """The p95 (and sample count) of the ``DeliveryLatency`` samples of the last
@@ -1296,8 +1305,10 @@ class Store:
                     return  # this hour's item is full: the totals above are in
 
     def _add_stats(self, now: float, counts: dict[str, int], titles: dict[str, str]) -> None:
-        if not counts:
-            return
+        if counts:
+            self.client.update_item(**self._stats_update(now, counts, titles))
+
+    def _stats_update(self, now: float, counts: dict[str, int], titles: dict[str, str]) -> dict[str, Any]:
         names: dict[str, str] = {"#ttl": "ttl"}
         values: dict[str, Any] = {":ttl": _n(now + _STATS_TTL_S)}
         adds, sets = [], ["#ttl = if_not_exists(#ttl, :ttl)"]
@@ -1308,13 +1319,40 @@ class Store:
             names[f"#t{i}"], values[f":t{i}"] = f"t.{fp}", _s(title or "-")
             sets.append(f"#t{i} = if_not_exists(#t{i}, :t{i})")
         hour = datetime.fromtimestamp(now, UTC)
-        self.client.update_item(
-            TableName=self.table,
-            Key={"pk": _s(f"{_STATS_PREFIX}{hour:%Y-%m-%d}"), "sk": _s(f"H{hour:%H}")},
-            UpdateExpression="ADD " + ", ".join(adds) + " SET " + ", ".join(sets),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        return {
+            "TableName": self.table,
+            "Key": {"pk": _s(f"{_STATS_PREFIX}{hour:%Y-%m-%d}"), "sk": _s(f"H{hour:%H}")},
+            "UpdateExpression": "ADD " + ", ".join(adds) + " SET " + ", ".join(sets),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    # --- a notify batch's figures, together --------------------------------------------------
+    def record_figures(self, samples_ms: Sequence[float], counts: dict[str, int], titles: dict[str, str]) -> None:
+        """A notify batch's delivery latencies (``record_latencies``) and scorecard counters
+        (``record_stats``) in one round trip: one TransactWriteItems of this minute's histogram
+        update and this hour's counters, totals and per-problem in one update. That takes each
+        fitting one update (at most ``_LATENCY_BINS_PER_WRITE`` bins, ``_STATS_PER_WRITE``
+        names: a transaction may not touch an item twice), as a batch's usually do. Larger, or
+        refused (an hour's item full, throttled), they go as before — a refused transaction
+        wrote nothing, and ``record_stats`` keeps the totals of a full hour."""
+        occupied = sorted(histogram(samples_ms).items())
+        counted = {k: n for k, n in counts.items() if n}
+        if not occupied or not counted or len(occupied) > _LATENCY_BINS_PER_WRITE or len(counted) > _STATS_PER_WRITE:
+            self.record_latencies(samples_ms)
+            self.record_stats(counts, titles)
+            return
+        now = _now()
+        per_problem = {k[2:]: titles[k[2:]] for k in counted if k.startswith("f.") and k[2:] in titles}
+        updates = [self._latency_update(now, occupied), self._stats_update(now, counted, per_problem)]
+        try:
+            self.client.transact_write_items(TransactItems=[{"Update": u} for u in updates])
+        except ClientError as exc:
+            log.info(
+                "the batch's figures were refused together (%s): one by one", exc.response.get("Error", {}).get("Code")
+            )
+            self.record_latencies(samples_ms)
+            self.record_stats(counts, titles)
 
     def stats_since(self, since: float) -> tuple[dict[str, int], dict[str, str]]:
         """The ``bot.stats`` counters summed over the hours from ``since`` to now, and the

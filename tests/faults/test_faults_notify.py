@@ -127,7 +127,7 @@ def test_dynamodb_throttling_at_every_write_never_loses_or_doubles_a_post(world)
 def test_throttled_bookkeeping_after_the_post_is_written_one_by_one(world):
     throttle = Throttle(world.rt.sessions)
     rec = sqs_record(_event(997), str(uuid.uuid4()))
-    # claim_event, claim_message, count_channel_post, the alert with its proposals, the post,
+    # claim_event, claim_message, count_channel_posts, the alert with its proposals, the post,
     # then the post's bookkeeping in one TransactWriteItems
     throttle.arm(nth_write=5)
     first = world.run({"Records": [rec]})
@@ -162,7 +162,7 @@ def test_throttled_write_after_the_post_does_not_post_twice(world):
 def test_throttled_put_alert_after_the_claim_does_not_lose_the_alert(world):
     throttle = Throttle(world.rt.sessions)
     rec = sqs_record(_event(999), str(uuid.uuid4()))
-    throttle.arm(nth_write=4)  # claim_event, claim_message, count_channel_post, put_alert_with_proposals
+    throttle.arm(nth_write=4)  # claim_event, claim_message, count_channel_posts, put_alert_with_proposals
     first = world.run({"Records": [rec]})
     throttle.disarm()
     assert throttle.raised == ["BatchWriteItem in Store.put_alert_with_proposals"]

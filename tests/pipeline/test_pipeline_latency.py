@@ -29,11 +29,13 @@ def test_posts_and_storm_lines_are_measured_with_one_table_write_per_batch(notif
     )
     writes: list[str] = []
 
-    def on_update(params, **_):
-        if params["Key"]["pk"]["S"].startswith("LATENCY#"):
-            writes.append(params["Key"]["pk"]["S"])
+    def on_write(params, **_):  # an UpdateItem, or the batch's figures together (Store.record_figures)
+        for update in [params] if "Key" in params else [t["Update"] for t in params["TransactItems"] if "Update" in t]:
+            if update["Key"]["pk"]["S"].startswith("LATENCY#"):
+                writes.append(update["Key"]["pk"]["S"])
 
-    notify_env.rt.store.client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", on_update)
+    for op in ("UpdateItem", "TransactWriteItems"):
+        notify_env.rt.store.client.meta.events.register(f"before-parameter-build.dynamodb.{op}", on_write)
     sent = datetime.now(UTC) - timedelta(seconds=90)
     events = [event(detail_type=f"Check {i}", resources=[f"{ARN[:-2]}{i:02x}"], time=sent) for i in range(6)]
 

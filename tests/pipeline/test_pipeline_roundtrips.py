@@ -173,9 +173,11 @@ def test_a_new_alert_writes_its_proposals_in_one_batch(notify_env, monkeypatch):
     (msg,) = notify_env.top("#ops")
     assert len(written) >= 3  # several offers
     # one for the alert and its proposals before the post; after it, one transaction for the message's ts,
-    # the proposals' message, the schedule, the event's completion and the open-alert index
+    # the proposals' message, the schedule, the event's completion and the open-alert index; at the
+    # batch's end, one for its figures (the latency histogram and the scorecard counters)
     assert calls["dynamodb.BatchWriteItem"] == 1
-    assert calls["dynamodb.TransactWriteItems"] == 1
+    assert calls["dynamodb.TransactWriteItems"] == 2
+    assert calls["dynamodb.UpdateItem"] == 1  # the channel's storm counter; the figures are not written apart
     buttons = {
         e.get("value")
         for b in msg.blocks

@@ -110,18 +110,24 @@ def test_no_channel_no_weekly_post(world: World) -> None:
     assert scorecard.post_weekly(world.rt) == 0
 
 
-def test_an_hour_outgrowing_its_item_keeps_the_totals(world: World) -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["record_stats", "record_figures"])
+def test_an_hour_outgrowing_its_item_keeps_the_totals(world: World, together: bool) -> None:
     """Thousands of distinct problems in one hour: DynamoDB refuses the growing item (400 KB);
-    the totals still count, the per-problem counters stop."""
+    the totals still count, the per-problem counters stop — also when the batch's figures
+    are sent together (refused together, they go one by one)."""
     store = world.rt.store
     big = "x" * 2000
     for batch in range(8):
-        counts = {f"f.{batch:03d}{i:02d}{big}": 1 for i in range(40)}
-        counts["e.HIGH"] = 40
-        store.record_stats(counts, {k[2:]: "t" * 80 for k in counts if k.startswith("f.")})
+        counts = {f"f.{batch:03d}{i:02d}{big}": 1 for i in range(39)}
+        counts["e.HIGH"] = 39
+        titles = {k[2:]: "t" * 80 for k in counts if k.startswith("f.")}
+        if together:
+            store.record_figures([1_000.0], counts, titles)
+        else:
+            store.record_stats(counts, titles)
     got, _ = store.stats_since(time.time() - 3600)
-    assert got["e.HIGH"] == 8 * 40
-    assert 0 < len([k for k in got if k.startswith("f.")]) < 8 * 40, "the per-problem counters stopped at 400 KB"
+    assert got["e.HIGH"] == 8 * 39
+    assert 0 < len([k for k in got if k.startswith("f.")]) < 8 * 39, "the per-problem counters stopped at 400 KB"
 
 
 def test_tally_counts_settled_events_only_and_keeps_the_noisiest() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from bot.models import Actor, Alert, ProposalState
 from bot.store import MessageState, Store, create_table
@@ -114,8 +115,14 @@ def test_job_markers(store):
     assert store.count_execution("222222222222") == 1
 
 
-def test_storm_counters_and_message(store):
-    assert [store.count_channel_post("C1") for _ in range(2)] == [1, 2]
+def test_storm_counters_and_message(store, monkeypatch):
+    import bot.store.table as table
+
+    monkeypatch.setattr(table, "_now", lambda: 1_800_000_010.0)  # one minute throughout
+    minute, first = store.count_channel_posts("C1")
+    assert first == 1 and store.count_channel_posts("C1", 5) == (minute, 6)
+    store.uncount_channel_posts("C1", minute, 2)  # two of the five were not posted
+    assert store.channel_posts_this_minute("C1") == 4
     tally = store.count_storm("C1", 7, {"HIGH": 2, "LOW": 1})
     assert tally.total == 3 and tally.by_severity == {"CRITICAL": 0, "HIGH": 2, "MEDIUM": 0, "LOW": 1, "INFO": 0}
     assert store.count_storm("C1", 7, {"LOW": 1}).total == 4
@@ -160,6 +167,43 @@ def test_delivery_latency_is_the_last_hours_p95_from_one_write_per_batch(store, 
 
 # A key family's prefix in a string: "RATE#", f"UNDO#{…}" (Slack channel refs like "<#C1>" or f"#{name}" are not).
 _KEY = re.compile(r"""["'][A-Z][A-Z0-9_]+#""")
+
+
+def test_a_batchs_figures_go_in_one_round_trip(store):
+    """Latencies and scorecard counters of a batch: one TransactWriteItems, and both read back."""
+    calls = []
+    store.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    store.record_figures([1_200.0, 3_400.0], {"e.HIGH": 2, "f.fp1": 2, "posted": 2}, {"fp1": "Open port 22"})
+    assert calls == ["TransactWriteItems"]
+    summary = store.delivery_latency()
+    assert summary is not None and summary.count == 2
+    counts, titles = store.stats_since(time.time() - 60)
+    assert (counts["e.HIGH"], counts["f.fp1"], counts["posted"]) == (2, 2, 2) and titles["fp1"] == "Open port 22"
+
+
+def test_a_batchs_figures_refused_together_go_one_by_one(store):
+    """Refused together (throttled, a full hour's item), nothing was written: the figures go
+    as before, one update after another, and all of them count."""
+    store.client.meta.events.register(
+        "before-call.dynamodb.TransactWriteItems",
+        lambda **_: (_ for _ in ()).throw(
+            ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "x"}}, "TransactWriteItems")
+        ),
+    )
+    store.record_figures([1_200.0], {"e.HIGH": 1, "f.fp1": 1}, {"fp1": "t"})
+    summary = store.delivery_latency()
+    assert summary is not None and summary.count == 1
+    counts, _ = store.stats_since(time.time() - 60)
+    assert counts["e.HIGH"] == 1 and counts["f.fp1"] == 1
+
+
+def test_many_counters_take_the_one_by_one_path(store):
+    """More names than one update holds: the totals and the per-problem counters split, as
+    ``record_stats`` writes them, and none is lost."""
+    counts = {f"f.fp{i:03d}": 1 for i in range(60)} | {"e.LOW": 60}
+    store.record_figures([500.0], counts, {f"fp{i:03d}": "t" for i in range(60)})
+    got, titles = store.stats_since(time.time() - 60)
+    assert got["e.LOW"] == 60 and sum(1 for k in got if k.startswith("f.")) == 60 and len(titles) == 60
 
 
 def test_no_module_outside_bot_store_builds_a_key():

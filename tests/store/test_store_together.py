@@ -57,7 +57,7 @@ def test_more_than_100_writes_go_in_transactions_of_100(store):
 
 def test_a_write_that_needs_an_answer_is_refused_inside(store):
     with pytest.raises(ValueError, match="ReturnValues"), store.writes_together():
-        store.count_channel_post("#ops")
+        store.count_channel_posts("#ops")
 
 
 def test_writes_before_a_failure_in_the_block_are_still_sent(store):
