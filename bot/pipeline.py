@@ -50,7 +50,7 @@ from bot.sources import parse_event
 from bot.sources.base import ParseContext
 from bot.stats import Tally
 from bot.store import STORM_BUCKET_S, EventClaim, ResourceThread
-from bot.store.table import Lookup, LookupResult, MessageRecord
+from bot.store.table import BatchReads, Lookup, LookupResult, MessageRecord
 
 log = logging.getLogger("eventops.pipeline")
 
@@ -203,6 +203,9 @@ class NotifyBatch:
     burst: dict[str, int] = field(default_factory=dict)  # channel → new problems the batch brings it (_prefetch)
     posts_counted: dict[str, int] = field(default_factory=dict)  # channel → new posts counted so far
     counted: dict[str, _Counted] = field(default_factory=dict)  # channel → its new posts counted ahead
+    last_minute: dict[str, tuple[int, int]] = field(
+        default_factory=dict
+    )  # channel → (minute, its posts), read with the lookups
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -251,12 +254,14 @@ class NotifyBatch:
             requests[record_id] = _lookup_request(fingerprint, route, _thread_key(alert, corr))
         if not requests:
             return
+        channels = list(dict.fromkeys(r.channel for r in requests.values()))
         try:
-            found = self.rt.store.lookup_many(list(dict.fromkeys(requests.values())))
+            reads = self.rt.store.read_for_batch(list(dict.fromkeys(requests.values())), channels)
         except Exception as exc:  # noqa: BLE001 - each event is looked up on its own instead
             log.warning("looking up the batch's %d events together failed (%s)", len(requests), exc)
             return
-        self.looked_up = found
+        found = self.looked_up = reads.found
+        self.note_last_minute(reads)
         new: dict[str, set[str]] = {}  # channel → the batch's problems that have no message yet
         for request, (record, _snoozed, _thread) in found.items():
             if record is not None:
@@ -292,6 +297,19 @@ class NotifyBatch:
             ahead.left -= 1
             self.posts_counted[channel] = self.posts_counted.get(channel, 0) + 1
             return number
+
+    def posts_last_minute(self, channel: str) -> int:
+        """The channel's new posts the minute before this one: as read with the batch's lookups
+        (``_prefetch``) while that is still the minute before, else read now."""
+        minute, posts = self.last_minute.get(channel, (None, 0))
+        if minute == int(_now() // 60) - 1:
+            return posts
+        return self.rt.store.channel_posts_last_minute(channel)
+
+    def note_last_minute(self, reads: BatchReads) -> None:
+        """Keep the storm counters of the minute before that came with a read of lookups."""
+        for channel, posts in reads.posts_last_minute.items():
+            self.last_minute[channel] = (reads.minute, posts)
 
     def _uncount(self, channel: str) -> None:
         """Take back the posts counted ahead for ``channel`` that the batch did not make."""
@@ -614,8 +632,10 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     thread_key = _thread_key(alert, corr)
     request = _lookup_request(alert.fingerprint, route, thread_key)
     read = batch.looked_up.get(request)
-    if read is None:
-        existing, snoozed, thread = store.lookup_many([request])[request]
+    if read is None:  # with the channel's storm counter of the minute before, which a new problem reads
+        reads = store.read_for_batch([request], [route.channel])
+        existing, snoozed, thread = reads.found[request]
+        batch.note_last_minute(reads)
     else:  # read with the batch's others; a thread this batch started since is newer
         existing, snoozed, thread = read
         if thread is None and thread_key:
@@ -882,14 +902,13 @@ def _in_storm(rt: Runtime, batch: NotifyBatch, channel: str) -> bool:
     storm that outlives its first minute stays one summary, not another burst of full posts),
     or this batch alone brings it more new problems than that (a burst: its first alerts are
     not posted one by one — at Slack's 1 post/s that is most of a minute — before the summary)."""
-    store = rt.store
     threshold = rt.config.storm.threshold_per_minute
     if batch.post_count(channel) > threshold:
         return True
     if rt.config.storm.burst_to_summary and batch.burst.get(channel, 0) > threshold:
         return True  # the batch alone brings more new problems than a minute's worth: a storm now
     if channel not in batch.stormy_last_minute:
-        batch.stormy_last_minute[channel] = store.channel_posts_last_minute(channel) > threshold
+        batch.stormy_last_minute[channel] = batch.posts_last_minute(channel) > threshold
     return batch.stormy_last_minute[channel]
 
 

@@ -72,7 +72,8 @@ RATE#<account|default>#<hour>     COUNTER   executions started in that UTC hour 
   count_execution ← worker (blast radius)   count_execution (returns the new count)
 STORM#<channel>#<minute>          COUNTER   new posts in the channel that minute 1 hour
   count_channel_posts ← pipeline            count_channel_posts (returns the new count),
-                                            channel_posts_last_minute ← pipeline
+                                            channel_posts_last_minute,
+                                            read_for_batch ← pipeline
 STORMTOTAL#<channel>#<bucket>     COUNTER   alerts listed in the storm bucket    2 buckets + 1 h
 STORMSEV#<channel>#<bucket>#<sev> COUNTER   … of one severity                    2 buckets + 1 h
 STORMHELD#<channel>#<bucket>      COUNTER   … counted while the storm was snoozed 2 buckets + 1 h
@@ -325,6 +326,15 @@ class MessageRecord:
 
 
 LookupResult = tuple[MessageRecord | None, bool, ResourceThread | None]
+
+
+@dataclass(frozen=True)
+class BatchReads:
+    """What a notify batch reads before its events are handled (``Store.read_for_batch``)."""
+
+    found: dict[Lookup, LookupResult]
+    minute: int  # the minute before the read's: the one ``posts_last_minute`` counts
+    posts_last_minute: dict[str, int]  # channel → its new posts then (storm detection)
 
 
 @dataclass(frozen=True)
@@ -741,17 +751,28 @@ class Store:
 
     def lookup_many(self, requests: Sequence[Lookup]) -> dict[Lookup, LookupResult]:
         """``lookup`` for many events at once: their keys (shared ones once) in one consistent
-        BatchGetItem per 100 (a notify batch's, read before its events are handled)."""
+        BatchGetItem per 100."""
+        return self.read_for_batch(requests, ()).found
+
+    def read_for_batch(self, requests: Sequence[Lookup], channels: Sequence[str]) -> BatchReads:
+        """What a notify batch reads before its events are handled, together: ``lookup_many``
+        for its events, and for its channels the storm counter of the minute before
+        (``channel_posts_last_minute``) — one consistent BatchGetItem per 100 keys."""
+        minute = int(_now() // 60) - 1
         keys: dict[str, None] = {}
         for r in requests:
             keys.update(dict.fromkeys(r.keys()))
+        keys.update(dict.fromkeys(f"STORM#{c}#{minute}|COUNTER" for c in channels))
         items: dict[str, dict[str, Any]] = {}
         pks = list(keys)
         for i in range(0, len(pks), 100):
             items.update(self._consistent_get(pks[i : i + 100]))
         now = _now()
         live = {pk: it for pk, it in items.items() if "ttl" not in it or float(it["ttl"]["N"]) >= now}
-        return {r: r.result(live, now) for r in requests}
+        posts = {
+            c: int(live[f"STORM#{c}#{minute}"]["count"]["N"]) if f"STORM#{c}#{minute}" in live else 0 for c in channels
+        }
+        return BatchReads({r: r.result(live, now) for r in requests}, minute, posts)
 
     def _consistent_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
         """Items by ``pk`` for up to 100 ``pk|sk`` keys, strongly consistent."""

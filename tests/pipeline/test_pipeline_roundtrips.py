@@ -178,6 +178,7 @@ def test_a_new_alert_writes_its_proposals_in_one_batch(notify_env, monkeypatch):
     assert calls["dynamodb.BatchWriteItem"] == 1
     assert calls["dynamodb.TransactWriteItems"] == 2
     assert calls["dynamodb.UpdateItem"] == 1  # the channel's storm counter; the figures are not written apart
+    assert calls["dynamodb.GetItem"] == 0  # the storm counter of the minute before comes with the lookups
     buttons = {
         e.get("value")
         for b in msg.blocks

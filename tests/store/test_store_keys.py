@@ -131,6 +131,26 @@ def test_storm_counters_and_message(store, monkeypatch):
     assert store.storm_message("C1", 7) == ("C0ID", "1.2")
 
 
+def test_a_batchs_reads_bring_the_storm_counters_of_the_minute_before(store, monkeypatch):
+    import bot.store.table as table
+    from bot.store.table import Lookup
+
+    monkeypatch.setattr(table, "_now", lambda: 1_800_000_010.0)
+    store.count_channel_posts("#ops", 7)
+    monkeypatch.setattr(table, "_now", lambda: 1_800_000_070.0)  # the minute after
+    calls = []
+    store.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    request = Lookup("fp-1", ("fp-1",), "#ops", None)
+    reads = store.read_for_batch([request], ["#ops", "#quiet"])
+    assert calls == ["BatchGetItem"]
+    assert (
+        reads.posts_last_minute
+        == {"#ops": 7, "#quiet": 0}
+        == {c: store.channel_posts_last_minute(c) for c in ("#ops", "#quiet")}
+    )
+    assert reads.minute == 1_800_000_070 // 60 - 1 and reads.found == {request: (None, False, None)}
+
+
 def test_housekeeping_run(store):
     assert store.last_housekeeping_run() is None
     store.record_housekeeping_run()
