@@ -139,7 +139,9 @@ def _new_alert_event() -> str:
 
     ev = json.loads((EVENTS / "cloudwatch-metric-alarm.json").read_text())
     ev["id"] = str(uuid.uuid4())
-    ev["detail"]["alarmName"] = f"cold-first-{uuid.uuid4().hex[:12]}"  # a new fingerprint each run
+    name = f"cold-first-{uuid.uuid4().hex[:12]}"  # a new problem on a new alarm each run: its own post,
+    ev["detail"]["alarmName"] = name  # not a reply in the thread of the last run's alarm
+    ev["resources"] = [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"]
     return json.dumps(batches([ev], 1)[0])
 
 
