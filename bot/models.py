@@ -131,6 +131,9 @@ _RESOURCE_KINDS = {
 }
 
 
+_WORD_RE = re.compile(r"[A-Z]+[a-z0-9]*(?=[A-Z]|$)|[A-Z]?[a-z0-9]+")
+
+
 def resource_kind(rtype: str) -> str:
     """``AwsEc2Instance`` → ``instance``, ``AwsCodeBuildProject`` → ``CodeBuild project``, ``Other`` → "".
 
@@ -139,7 +142,7 @@ def resource_kind(rtype: str) -> str:
     """
     if rtype in _RESOURCE_KINDS:
         return _RESOURCE_KINDS[rtype]
-    words = re.findall(r"[A-Z]+[a-z0-9]*(?=[A-Z]|$)|[A-Z]?[a-z0-9]+", rtype.removeprefix("Aws"))
+    words = _WORD_RE.findall(rtype.removeprefix("Aws"))
     if not words:
         return rtype
     return " ".join([*words[:-1], words[-1].lower()])
@@ -174,17 +177,18 @@ class Alert(BaseModel):
     account_alias: str | None = None
     region: str = ""
     time: datetime = Field(default_factory=utcnow)
-    resources: list[Resource] = []
+    # Lists by default_factory: pydantic deep-copies a ``[]`` default on every Alert (parse hot path).
+    resources: list[Resource] = Field(default_factory=list)
     fields: dict[str, str] = Field(default_factory=dict)
-    links: list[Link] = []
-    remediations: list[RemediationOffer] = []
+    links: list[Link] = Field(default_factory=list)
+    remediations: list[RemediationOffer] = Field(default_factory=list)
     # Machine-readable facts remediations act on (see bot/sources/CONTEXT.md), e.g.
     # {"security_group_rule_ids": ["sgr-0abc"], "guardduty": {"detector_id": ..., "finding_id": ...}}
     context: dict[str, Any] = Field(default_factory=dict)
     # What the alert is about, as ``<source>:<what>`` keys (bot/sources/CONTEXT.md), e.g.
     # ["securityhub-control:EC2.18", "config-rule:restricted-ssh"]: a remediation is offered only
     # where its ``fixes`` match one (``bot.remediations.base.fits``).
-    problems: list[str] = []
+    problems: list[str] = Field(default_factory=list)
     # False when the event says the problem is over (alarm back to OK, finding resolved).
     active: bool = True
     # Parse problems, shown in the message and logged; a generic alert made from an
@@ -193,7 +197,7 @@ class Alert(BaseModel):
 
     @staticmethod
     def make_fingerprint(*parts: object) -> str:
-        joined = "\x1f".join("" if p is None else str(p) for p in parts)
+        joined = "\x1f".join(["" if p is None else str(p) for p in parts])
         return hashlib.sha256(joined.encode()).hexdigest()[:32]
 
     @property

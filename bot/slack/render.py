@@ -214,6 +214,7 @@ def _account_label(alert: Alert) -> str:
 
 
 _ISO_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:?\d\d)?$")
+_EPOCH_MS_RE = re.compile(r"1\d{12}")
 _TIME_WORDS = ("time", "date", "deadline", "updated", "created", "seen", "start", "end", "expir")
 
 
@@ -235,7 +236,7 @@ def field_value(key: str, value: str) -> str:
             when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             when = None
-    elif re.fullmatch(r"1\d{12}", text) and any(w in key.lower() for w in _TIME_WORDS):
+    elif _EPOCH_MS_RE.fullmatch(text) and any(w in key.lower() for w in _TIME_WORDS):
         when = datetime.fromtimestamp(int(text) / 1000, UTC)
     return bk.date_token(when) if when is not None else bk.escape(value)
 
@@ -351,7 +352,7 @@ def render_alert(
     text = _fallback(
         mention_text, f"{alert.severity.emoji} [{alert.severity.value}] {title}", f"— {where}" if where else ""
     )
-    return {"channel": channel, "text": text, "blocks": bk.fit(out), "metadata": _metadata(alert)}
+    return {"channel": channel, "text": text, "blocks": bk.fit(out, owned=True), "metadata": _metadata(alert)}
 
 
 def render_thread_reply(alert: Alert) -> dict[str, Any]:
@@ -374,7 +375,7 @@ def render_thread_reply(alert: Alert) -> dict[str, Any]:
     out = [bk.section(line), bk.context(" · ".join(ctx))]
     return {
         "text": _fallback(f"{alert.severity.emoji} [{alert.severity.value}] {title}"),
-        "blocks": bk.fit(out),
+        "blocks": bk.fit(out, owned=True),
         "metadata": _metadata(alert),
     }
 
@@ -440,7 +441,7 @@ def render_storm_summary(
     return {
         "channel": channel,
         "text": _fallback(f"Alert storm: {total} alerts since {_utc(window_start):%H:%M} UTC", f"({summary})"),
-        "blocks": bk.fit(out),
+        "blocks": bk.fit(out, owned=True),
         "metadata": {
             "event_type": "eventops_storm",
             "event_payload": {"total": total, "window_start": _utc(window_start).isoformat()},
@@ -458,7 +459,7 @@ def render_outcome_reply(title: str, lines: Sequence[str]) -> dict[str, Any]:
     safe_title = bk.escape_keeping_dates(title) or "Outcome"
     body = "\n".join(f"• {bk.escape_keeping_dates(line)}" for line in lines if line)
     out = [bk.section(f"*{safe_title}*" + (f"\n{body}" if body else ""))]
-    return {"text": _fallback(safe_title), "blocks": bk.fit(out)}
+    return {"text": _fallback(safe_title), "blocks": bk.fit(out, owned=True)}
 
 
 def render_ephemeral(text: str) -> dict[str, Any]:
@@ -469,4 +470,4 @@ def render_ephemeral(text: str) -> dict[str, Any]:
         poster.post_ephemeral(channel, user, render_ephemeral("You may not approve your own request."))
     """
     safe = bk.escape_keeping_dates(text) or " "
-    return {"text": _fallback(safe), "blocks": bk.fit([bk.section(safe)])}
+    return {"text": _fallback(safe), "blocks": bk.fit([bk.section(safe)], owned=True)}

@@ -21,6 +21,7 @@ ACCESS_KEY_ID_RE = re.compile(r"^(?:AKIA|ASIA)[A-Z0-9]{12,124}$")
 # S3 bucket naming rules (lowercase, digits, dots, hyphens; 3-63 chars).
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 IAM_NAME_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
+_RESOURCE_SEP_RE = re.compile(r"[/:]")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
 # Names of things we put in console paths (alarms, pipelines, projects, rules, groups, trails).
@@ -61,7 +62,7 @@ class Arn:
     @property
     def resource_type(self) -> str:
         """``instance`` from ``instance/i-0abc``, ``alarm`` from ``alarm:Name``."""
-        head = re.split(r"[/:]", self.resource, maxsplit=1)[0]
+        head = _RESOURCE_SEP_RE.split(self.resource, maxsplit=1)[0]
         return head if head != self.resource else ""
 
     @property
@@ -69,7 +70,7 @@ class Arn:
         """The last path segment (``i-0abc``), or the whole resource part for buckets."""
         if not self.resource_type:
             return self.resource
-        return re.split(r"[/:]", self.resource)[-1]
+        return _RESOURCE_SEP_RE.split(self.resource)[-1]
 
     def __str__(self) -> str:
         return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"

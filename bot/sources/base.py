@@ -46,7 +46,7 @@ class EventEnvelope(BaseModel):
     account: str = ""
     time: datetime
     region: str = ""
-    resources: list[str] = []
+    resources: list[str] = Field(default_factory=list)  # not []: that is deep-copied per event
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -125,11 +125,17 @@ def short_fields(fields: dict[str, object]) -> dict[str, str]:
     """Display fields: str → str, empty values dropped, keys/values/count trimmed."""
     out: dict[str, str] = {}
     for key, value in fields.items():
-        if value is None or value == "" or value == [] or value == {}:
+        if value is None:
+            continue
+        if type(value) is str:  # the usual value: no list/dict comparisons, no trim call (parse hot path)
+            if not value:
+                continue
+        elif value == "" or value == [] or value == {}:
             continue
         if len(out) >= FIELDS_MAX:
             break
-        out[trim(key, FIELD_KEY_MAX)] = trim(value, FIELD_VALUE_MAX)
+        short = value if type(value) is str and len(value) <= FIELD_VALUE_MAX else trim(value, FIELD_VALUE_MAX)
+        out[key if type(key) is str and len(key) <= FIELD_KEY_MAX else trim(key, FIELD_KEY_MAX)] = short
     return out
 
 

@@ -7,14 +7,22 @@ reaches a URL, and every path part is percent-encoded on top.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from bot.models import Link
 from bot.sources import arns
 
+# What urllib's quote(value, safe="") leaves alone; the rest is percent-encoded as UTF-8 bytes.
+_UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.~-]+")
+_PERCENT = tuple(f"%{b:02X}" for b in range(256))
+
+
+def _percent(m: re.Match[str]) -> str:
+    return "".join([_PERCENT[b] for b in m.group().encode()])
+
 
 def _q(value: str) -> str:
-    return quote(value, safe="")
+    """``urllib.parse.quote(value, safe="")``, one regex pass instead of its per-byte loop."""
+    return _UNSAFE_RE.sub(_percent, value)
 
 
 def _host(region: str) -> str:
@@ -70,13 +78,16 @@ def guardduty_finding(region: str, finding_id: str) -> Link | None:
     )
 
 
+_FINDING_ID_RE = re.compile(r"^[A-Za-z0-9:/._+=@-]{1,512}$")
+
+
 def securityhub_finding(region: str, finding_id: str) -> Link | None:
     if not arns.is_region(region) or not isinstance(finding_id, str):
         return None
-    if not re.match(r"^[A-Za-z0-9:/._+=@-]{1,512}$", finding_id):
+    if not _FINDING_ID_RE.match(finding_id):
         return None
     # The console's search syntax double-encodes the operator and the value.
-    search = "Id%3D%255Coperator%255C%253AEQUALS%255C%253A" + quote(quote(finding_id, safe=""), safe="")
+    search = "Id%3D%255Coperator%255C%253AEQUALS%255C%253A" + _q(_q(finding_id))
     return Link(
         label="Security Hub finding", url=f"{_host(region)}/securityhub/home?region={region}#/findings?search={search}"
     )
@@ -127,8 +138,11 @@ def ecs_service(region: str, cluster: str, service: str) -> Link | None:
     )
 
 
+_TASK_ID_RE = re.compile(r"^[0-9a-f-]{32,36}$")
+
+
 def ecs_task(region: str, cluster: str, task_id: str) -> Link | None:
-    if not (_ok(region, cluster, arns.STRICT_NAME_RE) and re.match(r"^[0-9a-f-]{32,36}$", task_id or "")):
+    if not (_ok(region, cluster, arns.STRICT_NAME_RE) and _TASK_ID_RE.match(task_id or "")):
         return None
     return Link(
         label="ECS task",
@@ -228,16 +242,18 @@ def docs_link(label: str, url: object) -> Link | None:
     return None
 
 
+_FINDING_TYPE_RE = re.compile(r"([A-Za-z]+):([A-Za-z0-9]+)/([A-Za-z0-9.!&-]+)")
+_NOT_ANCHOR_RE = re.compile(r"[^a-z0-9-]")
 _GUARDDUTY_PAGES = {"EC2": "ec2", "IAMUser": "iam", "S3": "s3", "Kubernetes": "kubernetes", "Runtime": "runtime"}
 
 
 def guardduty_type_doc(finding_type: str) -> Link | None:
     """The GuardDuty documentation of a finding type, e.g. ``UnauthorizedAccess:EC2/SSHBruteForce``
     → ``guardduty_finding-types-ec2.html#unauthorizedaccess-ec2-sshbruteforce``."""
-    m = re.fullmatch(r"([A-Za-z]+):([A-Za-z0-9]+)/([A-Za-z0-9.!&-]+)", finding_type)
+    m = _FINDING_TYPE_RE.fullmatch(finding_type)
     if not m or m.group(2) not in _GUARDDUTY_PAGES:
         return None
-    anchor = re.sub(r"[^a-z0-9-]", "", f"{m.group(1)}-{m.group(2)}-{m.group(3)}".lower().replace(".", "-"))
+    anchor = _NOT_ANCHOR_RE.sub("", f"{m.group(1)}-{m.group(2)}-{m.group(3)}".lower().replace(".", "-"))
     page = _GUARDDUTY_PAGES[m.group(2)]
     return Link(
         label="About this finding type",

@@ -101,9 +101,12 @@ def infer_severity(detail: dict[str, Any]) -> tuple[Severity, str]:
     return Severity.INFO, ""
 
 
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
 def _label(key: str) -> str:
     """``backupVaultName`` / ``backup-vault-name`` → "Backup vault name"."""
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key).replace("_", " ").replace("-", " ").split()
+    words = _CAMEL_RE.sub(" ", key).replace("_", " ").replace("-", " ").split()
     text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
     return trim(text[:1].upper() + text[1:], 60) or key
 
