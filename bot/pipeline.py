@@ -298,6 +298,20 @@ class NotifyBatch:
             self.posts_counted[channel] = self.posts_counted.get(channel, 0) + 1
             return number
 
+    def look_up(self, request: Lookup) -> LookupResult:
+        """What ``request`` reads: as read with the batch's others (``_prefetch``; a thread this
+        batch started since is newer), else read now, with the channel's storm counter of the
+        minute before, which a new problem reads next."""
+        read = self.looked_up.get(request)
+        if read is None:
+            reads = self.rt.store.read_for_batch([request], [request.channel])
+            self.note_last_minute(reads)
+            return reads.found[request]
+        record, snoozed, thread = read
+        if thread is None and request.resource_key:
+            thread = self.threads.get((request.channel, request.resource_key))
+        return record, snoozed, thread
+
     def posts_last_minute(self, channel: str) -> int:
         """The channel's new posts the minute before this one: as read with the batch's lookups
         (``_prefetch``) while that is still the minute before, else read now."""
@@ -630,16 +644,7 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
         batch.decided[alert.id] = decided
         return _repeat(alert, known, batch, record_id, event_at)
     thread_key = _thread_key(alert, corr)
-    request = _lookup_request(alert.fingerprint, route, thread_key)
-    read = batch.looked_up.get(request)
-    if read is None:  # with the channel's storm counter of the minute before, which a new problem reads
-        reads = store.read_for_batch([request], [route.channel])
-        existing, snoozed, thread = reads.found[request]
-        batch.note_last_minute(reads)
-    else:  # read with the batch's others; a thread this batch started since is newer
-        existing, snoozed, thread = read
-        if thread is None and thread_key:
-            thread = batch.threads.get((route.channel, thread_key))
+    existing, snoozed, thread = batch.look_up(_lookup_request(alert.fingerprint, route, thread_key))
     if existing is not None:
         batch.has_message[alert.fingerprint] = existing.channel
         batch.decided[alert.id] = decided
