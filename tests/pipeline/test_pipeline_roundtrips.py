@@ -9,8 +9,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from pipeline_env import BASE_CONFIG
+from pipeline_env import BASE_CONFIG, event
 
+import bot.pipeline as pipeline
+import bot.store.table as table
 from tests.bench.bench_env import count_aws_calls
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -237,3 +239,31 @@ def test_a_click_between_the_post_and_its_bookkeeping_keeps_the_clickers_state(n
     assert all(p.message_ts == msg.ts for p in store.alert_proposals(alert_id) if p.state == ProposalState.PROPOSED)
     assert notify_env.send([ev]) == {"batchItemFailures": []}  # the same event again: a duplicate
     assert notify_env.rt.counts["duplicates_suppressed"] == 1
+
+
+@pytest.mark.config({**BASE_CONFIG, "routing": {"default": {"channel": "#ops", "mode": "notify"}}})
+def test_a_batch_counts_a_channels_posts_ahead_and_takes_back_what_it_did_not_post(notify_env, monkeypatch):
+    """The storm counter is counted once for the batch's new problems in a channel; one of them
+    becomes a reply in its resource's thread (no post of its own), so its count is taken back."""
+    clock = 1_800_000_010.0  # one minute throughout: the counter is per minute
+    monkeypatch.setattr(table, "_now", lambda: clock)
+    monkeypatch.setattr(pipeline, "_now", lambda: clock)
+    arn = "arn:aws:ec2:us-east-1:123456789012:instance/i-0aaaaaaaaaaaaaaa"
+    notify_env.handle([event(detail_type="Disk Full", resources=[arn])])  # the resource's message
+    storm_writes: list[str] = []
+
+    def on_update(params, **_):
+        if params["Key"]["pk"]["S"].startswith("STORM#"):
+            storm_writes.append(params["ExpressionAttributeValues"][":by"]["N"])
+
+    notify_env.rt.store.client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", on_update)
+    batch = [
+        event(detail_type="CPU High", resources=[arn]),  # a new problem on the same resource: threaded
+        event(detail_type="Disk Full", resources=[arn[:-2] + "bb"]),
+        event(detail_type="Disk Full", resources=[arn[:-2] + "cc"]),
+    ]
+    assert notify_env.handle(batch) == {"batchItemFailures": []}
+    top = notify_env.top("#ops")
+    assert len(top) == 3 and len(notify_env.replies("#ops", top[0].ts)) == 1
+    assert storm_writes == ["3", "-1"]  # three counted ahead at once, the threaded one taken back
+    assert notify_env.rt.store.channel_posts_this_minute("#ops") == 3  # the three posts of the minute
