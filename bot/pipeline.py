@@ -147,6 +147,47 @@ class _Counted:
     left: int
 
 
+class _ClaimLost(Exception):
+    """Another invocation holds the new problem's claim (``_Claim.take``): this event is a repeat."""
+
+
+@dataclass
+class _Claim:
+    """The right to post a new problem's first message (``Store.claim_message``), taken with
+    the first write that needs it: for a message of its own, the alert and its proposals, in
+    one round trip (``Store.claim_message_with_alert``)."""
+
+    fingerprint: str
+    channel: str
+    alert: Alert
+    window_s: int
+    lease_s: float
+    held: bool = False
+
+    def take(
+        self,
+        rt: Runtime,
+        batch: NotifyBatch,
+        *,
+        counted: bool = False,
+        proposals: list[Proposal] | None = None,
+        decisions: Decisions | None = None,
+    ) -> None:
+        """Claim, with the alert and its proposals when given; ``_ClaimLost`` when another
+        invocation holds it (a post ``counted`` for storms is then taken back)."""
+        args = (self.fingerprint, self.channel, self.alert, self.window_s, self.lease_s)
+        if proposals is None:
+            record = rt.store.claim_message(*args)
+        else:
+            record = rt.store.claim_message_with_alert(*args, proposals, decisions)
+        if record is None:
+            if counted:
+                batch.unpost(self.channel)
+            raise _ClaimLost
+        self.held = True
+        batch.has_message[self.fingerprint] = self.channel  # the batch's next events of it are repeats
+
+
 @dataclass
 class _Repeats:
     """A batch's repeats of one problem whose message exists: counted into it once, at flush
@@ -324,6 +365,15 @@ class NotifyBatch:
         """Keep the storm counters of the minute before that came with a read of lookups."""
         for channel, posts in reads.posts_last_minute.items():
             self.last_minute[channel] = (reads.minute, posts)
+
+    def unpost(self, channel: str) -> None:
+        """A post ``post_count`` counted that was not made (another invocation claimed the
+        problem): the batch's next post in the channel takes its count, or flush takes it back."""
+        with self.lock:
+            self.posts_counted[channel] = self.posts_counted.get(channel, 1) - 1
+            ahead = self.counted.get(channel)
+            if ahead is not None:
+                ahead.left += 1
 
     def _uncount(self, channel: str) -> None:
         """Take back the posts counted ahead for ``channel`` that the batch did not make."""
@@ -655,24 +705,25 @@ def _deliver(alert: Alert, raw: Any, rt: Runtime, batch: NotifyBatch, record_id:
     if held is not None:
         return held
     window_s = corr.merged.window_s if corr.merged else _window_s(rt)
-    claim = store.claim_message(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
-    if claim is None:  # another invocation posted it a moment ago
-        batch.decided[alert.id] = decided
-        return _repeat(alert, route.channel, batch, record_id, event_at)
-    batch.has_message[alert.fingerprint] = route.channel  # the batch's next events of it are repeats
+    claim = _Claim(alert.fingerprint, route.channel, alert, window_s, claim_lease_s(rt))
+    parent = thread if thread is not None and not hides_severity(alert, thread) else None
     try:
         if snoozed:
+            claim.take(rt, batch)
             store.put_alert(alert, channel=route.channel, decisions=_snoozed(rt, alert, route, decided))
             store.mark_message_snoozed(alert.fingerprint)
             return "snoozed"
-        parent = thread if thread is not None and not hides_severity(alert, thread) else None
-        if thread is not None and parent is None:
-            decided = decided.decided("", _not_threaded(alert, thread))
+        picked = decided.decided("", _not_threaded(alert, thread)) if thread is not None and parent is None else decided
         thread_ttl_s = corr.threaded.window_s if corr.threaded else _window_s(rt)
-        return _post_new(alert, route, rt, batch, record_id, parent, event_at, decided, (thread_key, thread_ttl_s))
+        return _post_new(
+            alert, route, rt, batch, record_id, parent, event_at, picked, (thread_key, thread_ttl_s), claim
+        )
+    except _ClaimLost:  # another invocation claimed it a moment ago: it posts, this is a repeat
+        batch.decided[alert.id] = decided
+        return _repeat(alert, route.channel, batch, record_id, event_at)
     except Exception:
-        # Nothing reached Slack: forget the claim so the SQS retry posts the alert.
-        store.drop_message_claim(alert.fingerprint)
+        if claim.held:  # nothing reached Slack: forget the claim so the SQS retry posts the alert
+            store.drop_message_claim(alert.fingerprint)
         raise
 
 
@@ -740,18 +791,20 @@ def _post_new(
     record_id: str,
     parent: ResourceThread | None,
     event_at: datetime | None,
-    decided: Decisions | None = None,
-    thread: tuple[str | None, int] = (None, 0),
+    decided: Decisions,
+    thread: tuple[str | None, int],
+    claim: _Claim,
 ) -> str:
     """Long because it is the one place a first alert becomes a thread reply, a storm line or
     its own message, each with its decisions recorded (``bot.decisions``) where it is stored.
     ``thread`` (key, TTL): the thread a posted message becomes (its resource's, or its
-    correlation group's); a reply in ``parent``'s thread is counted on that message."""
+    correlation group's); a reply in ``parent``'s thread is counted on that message. ``claim``
+    is taken with the first write: the alert and its proposals, for a message of its own."""
     store = rt.store
     channel = route.channel
     thread_key, thread_ttl_s = thread
-    decided = decided or Decisions.of(route, None)
     if parent is not None:
+        claim.take(rt, batch)
         whose = "its correlation group" if (thread_key or "").startswith("corr:") else "its resource"
         why = f"{whose} already has a message in {channel} (ts {parent.ts}): replied in its thread"
         store.put_alert(alert, channel=channel, decisions=decided.decided("threaded", why))
@@ -775,6 +828,7 @@ def _post_new(
             if burst > threshold and rt.config.storm.burst_to_summary
             else f"storm: more than {threshold} new posts a minute in {channel}"
         ) + "; listed in the storm summary's thread"
+        claim.take(rt, batch, counted=True)
         store.put_alert(alert, channel=channel, decisions=decided.decided("storm", why))
         batch.storms.setdefault((channel, bucket), []).append(_StormItem(alert, record_id, event_at))
         store.mark_message_storm(alert.fingerprint)
@@ -791,8 +845,8 @@ def _post_new(
         link_hosts=rt.config.link_hosts,
     )
     # Stored before posting, so a button can never point at a proposal that was not saved:
-    # the alert and its proposals in one BatchWriteItem.
-    store.put_alert_with_proposals(alert, channel, proposals, decisions=decided)
+    # the claim, the alert and its proposals in one TransactWriteItems.
+    claim.take(rt, batch, counted=True, proposals=proposals, decisions=decided)
     channel_id, ts = rt.slack.post(payload)
     batch.delivered(event_at)
 

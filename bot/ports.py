@@ -52,6 +52,16 @@ class StorePort(Protocol):
     def claim_message(
         self, fingerprint: str, channel: str, alert: Alert, window_s: int, lease_s: float
     ) -> MessageRecord | None: ...
+    def claim_message_with_alert(
+        self,
+        fingerprint: str,
+        channel: str,
+        alert: Alert,
+        window_s: int,
+        lease_s: float,
+        proposals: Sequence[Proposal],
+        decisions: Decisions | None = None,
+    ) -> MessageRecord | None: ...
     def abandoned_claims(self, limit: int = 50) -> list[MessageRecord]: ...
     def mark_message_posted(self, fingerprint: str, ts: str, channel: str) -> None: ...
     def mark_message_threaded(self, fingerprint: str) -> None: ...

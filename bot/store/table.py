@@ -21,10 +21,11 @@ FP#<fingerprint>                  MSG       ``MessageRecord``: state, channel,  
                                             claim_until (the claim's lease),
                                             related (alerts in its thread),
                                             resolved (said "Resolved after …")
-  claim_message, mark_message_*,            get_message, lookup, dirty_messages,
-  bump_message, add_related, drop_*claim    abandoned_claims ← pipeline, messages,
-  ← pipeline, messages; claim_resolution,   commands.status, housekeeping;
-  clear_resolution ← escalation             messages_for (BatchGetItem) ← home
+  claim_message(_with_alert),               get_message, lookup, dirty_messages,
+  mark_message_*, bump_message,             abandoned_claims ← pipeline, messages,
+  add_related, drop_*claim ← pipeline,      commands.status, housekeeping;
+  messages; claim_resolution,               messages_for (BatchGetItem) ← home
+  clear_resolution ← escalation
 RES#<channel>#<thread key>        MSG       ts of the thread's first message,    dedup window (a
                                             its severity, whether it was active, thread rule's:
                                             its fingerprint ``fp``; the key is a its window)
@@ -582,37 +583,76 @@ class Store:
     ) -> MessageRecord | None:
         """Claim the right to post the first message for ``lease_s``; None when someone else holds
         a live one. A claim whose lease ran out without a post (its invocation died) is taken over."""
-        now = _now()
-        item = {
-            "pk": _s(f"FP#{fingerprint}"),
-            "sk": _s("MSG"),
-            "channel": _s(channel),
-            "count": _n(1),
-            "first_seen": _n(now),
-            "last_seen": _n(now),
-            "last_update": _n(now),
-            "last_event_time": _s(alert.time.isoformat()),
-            "alert_id": _s(alert.id),
-            "owner_id": _s(alert.id),
-            "state": _s(MessageState.CLAIMED.value),
-            "claim_until": _n(math.ceil(now + lease_s)),
-            "ttl": _n(now + window_s),
-        }
+        put = self._claim_put(fingerprint, channel, alert, window_s, lease_s)
         try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=item,
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR #ttl < :now OR (#state = :claimed AND claim_until < :now)"
-                ),
-                ExpressionAttributeNames={"#ttl": "ttl", "#state": "state"},
-                ExpressionAttributeValues={":now": _n(now), ":claimed": _s(MessageState.CLAIMED.value)},
-            )
+            self.client.put_item(**put)
         except ClientError as exc:
             if _conditional_failed(exc):
                 return None
             raise
-        return _message_from_item(item)
+        return _message_from_item(put["Item"])
+
+    def claim_message_with_alert(
+        self,
+        fingerprint: str,
+        channel: str,
+        alert: Alert,
+        window_s: int,
+        lease_s: float,
+        proposals: Sequence[Proposal],
+        decisions: Decisions | None = None,
+    ) -> MessageRecord | None:
+        """``claim_message`` and, with the claim, ``put_alert_with_proposals``: one
+        TransactWriteItems, so a new alert's first writes before its post are one round trip.
+        None, and nothing written, when someone else holds the claim. Refused for another reason
+        (throttled), the two go one after the other as before."""
+        put = self._claim_put(fingerprint, channel, alert, window_s, lease_s)
+        items = [self._proposal_item(p) for p in proposals]
+        items.append(_alert_item(alert, channel, None, [p.id for p in proposals] or None, decisions))
+        try:
+            self.client.transact_write_items(
+                TransactItems=[{"Put": put}] + [{"Put": {"TableName": self.table, "Item": it}} for it in items]
+            )
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return None
+            log.info(
+                "a claim with its alert refused together (%s): one by one", exc.response.get("Error", {}).get("Code")
+            )
+            claim = self.claim_message(fingerprint, channel, alert, window_s, lease_s)
+            if claim is not None:
+                try:
+                    self.put_alert_with_proposals(alert, channel, proposals, decisions)
+                except Exception:
+                    self.drop_message_claim(fingerprint)  # as if refused: the retry claims it again
+                    raise
+            return claim
+        return _message_from_item(put["Item"])
+
+    def _claim_put(self, fingerprint: str, channel: str, alert: Alert, window_s: int, lease_s: float) -> dict[str, Any]:
+        now = _now()
+        return {
+            "TableName": self.table,
+            "Item": {
+                "pk": _s(f"FP#{fingerprint}"),
+                "sk": _s("MSG"),
+                "channel": _s(channel),
+                "count": _n(1),
+                "first_seen": _n(now),
+                "last_seen": _n(now),
+                "last_update": _n(now),
+                "last_event_time": _s(alert.time.isoformat()),
+                "alert_id": _s(alert.id),
+                "owner_id": _s(alert.id),
+                "state": _s(MessageState.CLAIMED.value),
+                "claim_until": _n(math.ceil(now + lease_s)),
+                "ttl": _n(now + window_s),
+            },
+            "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now OR (#state = :claimed AND claim_until < :now)",
+            "ExpressionAttributeNames": {"#ttl": "ttl", "#state": "state"},
+            "ExpressionAttributeValues": {":now": _n(now), ":claimed": _s(MessageState.CLAIMED.value)},
+        }
 
     def mark_message_posted(self, fingerprint: str, ts: str, channel: str) -> None:
         """The fingerprint's message is out: ``ts`` in ``channel`` (the id Slack answered with)."""

@@ -127,9 +127,9 @@ def test_dynamodb_throttling_at_every_write_never_loses_or_doubles_a_post(world)
 def test_throttled_bookkeeping_after_the_post_is_written_one_by_one(world):
     throttle = Throttle(world.rt.sessions)
     rec = sqs_record(_event(997), str(uuid.uuid4()))
-    # claim_event, claim_message, count_channel_posts, the alert with its proposals, the post,
-    # then the post's bookkeeping in one TransactWriteItems
-    throttle.arm(nth_write=5)
+    # claim_event, count_channel_posts, the message claim with the alert and its proposals, the
+    # post, then the post's bookkeeping in one TransactWriteItems
+    throttle.arm(nth_write=4)
     first = world.run({"Records": [rec]})
     throttle.disarm()
     assert throttle.raised == ["TransactWriteItems in Store.writes_together"]
@@ -145,7 +145,7 @@ def test_throttled_write_after_the_post_does_not_post_twice(world):
     throttle = Throttle(world.rt.sessions)
     rec = sqs_record(_event(998), str(uuid.uuid4()))
     # the bookkeeping transaction and, one by one then, its first write (mark_message_posted)
-    throttle.arm(nth_write=5, and_next=1)
+    throttle.arm(nth_write=4, and_next=1)
     first = world.run({"Records": [rec]})
     throttle.disarm()
     assert throttle.raised == [
@@ -159,13 +159,43 @@ def test_throttled_write_after_the_post_does_not_post_twice(world):
     assert len(_messages_about(world, f"i-{998:017x}")) == 1
 
 
-def test_throttled_put_alert_after_the_claim_does_not_lose_the_alert(world):
+def test_a_throttled_claim_with_its_alert_goes_one_by_one(world):
     throttle = Throttle(world.rt.sessions)
     rec = sqs_record(_event(999), str(uuid.uuid4()))
-    throttle.arm(nth_write=4)  # claim_event, claim_message, count_channel_posts, put_alert_with_proposals
+    throttle.arm(nth_write=3)  # claim_event, count_channel_posts, the claim with the alert and its proposals
     first = world.run({"Records": [rec]})
     throttle.disarm()
-    assert throttle.raised == ["BatchWriteItem in Store.put_alert_with_proposals"]
-    assert first["batchItemFailures"]
+    assert throttle.raised == ["TransactWriteItems in Store.claim_message_with_alert"]
+    assert first["batchItemFailures"] == []  # claimed, then stored, one by one: posted
+    (msg,) = _messages_about(world, f"i-{999:017x}")
+    alert_id = msg.metadata["event_payload"]["alert_id"]
+    assert world.rt.store.get_alert(alert_id).ts == msg.ts
     world.run({"Records": [rec]})
     assert len(_messages_about(world, f"i-{999:017x}")) == 1
+
+
+def test_throttled_put_alert_after_the_claim_does_not_lose_the_alert(world):
+    throttle = Throttle(world.rt.sessions)
+    rec = sqs_record(_event(996), str(uuid.uuid4()))
+    # the claim with its alert refused; one by one, the claim goes through and the alert does not
+    real = world.rt.store.claim_message
+
+    def claim_then_throttle(*args, **kwargs):
+        record = real(*args, **kwargs)
+        throttle.arm(nth_write=1)  # the next write: put_alert_with_proposals
+        return record
+
+    world.rt.store.claim_message = claim_then_throttle  # type: ignore[method-assign]
+    try:
+        throttle.arm(nth_write=3)
+        first = world.run({"Records": [rec]})
+    finally:
+        del world.rt.store.claim_message
+        throttle.disarm()
+    assert throttle.raised == [
+        "TransactWriteItems in Store.claim_message_with_alert",
+        "BatchWriteItem in Store.put_alert_with_proposals",
+    ]
+    assert first["batchItemFailures"]  # nothing posted: the claim was dropped, the retry posts it
+    world.run({"Records": [rec]})
+    assert len(_messages_about(world, f"i-{996:017x}")) == 1

@@ -162,23 +162,21 @@ def test_the_cache_is_bounded_and_evicts_the_oldest(monkeypatch):
 @pytest.mark.config(
     {"accounts": BASE_CONFIG["accounts"], "routing": {"default": {"channel": "#ops", "mode": "propose"}}}
 )
-def test_a_new_alert_writes_its_proposals_in_one_batch(notify_env, monkeypatch):
+def test_a_new_alert_writes_its_proposals_with_its_claim_in_one_transaction(notify_env, monkeypatch):
     calls = count_aws_calls(notify_env.rt)  # before the store's client is made
     store = notify_env.rt.store
     written: list = []
-    real = store.put_alert_with_proposals
-    monkeypatch.setattr(
-        store, "put_alert_with_proposals", lambda a, ch, ps, **kw: (written.extend(ps), real(a, ch, ps, **kw))[1]
-    )
+    real = store.claim_message_with_alert
+    monkeypatch.setattr(store, "claim_message_with_alert", lambda *a, **kw: (written.extend(a[5]), real(*a, **kw))[1])
     ev = json.loads((EVENTS / "guardduty-ec2-cryptocurrency-critical.json").read_text())
     notify_env.send([ev])
     (msg,) = notify_env.top("#ops")
     assert len(written) >= 3  # several offers
-    # one for the alert and its proposals before the post; after it, one transaction for the message's ts,
-    # the proposals' message, the schedule, the event's completion and the open-alert index; at the
-    # batch's end, one for its figures (the latency histogram and the scorecard counters)
-    assert calls["dynamodb.BatchWriteItem"] == 1
-    assert calls["dynamodb.TransactWriteItems"] == 2
+    # one transaction for the message's claim, the alert and its proposals before the post; after it,
+    # one for the message's ts, the proposals' message, the schedule, the event's completion and the
+    # open-alert index; at the batch's end, one for its figures (latency histogram, scorecard counters)
+    assert calls["dynamodb.BatchWriteItem"] == 0 and calls["dynamodb.PutItem"] == 1  # the event's claim
+    assert calls["dynamodb.TransactWriteItems"] == 3
     assert calls["dynamodb.UpdateItem"] == 1  # the channel's storm counter; the figures are not written apart
     assert calls["dynamodb.GetItem"] == 0  # the storm counter of the minute before comes with the lookups
     buttons = {
@@ -267,3 +265,29 @@ def test_a_batch_counts_a_channels_posts_ahead_and_takes_back_what_it_did_not_po
     assert len(top) == 3 and len(notify_env.replies("#ops", top[0].ts)) == 1
     assert storm_writes == ["3", "-1"]  # three counted ahead at once, the threaded one taken back
     assert notify_env.rt.store.channel_posts_this_minute("#ops") == 3  # the three posts of the minute
+
+
+@pytest.mark.config({**BASE_CONFIG, "routing": {"default": {"channel": "#ops", "mode": "notify"}}})
+def test_a_claim_lost_to_another_invocation_is_a_repeat_and_its_count_is_taken_back(notify_env, monkeypatch):
+    """Between this batch's lookup and its claim, another invocation claims one of its new
+    problems: that event is a repeat (the other posts), and the storm counter counts only the post made."""
+    clock = 1_800_000_010.0
+    monkeypatch.setattr(table, "_now", lambda: clock)
+    monkeypatch.setattr(pipeline, "_now", lambda: clock)
+    store = notify_env.rt.store
+    real = store.claim_message_with_alert
+    raced: list[str] = []
+
+    def another_invocation_first(fingerprint, channel, alert, *rest, **kw):
+        if not raced:  # the first new problem: someone else claims it a moment before us
+            raced.append(fingerprint)
+            assert store.claim_message(fingerprint, channel, alert.model_copy(update={"id": "other"}), 3600, 600)
+        return real(fingerprint, channel, alert, *rest, **kw)
+
+    monkeypatch.setattr(store, "claim_message_with_alert", another_invocation_first)
+    arn = "arn:aws:ec2:us-east-1:123456789012:instance/i-0aaaaaaaaaaaaaaa"
+    batch = [event(detail_type="Disk Full", resources=[arn[:-2] + s]) for s in ("bb", "cc")]
+    assert notify_env.handle(batch) == {"batchItemFailures": []}
+    assert len(notify_env.top("#ops")) == 1  # the other invocation posts the raced one
+    assert store.get_message(raced[0]).owner_id == "other"
+    assert store.channel_posts_this_minute("#ops") == 1

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from bot.errors import NotFoundError
 from bot.models import Actor, Alert, ProposalState
 from bot.store import MessageState, Store, create_table
 
@@ -149,6 +150,19 @@ def test_a_batchs_reads_bring_the_storm_counters_of_the_minute_before(store, mon
         == {c: store.channel_posts_last_minute(c) for c in ("#ops", "#quiet")}
     )
     assert reads.minute == 1_800_000_070 // 60 - 1 and reads.found == {request: (None, False, None)}
+
+
+def test_a_claim_with_its_alert_is_one_write_and_all_or_nothing(store):
+    calls = []
+    store.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    mine = store.claim_message_with_alert("fp1", "#ops", _alert("a-1"), 3600, 60, [])
+    assert mine is not None and mine.owner_id == "a-1" and calls == ["TransactWriteItems"]
+    assert store.get_alert("a-1").channel == "#ops"
+    # someone else's live claim: None, and neither the claim nor the alert is written
+    assert store.claim_message_with_alert("fp1", "#ops", _alert("a-2"), 3600, 60, []) is None
+    assert store.get_message("fp1").owner_id == "a-1"
+    with pytest.raises(NotFoundError):
+        store.get_alert("a-2")
 
 
 def test_housekeeping_run(store):
