@@ -362,9 +362,12 @@ class NotifyBatch:
         return self.rt.store.channel_posts_last_minute(channel)
 
     def note_last_minute(self, reads: BatchReads) -> None:
-        """Keep the storm counters of the minute before that came with a read of lookups."""
+        """Keep what came with a read of lookups: the storm counters of the minute before, and
+        whether any maintenance window is not ended (the first read decides for the batch)."""
         for channel, posts in reads.posts_last_minute.items():
             self.last_minute[channel] = (reads.minute, posts)
+        if self.maintenance.windows is None and self.maintenance.stored_open is None:
+            self.maintenance.stored_open = reads.windows_open
 
     def unpost(self, channel: str) -> None:
         """A post ``post_count`` counted that was not made (another invocation claimed the

@@ -37,12 +37,15 @@ class MaintenanceCache:
     """The windows open during one notify batch, read on the first alert that needs them."""
 
     windows: list[tuple[MaintenanceWindow, Scope]] | None = None
+    # False: the batch's reads found the index of windows not ended empty (Store.read_for_batch),
+    # so no stored window is open and the Query is skipped; None: not known, Query
+    stored_open: bool | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def open(self, rt: Runtime) -> list[tuple[MaintenanceWindow, Scope]]:
         with self._lock:  # a batch's channels are delivered at once: one read for all of them
             if self.windows is None:
-                self.windows = open_windows(rt)
+                self.windows = open_windows(rt, stored=self.stored_open is not False)
             return self.windows
 
 
@@ -56,11 +59,14 @@ def scope_of(rt: Runtime, window: MaintenanceWindow) -> Scope:
     return read_scope(rt, window.scope)
 
 
-def open_windows(rt: Runtime, now: datetime | None = None) -> list[tuple[MaintenanceWindow, Scope]]:
-    """Every window open at ``now``: the store's, and the config's scheduled ones (written to
-    the store on first sight), each with its parsed scope."""
+def open_windows(
+    rt: Runtime, now: datetime | None = None, *, stored: bool = True
+) -> list[tuple[MaintenanceWindow, Scope]]:
+    """Every window open at ``now``: the store's (unless ``stored`` is False: none is, the
+    caller knows), and the config's scheduled ones (written to the store on first sight), each
+    with its parsed scope."""
     now = now or datetime.now(UTC)
-    windows = rt.store.active_maintenance(now)
+    windows = rt.store.active_maintenance(now) if stored else []
     known = {w.id for w in windows}
     windows += open_scheduled(rt, now, known)
     out = []

@@ -95,6 +95,7 @@ def housekeep(rt: Runtime, now: datetime | None = None) -> int:
     ended = end_due(rt, now)
     retry_releases(rt)
     open_windows(rt, now)
+    rt.store.index_maintenance()  # complete and exact: notify skips its Query while it is empty
     return ended
 
 

@@ -57,6 +57,7 @@ ZERO_WIDTH_SPACE = "\u200b"
 BUTTON_STYLES = ("primary", "danger")
 
 _BROADCAST_RE = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_BROADCAST_TAIL = re.compile(r"@(channel|here|everyone)$", re.IGNORECASE)  # what a cut may leave
 _DEFUSED = "@" + ZERO_WIDTH_SPACE + r"\1"
 # Bidi overrides/isolates can make a resource name read differently than it is.
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
@@ -134,6 +135,8 @@ def truncate(text: str, n: int) -> str:
 
     >>> truncate("abcdef", 4)
     'abc…'
+    >>> truncate("ping @here2 now", 11)  # not a broadcast the cut would make live
+    'ping @her…'
     """
     if n <= 0:
         return ""
@@ -148,6 +151,8 @@ def truncate(text: str, n: int) -> str:
     amp = cut.rfind("&")
     if amp != -1 and ";" not in cut[amp:] and len(cut) - amp <= 8:
         cut = cut[:amp]
+    if _BROADCAST_TAIL.search(cut):  # "@everyone00" cut to "@everyone…" would be a live broadcast
+        cut = cut[:-1]
     return cut + ELLIPSIS
 
 

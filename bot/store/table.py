@@ -123,9 +123,16 @@ DUE#<alert id>                    ESCALA-   fingerprint, channel, ts of the     
 MAINT#<window id>                 WINDOW    ``MaintenanceWindow`` JSON; while    ends_at + 30 days
                                             open: gsi1 MAINTENANCE / <ends_at>
   start_maintenance ← commands,             active_maintenance (one Query) ← pipeline
-  maintenance.hold (scheduled windows),     (once per batch), commands, App Home;
+  maintenance.hold (scheduled windows),     (once per batch, unless MAINTINDEX says none
+                                            is open), commands, App Home;
   end_maintenance (conditional: ends it     maintenance_due ← housekeeping;
   once) ← commands, housekeeping            get_maintenance ← commands
+MAINTINDEX                        OPEN      ``open``: ids of the windows not     none
+                                            ended; ``complete`` once
+                                            housekeeping indexed them all
+  start_maintenance (with the window, one   read_for_batch ← pipeline (with the lookups:
+  transaction), end_maintenance,            not complete → Query; empty → no window open),
+  index_maintenance ← housekeeping          maintenance_windows_open
 MAINTRETRY#<window id>            VALUE     an ended window and the channels     ends_at + 30 days
                                             whose summary failed; gsi1 MAINTRETRY
   set_release_pending,                      pending_releases (one Query) ← housekeeping
@@ -146,8 +153,7 @@ by ``append_audit`` ← ``bot.approval.audit`` and read by ``recent_audit``, ``a
 and ``verify_audit`` ← commands, tests, and ``recent_audit_by`` ← home. Records written before it stay in this table under
 ``AUDIT#``, unchained.
 
-No key family holds maintenance windows yet: ``active_maintenance`` ← home answers ``[]``
-until one does. The App Home (``bot.home``) reads only with the bounded methods marked "← home"
+The App Home (``bot.home``) reads only with the bounded methods marked "← home"
 (one Query page or one BatchGetItem each) and ``recent_audit_by``.
 
 VALUE and COUNTER items go through the private ``_put_value`` / ``_get_value`` / ``_incr`` /
@@ -192,6 +198,7 @@ _LATENCY_PK = "LATENCY#delivery"
 _LATENCY_TTL_S = 2 * 3600  # /ops status looks back one hour
 _MAINT_PK = "MAINTENANCE"  # gsi1pk of the maintenance windows not ended yet
 _MAINT_KEEP_S = 30 * 86400  # a window and its held alerts are kept this long after its end
+_MAINT_INDEX = {"pk": {"S": "MAINTINDEX"}, "sk": {"S": "OPEN"}}  # ids of the windows not ended yet
 # An event id may be claimed when nobody has, its record expired, or its claim's lease ran out.
 _EVENT_CLAIMABLE = "attribute_not_exists(pk) OR #ttl < :now OR (#st = :ip AND lease_until < :now)"
 _TX_MAX = 100  # TransactWriteItems takes at most 100 actions
@@ -229,6 +236,13 @@ def _minute_key(at: float) -> str:
 
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _windows_open(index: dict[str, Any] | None) -> bool | None:
+    """From the index item of maintenance windows not ended: any? None while not complete."""
+    if not index or not index.get("complete", {}).get("BOOL"):
+        return None
+    return bool(index.get("open", {}).get("SS"))
 
 
 def _conditional_failed(exc: ClientError) -> bool:
@@ -336,6 +350,7 @@ class BatchReads:
     found: dict[Lookup, LookupResult]
     minute: int  # the minute before the read's: the one ``posts_last_minute`` counts
     posts_last_minute: dict[str, int]  # channel → its new posts then (storm detection)
+    windows_open: bool | None = None  # any maintenance window not ended? None: not known (Query)
 
 
 @dataclass(frozen=True)
@@ -792,17 +807,22 @@ class Store:
     def lookup_many(self, requests: Sequence[Lookup]) -> dict[Lookup, LookupResult]:
         """``lookup`` for many events at once: their keys (shared ones once) in one consistent
         BatchGetItem per 100."""
-        return self.read_for_batch(requests, ()).found
+        return self.read_for_batch(requests, (), maintenance=False).found
 
-    def read_for_batch(self, requests: Sequence[Lookup], channels: Sequence[str]) -> BatchReads:
+    def read_for_batch(
+        self, requests: Sequence[Lookup], channels: Sequence[str], *, maintenance: bool = True
+    ) -> BatchReads:
         """What a notify batch reads before its events are handled, together: ``lookup_many``
-        for its events, and for its channels the storm counter of the minute before
-        (``channel_posts_last_minute``) — one consistent BatchGetItem per 100 keys."""
+        for its events, for its channels the storm counter of the minute before
+        (``channel_posts_last_minute``), and whether any maintenance window is not ended
+        (``maintenance_windows_open``) — one consistent BatchGetItem per 100 keys."""
         minute = int(_now() // 60) - 1
         keys: dict[str, None] = {}
         for r in requests:
             keys.update(dict.fromkeys(r.keys()))
         keys.update(dict.fromkeys(f"STORM#{c}#{minute}|COUNTER" for c in channels))
+        if maintenance:
+            keys[f"{_MAINT_INDEX['pk']['S']}|{_MAINT_INDEX['sk']['S']}"] = None
         items: dict[str, dict[str, Any]] = {}
         pks = list(keys)
         for i in range(0, len(pks), 100):
@@ -812,7 +832,9 @@ class Store:
         posts = {
             c: int(live[f"STORM#{c}#{minute}"]["count"]["N"]) if f"STORM#{c}#{minute}" in live else 0 for c in channels
         }
-        return BatchReads({r: r.result(live, now) for r in requests}, minute, posts)
+        found = {r: r.result(live, now) for r in requests}
+        index = live.get(_MAINT_INDEX["pk"]["S"])
+        return BatchReads(found, minute, posts, _windows_open(index) if maintenance else None)
 
     def _consistent_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
         """Items by ``pk`` for up to 100 ``pk|sk`` keys, strongly consistent."""
@@ -1549,26 +1571,72 @@ class Store:
 
     # --- maintenance windows (bot.maintenance) ---------------------------------------------
     def start_maintenance(self, window: MaintenanceWindow) -> bool:
-        """Store a window that is open; False when one with its id exists (a scheduled window
-        written by another invocation first, or an id used before)."""
+        """Store a window that is open, its id in the index of windows not ended (one
+        TransactWriteItems); False when one with its id exists (a scheduled window written by
+        another invocation first, or an id used before)."""
+        put = {
+            "TableName": self.table,
+            "Item": {
+                "pk": _s(f"MAINT#{window.id}"),
+                "sk": _s("WINDOW"),
+                "data": _s(window.model_dump_json()),
+                "gsi1pk": _s(_MAINT_PK),
+                "gsi1sk": _s(f"{_epoch_key(window.ends_at)}#{window.id}"),
+                "ttl": _n(window.ends_at.timestamp() + _MAINT_KEEP_S),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
         try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": _s(f"MAINT#{window.id}"),
-                    "sk": _s("WINDOW"),
-                    "data": _s(window.model_dump_json()),
-                    "gsi1pk": _s(_MAINT_PK),
-                    "gsi1sk": _s(f"{_epoch_key(window.ends_at)}#{window.id}"),
-                    "ttl": _n(window.ends_at.timestamp() + _MAINT_KEEP_S),
-                },
-                ConditionExpression="attribute_not_exists(pk)",
+            self.client.transact_write_items(
+                TransactItems=[{"Put": put}, {"Update": self._index_update("ADD", [window.id])}]
             )
             return True
         except ClientError as exc:
-            if _conditional_failed(exc):
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                 return False
             raise
+
+    def _index_update(self, op: str, ids: Sequence[str], complete: bool = False) -> dict[str, Any]:
+        update = f"{op} #open :ids" + (" SET complete = :t" if complete else "")
+        values: dict[str, Any] = {":ids": {"SS": list(ids)}}
+        if complete:
+            values[":t"] = {"BOOL": True}
+        return {
+            "TableName": self.table,
+            "Key": _MAINT_INDEX,
+            "UpdateExpression": update,
+            "ExpressionAttributeNames": {"#open": "open"},
+            "ExpressionAttributeValues": values,
+        }
+
+    def maintenance_windows_open(self) -> bool | None:
+        """Is any maintenance window not ended, from the index (one consistent GetItem)? None
+        while the index is not complete (``index_maintenance`` has not run since it existed)."""
+        return _windows_open(self._get(_MAINT_INDEX["pk"]["S"], _MAINT_INDEX["sk"]["S"]))
+
+    def index_maintenance(self) -> None:
+        """Housekeeping: make the index of windows not ended complete and exact. The ids of the
+        windows not ended (one Query on gsi1) are added, and it is marked complete — before
+        that, readers Query (windows stored before the index existed are not in it). An id whose
+        window has ended since (a crash between ``end_maintenance``'s two writes) is removed:
+        an ended window never opens again, so that removal can never hide one that is open."""
+        not_ended = {w.id for w in self._open_windows(":k", "gsi1sk > :k", "0")}  # every epoch key is above "0"
+        item = self._get(_MAINT_INDEX["pk"]["S"], _MAINT_INDEX["sk"]["S"]) or {}
+        listed = set(item.get("open", {}).get("SS", []))
+        for stale in sorted(listed - not_ended):
+            found = self.get_maintenance(stale)
+            if found is None or not found[1]:
+                self.client.update_item(**self._index_update("DELETE", [stale]))
+        if not_ended:
+            self.client.update_item(**self._index_update("ADD", sorted(not_ended), complete=True))
+        elif not item.get("complete", {}).get("BOOL"):
+            self.client.update_item(
+                TableName=self.table,
+                Key=_MAINT_INDEX,
+                UpdateExpression="SET complete = :t",
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+            )
 
     def active_maintenance(self, now: datetime | None = None) -> list[MaintenanceWindow]:
         """The windows open at ``now`` (started, not ended, ``ends_at`` still ahead), the first
@@ -1617,6 +1685,10 @@ class Store:
             if _conditional_failed(exc):
                 return None
             raise
+        try:
+            self.client.update_item(**self._index_update("DELETE", [window_id]))
+        except ClientError as exc:  # left in the index: readers Query until housekeeping removes it
+            log.warning("maintenance window %s ended but still indexed: %s", window_id, exc)
         window = MaintenanceWindow.model_validate_json(resp["Attributes"]["data"]["S"])
         return window.model_copy(update={"ends_at": min(window.ends_at, ended_at)})
 

@@ -16,6 +16,7 @@ from pipeline_env import BASE_CONFIG, event
 from bot.config import parse_config
 from bot.errors import ConfigError
 from bot.maintenance.schedule import DAYS, MaintenanceSchedule, occurrence
+from bot.models import MaintenanceWindow
 from tests.bench.bench_env import count_aws_calls
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -178,3 +179,29 @@ def test_a_summary_slack_refused_is_posted_by_the_next_housekeeping_run(notify_e
     assert "Maintenance on account:prod ended" in summary.text and "1 alert held, 1 still active" in summary.text
     assert notify_env.rt.store.pending_releases() == []
     assert retry_releases(notify_env.rt) == 0, "posted once"
+
+
+def test_with_the_index_complete_and_nothing_open_a_batch_reads_no_windows(notify_env):
+    """The batch's lookups bring the index of windows not ended: empty, the Query is skipped;
+    a window started since is in it, so the next batch reads the windows and holds."""
+    calls = count_aws_calls(notify_env.rt)  # before the store's client is made
+    store = notify_env.rt.store
+    store.index_maintenance()  # housekeeping
+    calls.clear()
+    notify_env.handle([event(detail={"n": i}) for i in range(3)])
+    assert calls["dynamodb.Query"] == 0 and calls["dynamodb.BatchGetItem"] == 1, dict(calls)
+    assert len(notify_env.top("#ops")) == 3
+    notify_env.handle([event(detail={"alone": 1})])  # one event: its own read brings the index too
+    assert calls["dynamodb.Query"] == 0 and len(notify_env.top("#ops")) == 4, dict(calls)
+    window = MaintenanceWindow(
+        id="w1",
+        scope="account:prod",
+        reason="patching",
+        started_by="U0OPS",
+        starts_at=NOW - timedelta(minutes=5),
+        ends_at=NOW + timedelta(hours=1),
+    )
+    assert store.start_maintenance(window)  # /ops maintenance start
+    notify_env.handle([event(detail={"n": i}) for i in range(3, 5)])
+    assert calls["dynamodb.Query"] == 1 and notify_env.rt.counts["maintenance_held"] == 2, dict(calls)
+    assert len(notify_env.top("#ops")) == 4

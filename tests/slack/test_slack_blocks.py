@@ -39,6 +39,9 @@ def test_escape_none_and_numbers() -> None:
         ("ab &amp; cd", 6, "ab …"),  # never half an entity
         ("hi <@U123> there", 8, "hi …"),  # never half a mention
         ("see <https://console.aws.amazon.com/x|EC2>", 20, "see …"),
+        # escaping left "@EVERYONE00" alone (no word boundary); the cut must not make it a broadcast
+        ("x @EVERYONE00", 12, "x @EVERYON…"),
+        ("@here-ish", 6, "@her…"),
     ],
 )
 def test_truncate(text: str, n: int, expected: str) -> None:

@@ -78,3 +78,45 @@ def test_a_held_problem_keeps_its_newest_alert_and_counts_every_event(store):
     [held] = store.held_alerts("a")
     assert (held.alert.id, held.alert.active, held.events, held.channel) == ("resolved", False, 3, "#ops")
     assert store.held_alerts("other") == []
+
+
+def test_the_index_of_windows_not_ended_is_trusted_only_once_complete(store):
+    """``maintenance_windows_open``: None (not known: readers Query) until housekeeping's
+    ``index_maintenance`` completed the index; then whether any window is not ended."""
+    assert store.maintenance_windows_open() is None
+    store.index_maintenance()
+    assert store.maintenance_windows_open() is False  # complete, and nothing open: no Query needed
+    a = _window("a", -10, 30)
+    assert store.start_maintenance(a) and store.maintenance_windows_open() is True
+    assert not store.start_maintenance(a) and store.maintenance_windows_open() is True
+    assert store.end_maintenance("a", NOW) is not None
+    assert store.maintenance_windows_open() is False
+
+
+def test_index_maintenance_adds_windows_stored_before_the_index_and_drops_ended_ones(store):
+    old = _window("old", -10, 30)  # stored by a version without the index: the window item alone
+    store.client.put_item(
+        TableName="eventops-test",
+        Item={
+            "pk": {"S": "MAINT#old"},
+            "sk": {"S": "WINDOW"},
+            "data": {"S": old.model_dump_json()},
+            "gsi1pk": {"S": "MAINTENANCE"},
+            "gsi1sk": {"S": f"{int(old.ends_at.timestamp()):012d}#old"},
+        },
+    )
+    assert store.start_maintenance(_window("new", -5, 10))
+    assert store.maintenance_windows_open() is None  # not complete: "old" may be missing, and is
+    store.index_maintenance()
+    assert store.maintenance_windows_open() is True
+    # a window ended whose id stayed listed (a crash between end_maintenance's two writes)
+    store.client.update_item(
+        TableName="eventops-test",
+        Key={"pk": {"S": "MAINT#new"}, "sk": {"S": "WINDOW"}},
+        UpdateExpression="SET ended_at = :e REMOVE gsi1pk, gsi1sk",
+        ExpressionAttributeValues={":e": {"N": str(NOW.timestamp())}},
+    )
+    assert store.end_maintenance("old", NOW) is not None
+    assert store.maintenance_windows_open() is True  # "new" is still listed
+    store.index_maintenance()
+    assert store.maintenance_windows_open() is False
