@@ -244,9 +244,8 @@ class NotifyBatch:
     burst: dict[str, int] = field(default_factory=dict)  # channel → new problems the batch brings it (_prefetch)
     posts_counted: dict[str, int] = field(default_factory=dict)  # channel → new posts counted so far
     counted: dict[str, _Counted] = field(default_factory=dict)  # channel → its new posts counted ahead
-    last_minute: dict[str, tuple[int, int]] = field(
-        default_factory=dict
-    )  # channel → (minute, its posts), read with the lookups
+    # channel → (minute, its posts) of the minute before, read with the lookups
+    last_minute: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.tags is None:
@@ -302,7 +301,7 @@ class NotifyBatch:
             log.warning("looking up the batch's %d events together failed (%s)", len(requests), exc)
             return
         found = self.looked_up = reads.found
-        self.note_last_minute(reads)
+        self.note_reads(reads)
         new: dict[str, set[str]] = {}  # channel → the batch's problems that have no message yet
         for request, (record, _snoozed, _thread) in found.items():
             if record is not None:
@@ -346,7 +345,7 @@ class NotifyBatch:
         read = self.looked_up.get(request)
         if read is None:
             reads = self.rt.store.read_for_batch([request], [request.channel])
-            self.note_last_minute(reads)
+            self.note_reads(reads)
             return reads.found[request]
         record, snoozed, thread = read
         if thread is None and request.resource_key:
@@ -361,7 +360,7 @@ class NotifyBatch:
             return posts
         return self.rt.store.channel_posts_last_minute(channel)
 
-    def note_last_minute(self, reads: BatchReads) -> None:
+    def note_reads(self, reads: BatchReads) -> None:
         """Keep what came with a read of lookups: the storm counters of the minute before, and
         whether any maintenance window is not ended (the first read decides for the batch)."""
         for channel, posts in reads.posts_last_minute.items():

@@ -39,6 +39,7 @@ from botocore.exceptions import ClientError
 
 from bot.errors import StoreError
 from bot.models import AuditEntry
+from bot.store.together import cancelled_on_condition
 
 log = logging.getLogger("eventops.audit")
 
@@ -322,12 +323,5 @@ def check_chain(records: list[_Record]) -> list[ChainBreak]:
 
 def _cancelled_by(exc: ClientError) -> tuple[bool, bool]:
     """Which conditional put cancelled the transaction: (the chain slot, the unique key)."""
-    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False, False
-    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-    if not reasons:  # some clients put the reasons only in the message
-        message = exc.response.get("Error", {}).get("Message", "")
-        inside = message.partition("[")[2].partition("]")[0]
-        reasons = [part.strip() for part in inside.split(",")]
-    failed = [code == "ConditionalCheckFailed" for code in reasons]
+    failed = cancelled_on_condition(exc)
     return (len(failed) > 0 and failed[0]), (len(failed) > 1 and failed[1])

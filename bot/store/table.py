@@ -184,7 +184,7 @@ from bot.errors import ConflictError, NotFoundError, StoreError
 from bot.latency import LatencySummary, histogram, summarize
 from bot.models import Actor, Alert, AuditEntry, MaintenanceWindow, Proposal, ProposalState, Severity
 from bot.store.audit_log import AuditLog, ChainReport, audit_table_name, create_audit_table
-from bot.store.together import WriteGroup
+from bot.store.together import WriteGroup, cancelled_on_condition
 
 log = logging.getLogger("eventops.store")
 AUDIT_PREFIX = "AUDIT#"
@@ -198,7 +198,8 @@ _LATENCY_PK = "LATENCY#delivery"
 _LATENCY_TTL_S = 2 * 3600  # /ops status looks back one hour
 _MAINT_PK = "MAINTENANCE"  # gsi1pk of the maintenance windows not ended yet
 _MAINT_KEEP_S = 30 * 86400  # a window and its held alerts are kept this long after its end
-_MAINT_INDEX = {"pk": {"S": "MAINTINDEX"}, "sk": {"S": "OPEN"}}  # ids of the windows not ended yet
+_MAINT_INDEX_PK, _MAINT_INDEX_SK = "MAINTINDEX", "OPEN"  # ids of the windows not ended yet
+_MAINT_INDEX = {"pk": {"S": _MAINT_INDEX_PK}, "sk": {"S": _MAINT_INDEX_SK}}
 # An event id may be claimed when nobody has, its record expired, or its claim's lease ran out.
 _EVENT_CLAIMABLE = "attribute_not_exists(pk) OR #ttl < :now OR (#st = :ip AND lease_until < :now)"
 _TX_MAX = 100  # TransactWriteItems takes at most 100 actions
@@ -629,8 +630,7 @@ class Store:
                 TransactItems=[{"Put": put}] + [{"Put": {"TableName": self.table, "Item": it}} for it in items]
             )
         except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if cancelled_on_condition(exc)[:1] == [True]:
                 return None
             log.info(
                 "a claim with its alert refused together (%s): one by one", exc.response.get("Error", {}).get("Code")
@@ -822,7 +822,7 @@ class Store:
             keys.update(dict.fromkeys(r.keys()))
         keys.update(dict.fromkeys(f"STORM#{c}#{minute}|COUNTER" for c in channels))
         if maintenance:
-            keys[f"{_MAINT_INDEX['pk']['S']}|{_MAINT_INDEX['sk']['S']}"] = None
+            keys[f"{_MAINT_INDEX_PK}|{_MAINT_INDEX_SK}"] = None
         items: dict[str, dict[str, Any]] = {}
         pks = list(keys)
         for i in range(0, len(pks), 100):
@@ -833,7 +833,7 @@ class Store:
             c: int(live[f"STORM#{c}#{minute}"]["count"]["N"]) if f"STORM#{c}#{minute}" in live else 0 for c in channels
         }
         found = {r: r.result(live, now) for r in requests}
-        index = live.get(_MAINT_INDEX["pk"]["S"])
+        index = live.get(_MAINT_INDEX_PK)
         return BatchReads(found, minute, posts, _windows_open(index) if maintenance else None)
 
     def _consistent_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
@@ -1592,8 +1592,7 @@ class Store:
             )
             return True
         except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if cancelled_on_condition(exc)[:1] == [True]:
                 return False
             raise
 
@@ -1613,7 +1612,7 @@ class Store:
     def maintenance_windows_open(self) -> bool | None:
         """Is any maintenance window not ended, from the index (one consistent GetItem)? None
         while the index is not complete (``index_maintenance`` has not run since it existed)."""
-        return _windows_open(self._get(_MAINT_INDEX["pk"]["S"], _MAINT_INDEX["sk"]["S"]))
+        return _windows_open(self._get(_MAINT_INDEX_PK, _MAINT_INDEX_SK))
 
     def index_maintenance(self) -> None:
         """Housekeeping: make the index of windows not ended complete and exact. The ids of the
@@ -1622,7 +1621,7 @@ class Store:
         window has ended since (a crash between ``end_maintenance``'s two writes) is removed:
         an ended window never opens again, so that removal can never hide one that is open."""
         not_ended = {w.id for w in self._open_windows(":k", "gsi1sk > :k", "0")}  # every epoch key is above "0"
-        item = self._get(_MAINT_INDEX["pk"]["S"], _MAINT_INDEX["sk"]["S"]) or {}
+        item = self._get(_MAINT_INDEX_PK, _MAINT_INDEX_SK) or {}
         listed = set(item.get("open", {}).get("SS", []))
         for stale in sorted(listed - not_ended):
             found = self.get_maintenance(stale)

@@ -49,6 +49,18 @@ def _conditional(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def cancelled_on_condition(exc: ClientError) -> list[bool]:
+    """For a cancelled TransactWriteItems, per item in order: did its condition fail? Empty for
+    any other error. Some clients put the reasons only in the message ("[None, ConditionalCheckFailed]")."""
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return []
+    reasons = [str(r.get("Code")) for r in exc.response.get("CancellationReasons", [])]
+    if not reasons:
+        message = exc.response.get("Error", {}).get("Message", "")
+        reasons = [part.strip() for part in message.partition("[")[2].partition("]")[0].split(",")]
+    return [code == "ConditionalCheckFailed" for code in reasons]
+
+
 class WriteGroup:
     """The DynamoDB client a store uses inside ``writes_together``: writes are recorded
     (``commit`` sends them), anything else goes to the real client."""

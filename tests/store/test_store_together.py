@@ -7,9 +7,10 @@ from collections import Counter
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from bot.store import Store, create_table
-from bot.store.together import WriteGroup
+from bot.store.together import WriteGroup, cancelled_on_condition
 
 
 @pytest.fixture
@@ -76,3 +77,15 @@ def test_nested_blocks_send_once_with_the_outer_one(store):
         assert inner is outer and calls["TransactWriteItems"] == 0
     assert calls["TransactWriteItems"] == 1
     assert isinstance(outer, WriteGroup)
+
+
+def test_a_cancelled_transaction_says_which_condition_failed_from_its_reasons_or_its_message():
+    def cancelled(**error):
+        return ClientError({"Error": {"Code": "TransactionCanceledException", **error.pop("err", {})}, **error}, "T")
+
+    reasons = [{"Code": "None"}, {"Code": "ConditionalCheckFailed"}]
+    assert cancelled_on_condition(cancelled(CancellationReasons=reasons)) == [False, True]
+    in_message = cancelled(err={"Message": "Transaction cancelled [ConditionalCheckFailed, None]"})
+    assert cancelled_on_condition(in_message) == [True, False]
+    throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "T")
+    assert cancelled_on_condition(throttled) == []
